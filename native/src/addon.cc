@@ -1,0 +1,18 @@
+#include "common.h"
+
+namespace ercnn {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new InstanceData();
+  env.SetInstanceData<InstanceData>(data);
+  exports.Set("Tensor", TensorWrap::Init(env));
+  InitOps(env, exports);
+  InitRuntime(env, exports);
+  return exports;
+}
+
+}  // namespace ercnn
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return ercnn::Init(env, exports); }
+
+NODE_API_MODULE(ercnn_torch, InitAddon)
