@@ -51,7 +51,8 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
 at::ScalarType dtypeFromJs(Napi::Env env, const Napi::Value& v);
 
 // JS value -> IValue for a schema argument type, and IValue -> JS value.
-c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const std::string& where);
+c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const std::string& where,
+                     int64_t n = 0);
 Napi::Value fromIValue(Napi::Env env, const c10::IValue& v);
 
 // Runs fn and turns libtorch (c10::Error) and std exceptions into JS Errors with libtorch's message.

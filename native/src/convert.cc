@@ -38,12 +38,13 @@ static c10::IValue scalarArg(Napi::Env env, const Napi::Value& v, const std::str
   return c10::IValue(d);
 }
 
-c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const std::string& where) {
+c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const std::string& where,
+                     int64_t n) {
   using K = c10::TypeKind;
   switch (type->kind()) {
     case K::OptionalType:
       if (v.IsNull() || v.IsUndefined()) return c10::IValue();
-      return toIValue(env, v, type->castRaw<c10::OptionalType>()->getElementType(), where);
+      return toIValue(env, v, type->castRaw<c10::OptionalType>()->getElementType(), where, n);
     case K::TensorType:
       return tensorArg(env, v, where);
     case K::IntType:
@@ -67,9 +68,9 @@ c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& ty
       return c10::IValue(c10::Device(v.As<Napi::String>().Utf8Value()));
     case K::ListType: {
       auto elem = type->castRaw<c10::ListType>()->getElementType();
-      // PyTorch accepts a bare int where an int[] is expected (kernel_size=3): so do we.
+      // PyTorch accepts a bare int where an int[N] is expected (kernel_size=3): so do we.
       if (v.IsNumber() && (elem->kind() == K::IntType || elem->kind() == K::SymIntType))
-        return c10::IValue(std::vector<int64_t>{integer(env, v, where)});
+        return c10::IValue(std::vector<int64_t>(n > 0 ? n : 1, integer(env, v, where)));
       if (!v.IsArray()) throw Napi::TypeError::New(env, where + ": expected an array");
       Napi::Array arr = v.As<Napi::Array>();
       uint32_t n = arr.Length();

@@ -57,7 +57,8 @@ static Napi::Value Call(const Napi::CallbackInfo& info) {
           throw Napi::TypeError::New(env, schema.name() + ": missing argument '" + args[i].name() + "'");
         stack.push_back(*args[i].default_value());
       } else {
-        stack.push_back(toIValue(env, v, args[i].type(), schema.name() + " argument '" + args[i].name() + "'"));
+        stack.push_back(toIValue(env, v, args[i].type(), schema.name() + " argument '" + args[i].name() + "'",
+                                 args[i].N() ? *args[i].N() : 0));
       }
     }
     op.callBoxed(&stack);

@@ -1,0 +1,58 @@
+// Loads the libtorch addon (native/). Everything in src/torch goes through this one object.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export interface NativeTensor {
+  shape(): number[];
+  dtype(): number;
+  device(): string;
+  numel(): number;
+  requiresGrad: boolean;
+  isLeaf(): boolean;
+  grad(): NativeTensor | null;
+  setGrad(g: NativeTensor | null): void;
+  backward(gradient?: NativeTensor, retainGraph?: boolean, createGraph?: boolean): void;
+  toBuffer(): ArrayBuffer;
+  item(): number | boolean;
+  dispose(): void;
+  isDisposed(): boolean;
+}
+
+export interface NativeAddon {
+  Tensor: new () => NativeTensor;
+  resolve(name: string, overload: string): number;
+  schema(id: number): string;
+  call(id: number, ...args: unknown[]): any;
+  fromBuffer(data: ArrayBufferView, shape: number[], dtype: number): NativeTensor;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  setGradEnabled(enabled: boolean): boolean;
+  isGradEnabled(): boolean;
+  cudaAvailable(): boolean;
+  cudaDeviceCount(): number;
+  config(): string;
+  torchVersion: string;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const candidates = [
+  process.env.ERCNN_ADDON,
+  join(root, "native", "build", "Release", "ercnn_torch.node"),
+  join(root, "native", "build", "Debug", "ercnn_torch.node"),
+].filter((p): p is string => Boolean(p));
+
+function load(): NativeAddon {
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(
+      `ercnn: the libtorch addon is not built (looked in ${candidates.join(", ")}). ` +
+        "Run `bash scripts/setup.sh` (or `npm run build:native` when libtorch is installed).",
+    );
+  }
+  return createRequire(import.meta.url)(found) as NativeAddon;
+}
+
+export const native: NativeAddon = load();

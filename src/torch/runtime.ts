@@ -1,0 +1,32 @@
+// Process-wide settings: threads, seeds, devices.
+import { native } from "./native.ts";
+
+/** Intra-op threads (torch.set_num_threads). */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+/** Seeds libtorch's global generator (torch.manual_seed). */
+export function manualSeed(seed: number): void {
+  native.manualSeed(seed);
+}
+export const cuda = {
+  isAvailable: (): boolean => native.cudaAvailable(),
+  deviceCount: (): number => native.cudaDeviceCount(),
+};
+/** libtorch's build configuration (torch.__config__.show()) and parallel settings. */
+export function buildConfig(): string {
+  return native.config();
+}
+export const torchVersion: string = native.torchVersion;
+
+// libtorch's OpenMP pool starts with one thread on these machines (omp_get_max_threads() = 1 under
+// cgroup limits); use every core unless the user chose with OMP_NUM_THREADS or ERCNN_THREADS.
+{
+  const env = process.env.ERCNN_THREADS ?? process.env.OMP_NUM_THREADS;
+  const { availableParallelism } = await import("node:os");
+  native.setNumThreads(env ? Math.max(1, Number.parseInt(env, 10) || 1) : availableParallelism());
+}
