@@ -1,4 +1,5 @@
 // Process-wide settings: threads, seeds, devices.
+import { availableParallelism } from "node:os";
 import { native } from "./native.ts";
 
 /** Intra-op threads (torch.set_num_threads). */
@@ -27,6 +28,5 @@ export const torchVersion: string = native.torchVersion;
 // cgroup limits); use every core unless the user chose with OMP_NUM_THREADS or ERCNN_THREADS.
 {
   const env = process.env.ERCNN_THREADS ?? process.env.OMP_NUM_THREADS;
-  const { availableParallelism } = await import("node:os");
   native.setNumThreads(env ? Math.max(1, Number.parseInt(env, 10) || 1) : availableParallelism());
 }

@@ -1,0 +1,4 @@
+// torch.nn
+export * as init from "./init.ts";
+export * from "./layers.ts";
+export { type LoadResult, Module, type StateDict, StateDictError } from "./module.ts";
