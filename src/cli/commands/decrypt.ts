@@ -1,0 +1,61 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Command } from "commander";
+import { decrypt } from "../../cipher/index.ts";
+import { encodePng } from "../../data/decode.ts";
+import { DataError } from "../../data/errors.ts";
+import { Store } from "../../data/store.ts";
+import { writeFileAtomic } from "../../io/atomic.ts";
+import { loadKey } from "../../io/keyfile.ts";
+import { createProgress } from "../progress.ts";
+
+export interface DecryptCliOptions {
+  key?: string;
+  out: string;
+  limit?: number;
+}
+
+export async function runDecrypt(storeDir: string, o: DecryptCliOptions): Promise<void> {
+  const store = Store.open(storeDir);
+  const meta = store.meta;
+  if (meta.key && !o.key) throw new DataError(`store ${storeDir} is encrypted (key ${meta.key.fingerprint}); give --key`, "NO_KEY");
+  const key = o.key ? await loadKey(o.key) : null;
+  store.checkKey(key);
+  const [c, h, w] = meta.shape;
+  const per = c * h * w;
+  const total = Math.min(meta.count, o.limit ?? Number.POSITIVE_INFINITY);
+  const width = String(Math.max(0, meta.count - 1)).length;
+  for (const cl of meta.classes) mkdirSync(join(o.out, cl), { recursive: true });
+  const bar = createProgress({ label: "decrypt", total, unit: "img" });
+  let pos = 0;
+  for (let s = 0; s < meta.shards.length && pos < total; s++) {
+    const sh = store.readShard(s);
+    const n = Math.min(sh.n, total - pos);
+    const x = sh.x.subarray(0, n * per);
+    const plain = key ? decrypt(x, { n, c, h, w, layout: "CHW" }, key) : x;
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const name = join(o.out, meta.classes[sh.y[i]], `${String(pos + i).padStart(width, "0")}.png`);
+      jobs.push(encodePng(plain.subarray(i * per, (i + 1) * per), c, h, w).then((png) => writeFileAtomic(name, png)));
+      if (jobs.length >= 64) {
+        await Promise.all(jobs.splice(0));
+        bar.update(pos + i + 1);
+      }
+    }
+    await Promise.all(jobs);
+    pos += n;
+    bar.update(pos);
+  }
+  bar.stop();
+  process.stdout.write(`wrote ${pos} PNG images to ${o.out}/<class>/\n`);
+}
+
+export function decryptCommand(): Command {
+  return new Command("decrypt")
+    .description("decrypt a store back to PNG images (<out>/<class>/<index>.png); needs the store's key")
+    .argument("<store>", "store directory")
+    .option("-k, --key <file>", "the key the store was written with (refused if its fingerprint differs)")
+    .requiredOption("-o, --out <dir>", "output folder")
+    .option("--limit <n>", "only the first n images", (v) => Number.parseInt(v, 10))
+    .action(async (store: string, o: DecryptCliOptions) => runDecrypt(store, o));
+}

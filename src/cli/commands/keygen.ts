@@ -1,0 +1,29 @@
+import { Command, Option } from "commander";
+import { generateKey, type KeyMode, shortFingerprint } from "../../cipher/index.ts";
+import { isPreset, PRESETS, type PresetName } from "../../data/presets.ts";
+import { saveKey } from "../../io/keyfile.ts";
+
+export function keygenCommand(): Command {
+  return new Command("keygen")
+    .description("generate a secret block-cipher key (one k²×k² matrix per channel) and save it with mode 0600")
+    .requiredOption("-o, --out <file>", "key file to write (JSON)")
+    .option("-b, --block-size <k>", "block size k (image sides must be multiples of k)", (v) => Number.parseInt(v, 10))
+    .option("--preset <name>", "take the block size from a preset (cifar10: 4, tiny50: 8)")
+    .addOption(new Option("-m, --mode <mode>", "key kind").choices(["uniform", "orthogonal", "mod256"]).default("uniform"))
+    .option("-c, --channels <n>", "channels (one matrix each)", (v) => Number.parseInt(v, 10), 3)
+    .option("--seed <seed>", "deterministic key from a seed (for experiments only; a seeded key is not secret)")
+    .option("-f, --force", "overwrite an existing key file")
+    .action(async (o) => {
+      let k: number | undefined = o.blockSize;
+      if (o.preset) {
+        if (!isPreset(o.preset as string)) throw new Error(`unknown preset '${o.preset}' (cifar10, tiny50)`);
+        k ??= PRESETS[o.preset as PresetName].blockSize;
+      }
+      if (!k || !Number.isInteger(k) || k < 1) throw new Error("give --block-size <k> (a positive integer) or --preset");
+      const key = await generateKey({ mode: o.mode as KeyMode, blockSize: k, channels: o.channels, seed: o.seed });
+      await saveKey(o.out, key, { force: !!o.force });
+      process.stdout.write(
+        `wrote ${o.out}: ${key.mode} key, k=${key.blockSize}, ${key.channels} channels, fingerprint ${shortFingerprint(key)}\n`,
+      );
+    });
+}

@@ -1,0 +1,108 @@
+/**
+ * Image decoding with sharp (libvips): any JPEG/PNG/WebP → RGB uint8. Greyscale is expanded to RGB, alpha is dropped
+ * (like PIL's `convert("RGB")`). Optional `resize` (shorter side, bilinear) then `crop` (centre), the equivalent of
+ * torchvision's `Resize(256)` + `CenterCrop(224)`.
+ */
+import sharp from "sharp";
+import { BadImageError } from "./errors.ts";
+
+sharp.cache(false);
+
+export interface DecodeOptions {
+  /** Resize so that the shorter side is this many pixels (aspect kept). */
+  resize?: number;
+  /** Centre-crop to crop×crop after resizing. */
+  crop?: number;
+}
+
+export interface DecodedImage {
+  /** RGB, HWC, uint8. */
+  data: Uint8Array;
+  h: number;
+  w: number;
+}
+
+/** Output size of an image of h×w after the given options. */
+export function decodedSize(h: number, w: number, opts: DecodeOptions): { h: number; w: number } {
+  let H = h;
+  let W = w;
+  if (opts.resize) {
+    if (H <= W) {
+      W = Math.floor((opts.resize * W) / H);
+      H = opts.resize;
+    } else {
+      H = Math.floor((opts.resize * H) / W);
+      W = opts.resize;
+    }
+  }
+  if (opts.crop) {
+    H = opts.crop;
+    W = opts.crop;
+  }
+  return { h: H, w: W };
+}
+
+export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
+  try {
+    let img = sharp(bytes, { failOn: "truncated" });
+    if (opts.resize || opts.crop) {
+      const m = await img.metadata();
+      if (!m.width || !m.height) throw new Error("no dimensions in header");
+      // EXIF orientation is ignored, like torchvision's PIL loader.
+      let W = m.width;
+      let H = m.height;
+      if (opts.resize) {
+        const s = decodedSize(H, W, { resize: opts.resize });
+        if (s.h !== H || s.w !== W) img = img.resize(s.w, s.h, { fit: "fill", kernel: "linear" });
+        H = s.h;
+        W = s.w;
+      }
+      if (opts.crop) {
+        const c = opts.crop;
+        if (H < c || W < c) throw new Error(`image is ${H}×${W}, smaller than crop ${c}`);
+        const top = Math.round((H - c) / 2);
+        const left = Math.round((W - c) / 2);
+        img = img.extract({ left, top, width: c, height: c });
+      }
+    }
+    const { data, info } = await img.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), h: info.height, w: info.width };
+  } catch (e) {
+    if (e instanceof BadImageError) throw e;
+    throw new BadImageError(name, (e as Error).message.split("\n")[0]);
+  }
+}
+
+/** Writes HWC uint8 RGB into `out` (CHW float32 in [0,1]) at element offset `off`. */
+export function hwcU8ToChwF32(src: Uint8Array, h: number, w: number, out: Float32Array, off: number): void {
+  const hw = h * w;
+  const inv = 1 / 255;
+  for (let i = 0; i < hw; i++) {
+    const s = i * 3;
+    out[off + i] = src[s] * inv;
+    out[off + hw + i] = src[s + 1] * inv;
+    out[off + 2 * hw + i] = src[s + 2] * inv;
+  }
+}
+
+/** Writes CHW uint8 into `out` (CHW float32 in [0,1]) at element offset `off`. */
+export function chwU8ToF32(src: Uint8Array, out: Float32Array, off: number): void {
+  const inv = 1 / 255;
+  for (let i = 0; i < src.length; i++) out[off + i] = src[i] * inv;
+}
+
+/** Float CHW in [0,1] → PNG bytes (rounded, clamped). */
+export async function encodePng(chw: Float32Array, c: number, h: number, w: number): Promise<Buffer> {
+  const hw = h * w;
+  const buf = Buffer.alloc(hw * c);
+  for (let i = 0; i < hw; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const v = Math.round(chw[ch * hw + i] * 255);
+      buf[i * c + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return sharp(buf, { raw: { width: w, height: h, channels: c as 3 } })
+    .png()
+    .toBuffer();
+}

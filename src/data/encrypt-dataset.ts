@@ -1,0 +1,204 @@
+/**
+ * The `ercnn encrypt` pipeline: source items → worker threads (decode, scale to [0,1], encrypt) → store shards.
+ * Resumable: shards already listed in the store's meta.json are skipped; a store is never continued with another key
+ * or another source/plan.
+ */
+import { createHash } from "node:crypto";
+import type { CipherKey } from "../cipher/index.ts";
+import { type DecodeOptions, decodeImage } from "./decode.ts";
+import { BlockSizeError, DataError } from "./errors.ts";
+import type { EncodeWorkerData } from "./loader-worker.ts";
+import { defaultWorkers, WorkerPool, WorkerTaskError } from "./pool.ts";
+import { BadImageError } from "./errors.ts";
+import type { ImageSource, SourceItem } from "./source.ts";
+import { readStudyItem } from "./study-layout.ts";
+import { type SkippedItem, type StoreMeta, StoreWriter, type WriterOptions } from "./store.ts";
+
+export interface EncryptDatasetOptions {
+  source: ImageSource;
+  out: string;
+  /** null: write a plain store. */
+  key: CipherKey | null;
+  decode?: DecodeOptions;
+  /** Images per shard (default: 5000, fewer for big images so a shard stays ≤ 256 MB). */
+  shardSize?: number;
+  workers?: number;
+  /** Images per worker task. */
+  chunkSize?: number;
+  skipBad?: boolean;
+  overwrite?: boolean;
+  /** Extra fields for meta.source (split, preset, …). */
+  sourceInfo?: Record<string, unknown>;
+  /** Called with (images done, total) — resumed shards count as done. */
+  onProgress?: (done: number, total: number) => void;
+  /** Called after each shard is durably written. */
+  onShard?: (index: number, count: number) => void;
+  signal?: AbortSignal;
+  /** For tests (see StoreWriter). */
+  writeFile?: WriterOptions["writeFile"];
+}
+
+export interface EncryptDatasetResult {
+  meta: StoreMeta;
+  resumed: boolean;
+  /** Images encrypted in this run. */
+  written: number;
+  /** Images already in the store when this run started. */
+  alreadyDone: number;
+  skipped: SkippedItem[];
+  seconds: number;
+}
+
+async function probeSize(it: SourceItem, decode: DecodeOptions): Promise<{ h: number; w: number }> {
+  if (it.chw) return { h: it.h!, w: it.w! };
+  if (it.npyPath) {
+    const s = readStudyItem(it.npyPath);
+    return { h: s.h, w: s.w };
+  }
+  const { readFileSync } = await import("node:fs");
+  const bytes = it.bytes ?? readFileSync(it.path!);
+  const img = await decodeImage(bytes, it.name, decode);
+  return { h: img.h, w: img.w };
+}
+
+function planHash(src: ImageSource, decode: DecodeOptions, shape: number[]): string {
+  const h = createHash("sha256");
+  h.update(JSON.stringify({ classes: src.classes, decode, shape }));
+  for (const it of src.items) {
+    // Only the last two path components: the same data reached through another path still resumes.
+    const parts = it.name.split(/[/\\:]/);
+    h.update(`${parts.slice(-2).join("/")}\t${it.label}\n`);
+  }
+  return h.digest("hex");
+}
+
+/** Default shard size: 5000 images, fewer when that would exceed 256 MB. */
+export function defaultShardSize(shape: [number, number, number]): number {
+  const bytes = shape[0] * shape[1] * shape[2] * 4;
+  return Math.max(1, Math.min(5000, Math.floor((256 * 1024 * 1024) / bytes)));
+}
+
+export async function encryptDataset(opts: EncryptDatasetOptions): Promise<EncryptDatasetResult> {
+  const t0 = performance.now();
+  const { source, key } = opts;
+  const decode = opts.decode ?? {};
+  if (source.items.length === 0) throw new DataError(`${source.description} has no images`, "EMPTY");
+  if (key && key.channels !== 3) throw new DataError(`key has ${key.channels} channels; images have 3`, "KEY_SHAPE");
+
+  // Shape: known from the source, from the crop, or from the first decodable image.
+  let size = source.size ?? (decode.crop ? { h: decode.crop, w: decode.crop } : undefined);
+  if (!size) {
+    for (const it of source.items) {
+      try {
+        size = await probeSize(it, decode);
+        break;
+      } catch (e) {
+        if (!(opts.skipBad && e instanceof BadImageError)) throw e;
+      }
+    }
+    if (!size) throw new DataError(`no decodable image in ${source.description}`, "EMPTY");
+  }
+  const shape: [number, number, number] = [3, size.h, size.w];
+  if (key && (size.h % key.blockSize !== 0 || size.w % key.blockSize !== 0))
+    throw new BlockSizeError(size.h, size.w, key.blockSize);
+
+  const shardSize = opts.shardSize ?? defaultShardSize(shape);
+  const total = source.items.length;
+  const writer = await StoreWriter.open(
+    opts.out,
+    {
+      key,
+      classes: source.classes,
+      classNames: source.classNames,
+      shape,
+      source: { kind: source.kind, description: source.description, decode: { ...decode }, ...opts.sourceInfo },
+      plan: { total, shardSize, hash: planHash(source, decode, shape) },
+    },
+    { overwrite: opts.overwrite, writeFile: opts.writeFile },
+  );
+  const todo: number[] = [];
+  for (let s = 0; s < writer.shardCount; s++) if (!writer.hasShard(s)) todo.push(s);
+  const alreadyDone = writer.meta.shards.reduce((a, s) => a + (s.end - s.start), 0);
+  let done = alreadyDone;
+  opts.onProgress?.(done, total);
+  const skipped: SkippedItem[] = [];
+  let written = 0;
+
+  if (todo.length > 0) {
+    const workers = opts.workers ?? defaultWorkers();
+    const wd: EncodeWorkerData = { role: "encode", key, decode, shape, skipBad: !!opts.skipBad };
+    const pool = new WorkerPool(workers, wd);
+    const chunkSize = opts.chunkSize ?? Math.max(16, Math.min(256, Math.floor(shardSize / 4) || 16));
+    const per = shape[0] * shape[1] * shape[2];
+    try {
+      // Chunks of all pending shards; at most `inflight` at once, shards assembled and written in order.
+      interface Chunk {
+        shard: number;
+        start: number;
+        end: number;
+      }
+      const chunks: Chunk[] = [];
+      for (const s of todo) {
+        const s0 = s * shardSize;
+        const s1 = Math.min(s0 + shardSize, total);
+        for (let a = s0; a < s1; a += chunkSize) chunks.push({ shard: s, start: a, end: Math.min(a + chunkSize, s1) });
+      }
+      type Res = { x: Float32Array; labels: Int32Array; n: number; skipped: SkippedItem[] };
+      const results = new Map<number, Promise<Res>>();
+      const inflight = workers * 3;
+      let issued = 0;
+      const issue = () => {
+        while (issued < chunks.length && issued - consumed < inflight) {
+          const c = chunks[issued];
+          const items = source.items.slice(c.start, c.end);
+          const p = pool.run<Res>({ type: "encode", items });
+          p.catch(() => {});
+          results.set(issued, p);
+          issued++;
+        }
+      };
+      let consumed = 0;
+      let ci = 0;
+      for (const s of todo) {
+        const s0 = s * shardSize;
+        const s1 = Math.min(s0 + shardSize, total);
+        const x = new Float32Array((s1 - s0) * per);
+        const labels: number[] = [];
+        const shardSkipped: SkippedItem[] = [];
+        let n = 0;
+        while (ci < chunks.length && chunks[ci].shard === s) {
+          issue();
+          if (opts.signal?.aborted) throw new DataError("encryption interrupted", "ABORTED");
+          let r: Res;
+          try {
+            r = await results.get(ci)!;
+          } catch (e) {
+            if (e instanceof WorkerTaskError && e.payload.code === "BAD_IMAGE")
+              throw new BadImageError(e.payload.file!, e.payload.reason!);
+            throw e;
+          }
+          results.delete(ci);
+          consumed++;
+          ci++;
+          x.set(r.x, n * per);
+          for (let i = 0; i < r.n; i++) labels.push(r.labels[i]);
+          n += r.n;
+          shardSkipped.push(...r.skipped);
+          done += chunks[ci - 1].end - chunks[ci - 1].start;
+          opts.onProgress?.(done, total);
+          issue();
+        }
+        if (opts.signal?.aborted) throw new DataError("encryption interrupted", "ABORTED");
+        await writer.writeShard(s, n === s1 - s0 ? x : x.subarray(0, n * per), labels, shardSkipped);
+        written += n;
+        skipped.push(...shardSkipped);
+        opts.onShard?.(s, n);
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+  const meta = await writer.finish();
+  for (const sh of meta.shards) if (!todo.includes(sh.index)) skipped.push(...sh.skipped);
+  return { meta, resumed: writer.resumed, written, alreadyDone, skipped, seconds: (performance.now() - t0) / 1000 };
+}

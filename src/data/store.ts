@@ -1,0 +1,353 @@
+/**
+ * The dataset store: a directory of numpy-readable shards plus `meta.json` (see docs/store.md).
+ *
+ *   meta.json                 format, key fingerprint/mode/block size (or key: null for plain), classes, shape,
+ *                             source, plan (what is being written, for resume), shards, per-channel stats
+ *   shard-00000.x.npy         float32 N×C×H×W ciphertexts (or plain pixels in [0,1])
+ *   shard-00000.y.npy         int64 N labels
+ *
+ * Every file is written atomically (temp + rename) and meta.json lists a shard only after both of its files are in
+ * place, so a kill or a full disk leaves the store at its last complete shard; `StoreWriter.open` resumes from there.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { type CipherKey, type KeyMode, readNpy, writeNpy } from "../cipher/index.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { DataError, KeyMismatchError } from "./errors.ts";
+
+export const STORE_FORMAT = "ercnn-store";
+export const STORE_VERSION = 1;
+
+export interface StoreKeyInfo {
+  fingerprint: string;
+  mode: KeyMode;
+  blockSize: number;
+  channels: number;
+}
+
+export interface SkippedItem {
+  name: string;
+  reason: string;
+}
+
+export interface ShardInfo {
+  index: number;
+  x: string;
+  y: string;
+  /** Images actually stored (planned minus skipped). */
+  count: number;
+  /** Planned source positions [start, end). */
+  start: number;
+  end: number;
+  /** Per-channel sums of values and squares (float64), for the store statistics. */
+  sum: number[];
+  sumSq: number[];
+  skipped: SkippedItem[];
+}
+
+export interface StorePlan {
+  /** Planned number of source items. */
+  total: number;
+  shardSize: number;
+  /** sha256 over the ordered (name, label) list plus options: a resume must continue the same plan. */
+  hash: string;
+}
+
+export interface StoreMeta {
+  format: typeof STORE_FORMAT;
+  version: number;
+  /** null: plain (unencrypted) store. */
+  key: StoreKeyInfo | null;
+  blockSize: number | null;
+  classes: string[];
+  classNames?: string[];
+  /** Per-image shape [C, H, W]. */
+  shape: [number, number, number];
+  dtype: "float32";
+  labelDtype: "int64";
+  layout: "NCHW";
+  /** What the values are before any loader normalisation. */
+  pixels: string;
+  normalization: "none";
+  source: { kind: string; description: string; split?: string; decode?: Record<string, unknown>; [k: string]: unknown };
+  plan: StorePlan;
+  shards: ShardInfo[];
+  count: number;
+  complete: boolean;
+  /** Per-channel mean/std of the stored values (computed while writing; final once complete). */
+  stats: { mean: number[]; std: number[] } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function keyInfo(key: CipherKey | null): StoreKeyInfo | null {
+  if (!key) return null;
+  return { fingerprint: key.fingerprint, mode: key.mode, blockSize: key.blockSize, channels: key.channels };
+}
+
+export function shardName(i: number, part: "x" | "y"): string {
+  return `shard-${String(i).padStart(5, "0")}.${part}.npy`;
+}
+
+export function readMeta(dir: string): StoreMeta {
+  const p = join(dir, "meta.json");
+  if (!existsSync(p)) throw new DataError(`${dir} is not an ercnn store (no meta.json)`, "NOT_A_STORE");
+  let meta: StoreMeta;
+  try {
+    meta = JSON.parse(readFileSync(p, "utf8"));
+  } catch (e) {
+    throw new DataError(`${p} is not valid JSON: ${(e as Error).message}`, "BAD_STORE");
+  }
+  if (meta.format !== STORE_FORMAT) throw new DataError(`${p}: format is '${meta.format}', not ${STORE_FORMAT}`, "BAD_STORE");
+  if (meta.version > STORE_VERSION)
+    throw new DataError(`${p}: store version ${meta.version} is newer than this ercnn (${STORE_VERSION})`, "BAD_STORE");
+  return meta;
+}
+
+export function isStore(dir: string): boolean {
+  return existsSync(join(dir, "meta.json"));
+}
+
+/** Refuses a key that is not the store's. `key` null means "plain". */
+export function checkStoreKey(dir: string, meta: StoreMeta, key: CipherKey | null): void {
+  const sf = meta.key?.fingerprint ?? null;
+  const kf = key?.fingerprint ?? null;
+  if (sf !== kf) throw new KeyMismatchError(dir, sf, kf);
+}
+
+function statsFromShards(shards: ShardInfo[], c: number, hw: number): { mean: number[]; std: number[] } | null {
+  const n = shards.reduce((a, s) => a + s.count, 0);
+  if (n === 0) return null;
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let ch = 0; ch < c; ch++) {
+    const s = shards.reduce((a, sh) => a + sh.sum[ch], 0);
+    const q = shards.reduce((a, sh) => a + sh.sumSq[ch], 0);
+    const m = s / (n * hw);
+    mean.push(m);
+    std.push(Math.sqrt(Math.max(0, q / (n * hw) - m * m)));
+  }
+  return { mean, std };
+}
+
+/** Per-channel sum and sum of squares of N×C×H×W data. */
+export function channelSums(x: Float32Array, n: number, c: number, hw: number): { sum: number[]; sumSq: number[] } {
+  const sum = new Array(c).fill(0);
+  const sumSq = new Array(c).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      const off = (i * c + ch) * hw;
+      let s = 0;
+      let q = 0;
+      for (let j = 0; j < hw; j++) {
+        const v = x[off + j];
+        s += v;
+        q += v * v;
+      }
+      sum[ch] += s;
+      sumSq[ch] += q;
+    }
+  }
+  return { sum, sumSq };
+}
+
+export interface StoreInit {
+  key: CipherKey | null;
+  classes: string[];
+  classNames?: string[];
+  shape: [number, number, number];
+  source: StoreMeta["source"];
+  plan: StorePlan;
+}
+
+export interface WriterOptions {
+  /** Delete an existing store at `dir` instead of resuming it. */
+  overwrite?: boolean;
+  /** For tests: replaces the atomic file writer (e.g. to simulate a full disk). */
+  writeFile?: (path: string, data: string | Uint8Array) => Promise<void>;
+}
+
+export class StoreWriter {
+  private constructor(
+    readonly dir: string,
+    readonly meta: StoreMeta,
+    private readonly write: (path: string, data: string | Uint8Array) => Promise<void>,
+    /** True when an existing store was reopened. */
+    readonly resumed: boolean,
+  ) {}
+
+  /** Opens `dir` for writing: creates a new store, or resumes one written with the same key and plan. */
+  static async open(dir: string, init: StoreInit, opts: WriterOptions = {}): Promise<StoreWriter> {
+    const write = opts.writeFile ?? ((p: string, d: string | Uint8Array) => writeFileAtomic(p, d));
+    if (existsSync(dir) && opts.overwrite) {
+      for (const f of readdirSync(dir))
+        if (f === "meta.json" || /^shard-\d+\.[xy]\.npy/.test(f)) rmSync(join(dir, f), { force: true });
+    }
+    if (existsSync(join(dir, "meta.json"))) {
+      const meta = readMeta(dir);
+      checkStoreKey(dir, meta, init.key);
+      const same =
+        meta.plan.hash === init.plan.hash &&
+        meta.plan.shardSize === init.plan.shardSize &&
+        meta.shape.join() === init.shape.join();
+      if (!same)
+        throw new DataError(
+          `store ${dir} holds a different dataset or options (source: ${meta.source.description}, ` +
+            `shape ${meta.shape.join("×")}, ${meta.plan.total} items in shards of ${meta.plan.shardSize}); ` +
+            "use --overwrite or another --out",
+          "PLAN_MISMATCH",
+        );
+      // Drop shards whose files vanished (should not happen, but never trust a listing blindly).
+      meta.shards = meta.shards.filter((s) => existsSync(join(dir, s.x)) && existsSync(join(dir, s.y)));
+      return new StoreWriter(dir, meta, write, true);
+    }
+    if (existsSync(dir)) {
+      const foreign = readdirSync(dir).filter((f) => !/^shard-\d+\.[xy]\.npy/.test(f) && !f.startsWith("."));
+      if (foreign.length)
+        throw new DataError(
+          `${dir} exists and is not an ercnn store (has ${foreign.slice(0, 3).join(", ")}); choose an empty --out`,
+          "NOT_A_STORE",
+        );
+    }
+    const now = new Date().toISOString();
+    const meta: StoreMeta = {
+      format: STORE_FORMAT,
+      version: STORE_VERSION,
+      key: keyInfo(init.key),
+      blockSize: init.key?.blockSize ?? null,
+      classes: init.classes,
+      ...(init.classNames ? { classNames: init.classNames } : {}),
+      shape: init.shape,
+      dtype: "float32",
+      labelDtype: "int64",
+      layout: "NCHW",
+      pixels: init.key
+        ? "ciphertext c = p·K_ch of k×k blocks (row-major) of RGB pixels scaled to [0,1]"
+        : "plain RGB pixels scaled to [0,1]",
+      normalization: "none",
+      source: init.source,
+      plan: init.plan,
+      shards: [],
+      count: 0,
+      complete: false,
+      stats: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const w = new StoreWriter(dir, meta, write, false);
+    await w.saveMeta();
+    return w;
+  }
+
+  get shardCount(): number {
+    return Math.ceil(this.meta.plan.total / this.meta.plan.shardSize);
+  }
+
+  hasShard(i: number): boolean {
+    return this.meta.shards.some((s) => s.index === i);
+  }
+
+  get complete(): boolean {
+    return this.meta.complete;
+  }
+
+  private async saveMeta(): Promise<void> {
+    this.meta.updatedAt = new Date().toISOString();
+    await this.write(join(this.dir, "meta.json"), `${JSON.stringify(this.meta, null, 2)}\n`);
+  }
+
+  /** Writes shard `index` (N×C×H×W values, N labels) and records it in meta.json. */
+  async writeShard(index: number, x: Float32Array, labels: ArrayLike<number>, skipped: SkippedItem[] = []): Promise<void> {
+    const [c, h, w] = this.meta.shape;
+    const n = labels.length;
+    if (x.length < n * c * h * w) throw new Error(`shard ${index}: ${x.length} values for ${n} images`);
+    const start = index * this.meta.plan.shardSize;
+    const end = Math.min(start + this.meta.plan.shardSize, this.meta.plan.total);
+    const xs = x.length === n * c * h * w ? x : x.subarray(0, n * c * h * w);
+    const y = new BigInt64Array(n);
+    for (let i = 0; i < n; i++) y[i] = BigInt(labels[i]);
+    const xName = shardName(index, "x");
+    const yName = shardName(index, "y");
+    try {
+      await this.write(join(this.dir, xName), writeNpy({ dtype: "float32", shape: [n, c, h, w], data: xs }));
+      await this.write(join(this.dir, yName), writeNpy({ dtype: "int64", shape: [n], data: y }));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new DataError(
+        `writing ${join(this.dir, xName)} failed (${err.code ?? err.message}); the store keeps its ` +
+          `${this.meta.shards.length} complete shard(s) and the run can be resumed`,
+        err.code === "ENOSPC" ? "DISK_FULL" : "WRITE_FAILED",
+      );
+    }
+    const { sum, sumSq } = channelSums(xs, n, c, h * w);
+    this.meta.shards = this.meta.shards.filter((s) => s.index !== index);
+    this.meta.shards.push({ index, x: xName, y: yName, count: n, start, end, sum, sumSq, skipped });
+    this.meta.shards.sort((a, b) => a.index - b.index);
+    this.meta.count = this.meta.shards.reduce((a, s) => a + s.count, 0);
+    this.meta.stats = statsFromShards(this.meta.shards, c, h * w);
+    await this.saveMeta();
+  }
+
+  async finish(): Promise<StoreMeta> {
+    this.meta.complete = this.meta.shards.length === this.shardCount;
+    await this.saveMeta();
+    return this.meta;
+  }
+}
+
+/** Read side of a store. */
+export class Store {
+  constructor(
+    readonly dir: string,
+    readonly meta: StoreMeta,
+  ) {}
+
+  static open(dir: string): Store {
+    return new Store(dir, readMeta(dir));
+  }
+
+  get count(): number {
+    return this.meta.count;
+  }
+
+  get shape(): [number, number, number] {
+    return this.meta.shape;
+  }
+
+  checkKey(key: CipherKey | null): void {
+    checkStoreKey(this.dir, this.meta, key);
+  }
+
+  readShard(i: number): { x: Float32Array; y: Int32Array; n: number } {
+    const sh = this.meta.shards[i];
+    if (!sh) throw new DataError(`store ${this.dir} has no shard ${i}`, "BAD_STORE");
+    const [c, h, w] = this.meta.shape;
+    const xa = readNpy(new Uint8Array(readFileSync(join(this.dir, sh.x))), join(this.dir, sh.x));
+    const ya = readNpy(new Uint8Array(readFileSync(join(this.dir, sh.y))), join(this.dir, sh.y));
+    if (xa.dtype !== "float32" || xa.shape.join() !== [sh.count, c, h, w].join())
+      throw new DataError(`${sh.x}: expected float32 [${[sh.count, c, h, w]}], got ${xa.dtype} [${xa.shape}]`, "BAD_STORE");
+    const y = new Int32Array(sh.count);
+    for (let j = 0; j < sh.count; j++) y[j] = Number(ya.data[j]);
+    return { x: xa.data as Float32Array, y, n: sh.count };
+  }
+
+  /** Reads every shard into one N×C×H×W array (in a SharedArrayBuffer by default, for the loader's workers). */
+  readAll(opts: { shared?: boolean } = {}): { x: Float32Array; y: Int32Array; n: number } {
+    const [c, h, w] = this.meta.shape;
+    const per = c * h * w;
+    const n = this.meta.count;
+    const shared = opts.shared ?? true;
+    const xb = shared ? new SharedArrayBuffer(n * per * 4) : new ArrayBuffer(n * per * 4);
+    const yb = shared ? new SharedArrayBuffer(n * 4) : new ArrayBuffer(n * 4);
+    const x = new Float32Array(xb);
+    const y = new Int32Array(yb);
+    let off = 0;
+    for (let i = 0; i < this.meta.shards.length; i++) {
+      const s = this.readShard(i);
+      x.set(s.x, off * per);
+      y.set(s.y, off);
+      off += s.n;
+    }
+    return { x, y, n };
+  }
+}
