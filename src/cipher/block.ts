@@ -52,7 +52,7 @@ export function cipherBackend(): "wasm" | "js" {
   return wasmKernel() ? "wasm" : "js";
 }
 
-interface Geometry {
+export interface Geometry {
   n: number;
   c: number;
   h: number;
@@ -67,7 +67,12 @@ function isPosInt(v: unknown): v is number {
 }
 
 /** Validates dims against the data length and the key; returns the normalised geometry. */
-export function checkDims(fn: string, length: number, dims: ImageDims, key: { blockSize: number; channels: number }): Geometry {
+export function checkDims(
+  fn: string,
+  length: number,
+  dims: ImageDims,
+  key: { blockSize: number; channels: number },
+): Geometry {
   const n = dims.n ?? 1;
   for (const [name, v] of [
     ["n", n],
@@ -97,7 +102,7 @@ export function checkDims(fn: string, length: number, dims: ImageDims, key: { bl
 }
 
 /** Element offset of (image, channel, row 0, col 0) and the row / pixel strides, in elements. */
-function planeAddressing(g: Geometry, img: number, ch: number): { base: number; row: number; pix: number } {
+export function planeAddressing(g: Geometry, img: number, ch: number): { base: number; row: number; pix: number } {
   if (g.layout === "CHW") return { base: (img * g.c + ch) * g.h * g.w, row: g.w, pix: 1 };
   return { base: img * g.h * g.w * g.c + ch, row: g.w * g.c, pix: g.c };
 }
@@ -182,7 +187,13 @@ function paddedMats(key: CipherKey, dir: "enc" | "dec"): Float32Array | Float64A
 
 let loadedMats: Float32Array | Float64Array | null = null;
 
-function applyWasm(kern: WasmKernel, src: Float32Array, dst: Float32Array, g: Geometry, mats: Float32Array | Float64Array): void {
+function applyWasm(
+  kern: WasmKernel,
+  src: Float32Array,
+  dst: Float32Array,
+  g: Geometry,
+  mats: Float32Array | Float64Array,
+): void {
   const esz = mats instanceof Float64Array ? 8 : 4;
   const k = g.k;
   const n = k * k;
@@ -312,7 +323,8 @@ function applyMod256(src: Uint8Array, dst: Uint8Array, g: Geometry, mats: ArrayL
 }
 
 function mod256Only(fn: string, key: CipherKey): void {
-  if (key.mode !== "mod256") throw new CipherError(`${fn}: needs a mod256 key (this key is ${key.mode}); use the float32 functions`);
+  if (key.mode !== "mod256")
+    throw new CipherError(`${fn}: needs a mod256 key (this key is ${key.mode}); use the float32 functions`);
 }
 
 function prepareOut8(fn: string, out: Uint8Array | undefined, total: number): Uint8Array {
@@ -377,7 +389,12 @@ export function padToBlockMultiple<T extends Float32Array | Uint8Array>(
 }
 
 /** Crops images (top-left anchored) to h×w; the inverse of padToBlockMultiple. */
-export function cropTo<T extends Float32Array | Uint8Array>(data: T, dims: ImageDims, h: number, w: number): { data: T; dims: ImageDims } {
+export function cropTo<T extends Float32Array | Uint8Array>(
+  data: T,
+  dims: ImageDims,
+  h: number,
+  w: number,
+): { data: T; dims: ImageDims } {
   const g = checkDims("cropTo", data.length, dims, { blockSize: 1, channels: dims.c });
   if (h > g.h || w > g.w) throw new CipherError(`cropTo: ${h}×${w} is larger than ${g.h}×${g.w}`);
   const ng: Geometry = { ...g, h, w, total: g.n * g.c * h * w };
@@ -386,7 +403,8 @@ export function cropTo<T extends Float32Array | Uint8Array>(data: T, dims: Image
     for (let ch = 0; ch < g.c; ch++) {
       const a = planeAddressing(g, img, ch);
       const b = planeAddressing(ng, img, ch);
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[b.base + y * b.row + x * b.pix] = data[a.base + y * a.row + x * a.pix];
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) out[b.base + y * b.row + x * b.pix] = data[a.base + y * a.row + x * a.pix];
     }
   }
   return { data: out, dims: { ...dims, n: g.n, h, w } };

@@ -16,7 +16,7 @@
  *
  * Never print or log `values`; print `shortFingerprint(key)` instead.
  */
-import { conditionNumber, haarOrthogonalFromGaussian, invert, invertMod256, invertibleMod2 } from "./linalg.ts";
+import { conditionNumber, haarOrthogonalFromGaussian, invert, invertibleMod2, invertMod256 } from "./linalg.ts";
 import { nextDouble, nextGaussian, nextInt, type RandomSource, randomSource, sha256, toHex } from "./rng.ts";
 
 export type KeyMode = "uniform" | "orthogonal" | "mod256";
@@ -63,7 +63,12 @@ function checkChannels(c: unknown, where: string): number {
 }
 
 /** The canonical bytes hashed for the fingerprint. */
-export function canonicalKeyBytes(mode: KeyMode, blockSize: number, channels: number, values: Float64Array): Uint8Array {
+export function canonicalKeyBytes(
+  mode: KeyMode,
+  blockSize: number,
+  channels: number,
+  values: Float64Array,
+): Uint8Array {
   const head = new TextEncoder().encode(`ercnn-key\u0000v1\u0000${mode}\u0000`);
   const out = new Uint8Array(head.length + 8 + values.length * 8);
   out.set(head, 0);
@@ -191,7 +196,8 @@ export function validateKeyMaterial(
           worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
         }
       }
-      if (worst > 1e-9) return `orthogonal key: channel ${c} is not orthogonal (max |KᵀK − I| = ${worst.toExponential(2)})`;
+      if (worst > 1e-9)
+        return `orthogonal key: channel ${c} is not orthogonal (max |KᵀK − I| = ${worst.toExponential(2)})`;
       continue;
     }
     const cond = conditionNumber(m, n);
@@ -304,8 +310,10 @@ export async function keyFromJson(text: string, source = "key JSON"): Promise<Ci
   }
   if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new KeyError(`${source}: not a JSON object`);
   const o = obj as Record<string, unknown>;
-  if (o.format !== KEY_FORMAT) throw new KeyError(`${source}: format is ${JSON.stringify(o.format)}, expected "${KEY_FORMAT}"`);
-  if (o.version !== 1) throw new KeyError(`${source}: unsupported key file version ${JSON.stringify(o.version)} (expected 1)`);
+  if (o.format !== KEY_FORMAT)
+    throw new KeyError(`${source}: format is ${JSON.stringify(o.format)}, expected "${KEY_FORMAT}"`);
+  if (o.version !== 1)
+    throw new KeyError(`${source}: unsupported key file version ${JSON.stringify(o.version)} (expected 1)`);
   if (typeof o.mode !== "string" || !KEY_MODES.includes(o.mode as KeyMode)) {
     throw new KeyError(`${source}: mode ${JSON.stringify(o.mode)} is not one of ${KEY_MODES.join(", ")}`);
   }
@@ -321,7 +329,9 @@ export async function keyFromJson(text: string, source = "key JSON"): Promise<Ci
   const n = k * k;
   const vals = o.values;
   if (!Array.isArray(vals) || vals.length !== channels) {
-    throw new KeyError(`${source}: values must be an array of ${channels} channel matrices (shape ${channels}×${n}×${n})`);
+    throw new KeyError(
+      `${source}: values must be an array of ${channels} channel matrices (shape ${channels}×${n}×${n})`,
+    );
   }
   const values = new Float64Array(channels * n * n);
   for (let c = 0; c < channels; c++) {
@@ -347,7 +357,9 @@ export async function keyFromJson(text: string, source = "key JSON"): Promise<Ci
   if (problem) throw new KeyError(`${source}: ${problem}`);
   const fp = await computeFingerprint(mode, k, channels, values);
   if (fp !== o.fingerprint) {
-    throw new KeyError(`${source}: fingerprint mismatch (file says ${o.fingerprint.slice(0, 16)}…, contents hash to ${fp.slice(0, 16)}…): the key file was modified or corrupted`);
+    throw new KeyError(
+      `${source}: fingerprint mismatch (file says ${o.fingerprint.slice(0, 16)}…, contents hash to ${fp.slice(0, 16)}…): the key file was modified or corrupted`,
+    );
   }
   return { version: 1, mode, blockSize: k, channels, values, createdAt: o.createdAt, fingerprint: fp };
 }

@@ -51,7 +51,8 @@ interface Header {
 
 function parseHeader(text: string, source: string): Header {
   const t = text.trim();
-  if (!t.startsWith("{") || !t.endsWith("}")) throw new NpyError(`${source}: malformed .npy header (not a dict literal)`);
+  if (!t.startsWith("{") || !t.endsWith("}"))
+    throw new NpyError(`${source}: malformed .npy header (not a dict literal)`);
   const descrM = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(t);
   const fortranM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(t);
   const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(t);
@@ -91,18 +92,24 @@ export function readNpy(bytes: Uint8Array, source = ".npy data"): NpyArray {
     throw new NpyError(`${source}: unsupported .npy format version ${major}.${minor}`);
   }
   if (headerStart + headerLen > bytes.length) {
-    throw new NpyError(`${source}: truncated .npy header (declares ${headerLen} bytes, file has ${bytes.length - headerStart})`);
+    throw new NpyError(
+      `${source}: truncated .npy header (declares ${headerLen} bytes, file has ${bytes.length - headerStart})`,
+    );
   }
   const headerBytes = bytes.subarray(headerStart, headerStart + headerLen);
   const headerText = new TextDecoder(major === 3 ? "utf-8" : "latin1").decode(headerBytes);
   const h = parseHeader(headerText, source);
   if (h.fortran) {
-    throw new NpyError(`${source}: Fortran-order arrays are not supported (save with np.ascontiguousarray or order='C')`);
+    throw new NpyError(
+      `${source}: Fortran-order arrays are not supported (save with np.ascontiguousarray or order='C')`,
+    );
   }
   const dtype = DESCR[h.descr];
   if (!dtype) {
     if (h.descr.startsWith(">")) {
-      throw new NpyError(`${source}: big-endian dtype '${h.descr}' is not supported (convert with arr.astype(arr.dtype.newbyteorder('<')))`);
+      throw new NpyError(
+        `${source}: big-endian dtype '${h.descr}' is not supported (convert with arr.astype(arr.dtype.newbyteorder('<')))`,
+      );
     }
     throw new NpyError(`${source}: unsupported dtype '${h.descr}' (supported: <f4, <f8, |u1, <i8)`);
   }
@@ -112,7 +119,9 @@ export function readNpy(bytes: Uint8Array, source = ".npy data"): NpyArray {
   const need = count * ITEMSIZE[dtype];
   const have = bytes.length - dataStart;
   if (have < need) {
-    throw new NpyError(`${source}: truncated .npy data (shape (${h.shape.join(", ")}) needs ${need} bytes, file has ${have})`);
+    throw new NpyError(
+      `${source}: truncated .npy data (shape (${h.shape.join(", ")}) needs ${need} bytes, file has ${have})`,
+    );
   }
   if (have > need) throw new NpyError(`${source}: ${have - need} unexpected trailing bytes after the .npy data`);
   const raw = bytes.slice(dataStart, dataStart + need); // aligned copy
@@ -143,7 +152,8 @@ function dtypeOf(data: NpyArray["data"]): NpyDtype {
 export function writeNpy(arr: NpyArray): Uint8Array {
   const dtype = arr.dtype;
   if (!(dtype in ITEMSIZE)) throw new NpyError(`writeNpy: unsupported dtype '${String(dtype)}'`);
-  if (dtypeOf(arr.data) !== dtype) throw new NpyError(`writeNpy: dtype '${dtype}' does not match the data's typed array`);
+  if (dtypeOf(arr.data) !== dtype)
+    throw new NpyError(`writeNpy: dtype '${dtype}' does not match the data's typed array`);
   let count = 1;
   for (const d of arr.shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw new NpyError(`writeNpy: bad shape entry ${d}`);

@@ -123,41 +123,35 @@ function gemmFn(esz: 4 | 8): Fn {
   e(op.get(N), op.i32c(4 * esz), op.i32mul, op.set(tileB));
   e(op.i32c(0), op.set(t));
   e(op.loop); // T
-  {
-    e(op.i32c(0), op.set(jt));
-    e(op.loop); // J
-    {
-      for (const r of acc) e(v128zero(), op.set(r));
-      // pp = P + t*tileB ; kp = M + jt
-      e(op.get(P), op.get(t), op.get(tileB), op.i32mul, op.i32add, op.set(pp));
-      e(op.get(M), op.get(jt), op.i32add, op.set(kp));
-      e(op.get(N), op.set(i));
-      e(op.loop); // I
-      {
-        e(op.get(kp), v128load(0), op.set(b0));
-        e(op.get(kp), v128load(16), op.set(b1));
-        for (let b = 0; b < 4; b++) {
-          e(op.get(pp), splat(b * esz), op.set(a));
-          e(op.get(acc[2 * b]), op.get(a), op.get(b0), op.simd(MUL), op.simd(ADD), op.set(acc[2 * b]));
-          e(op.get(acc[2 * b + 1]), op.get(a), op.get(b1), op.simd(MUL), op.simd(ADD), op.set(acc[2 * b + 1]));
-        }
-        e(op.get(pp), op.i32c(4 * esz), op.i32add, op.set(pp));
-        e(op.get(kp), op.get(rowB), op.i32add, op.set(kp));
-        e(op.get(i), op.i32c(1), op.i32sub, op.tee(i), op.brIf(0));
-      }
-      e(op.end);
-      // q = Q + t*4*rowB + jt
-      e(op.get(Q), op.get(t), op.i32c(4), op.i32mul, op.get(rowB), op.i32mul, op.i32add, op.get(jt), op.i32add, op.set(q));
-      for (let b = 0; b < 4; b++) {
-        e(op.get(q), op.get(acc[2 * b]), v128store(0));
-        e(op.get(q), op.get(acc[2 * b + 1]), v128store(16));
-        if (b < 3) e(op.get(q), op.get(rowB), op.i32add, op.set(q));
-      }
-      e(op.get(jt), op.i32c(32), op.i32add, op.tee(jt), op.get(rowB), op.i32ltu, op.brIf(0));
-    }
-    e(op.end);
-    e(op.get(t), op.i32c(1), op.i32add, op.tee(t), op.get(NT), op.i32ltu, op.brIf(0));
+  e(op.i32c(0), op.set(jt));
+  e(op.loop); // J
+  for (const r of acc) e(v128zero(), op.set(r));
+  // pp = P + t*tileB ; kp = M + jt
+  e(op.get(P), op.get(t), op.get(tileB), op.i32mul, op.i32add, op.set(pp));
+  e(op.get(M), op.get(jt), op.i32add, op.set(kp));
+  e(op.get(N), op.set(i));
+  e(op.loop); // I
+  e(op.get(kp), v128load(0), op.set(b0));
+  e(op.get(kp), v128load(16), op.set(b1));
+  for (let b = 0; b < 4; b++) {
+    e(op.get(pp), splat(b * esz), op.set(a));
+    e(op.get(acc[2 * b]), op.get(a), op.get(b0), op.simd(MUL), op.simd(ADD), op.set(acc[2 * b]));
+    e(op.get(acc[2 * b + 1]), op.get(a), op.get(b1), op.simd(MUL), op.simd(ADD), op.set(acc[2 * b + 1]));
   }
+  e(op.get(pp), op.i32c(4 * esz), op.i32add, op.set(pp));
+  e(op.get(kp), op.get(rowB), op.i32add, op.set(kp));
+  e(op.get(i), op.i32c(1), op.i32sub, op.tee(i), op.brIf(0));
+  e(op.end);
+  // q = Q + t*4*rowB + jt
+  e(op.get(Q), op.get(t), op.i32c(4), op.i32mul, op.get(rowB), op.i32mul, op.i32add, op.get(jt), op.i32add, op.set(q));
+  for (let b = 0; b < 4; b++) {
+    e(op.get(q), op.get(acc[2 * b]), v128store(0));
+    e(op.get(q), op.get(acc[2 * b + 1]), v128store(16));
+    if (b < 3) e(op.get(q), op.get(rowB), op.i32add, op.set(q));
+  }
+  e(op.get(jt), op.i32c(32), op.i32add, op.tee(jt), op.get(rowB), op.i32ltu, op.brIf(0));
+  e(op.end);
+  e(op.get(t), op.i32c(1), op.i32add, op.tee(t), op.get(NT), op.i32ltu, op.brIf(0));
   e(op.end);
   return {
     params: [I32, I32, I32, I32, I32, I32],
@@ -180,39 +174,42 @@ function gatherFn(esz: 4 | 8): Fn {
   e(op.get(K), op.get(PIXB), op.i32mul, op.set(blkB)); // bytes between horizontally adjacent blocks
   e(op.i32c(0), op.set(g), op.i32c(0), op.set(by));
   e(op.loop); // BY
-  {
-    // rowBase = SRC + by*k*rowB
-    e(op.get(SRC), op.get(by), op.get(K), op.i32mul, op.get(ROWB), op.i32mul, op.i32add, op.set(rowBase));
-    e(op.i32c(0), op.set(bx));
-    e(op.loop); // BX
-    {
-      // d = P + (g>>2)*n*4*esz + (g&3)*esz
-      e(op.get(P), op.get(g), op.i32c(2), op.i32shru, op.get(N), op.i32mul, op.i32c(4 * esz), op.i32mul, op.i32add);
-      e(op.get(g), op.i32c(3), op.i32and, op.i32c(esz), op.i32mul, op.i32add, op.set(d));
-      e(op.i32c(0), op.set(r));
-      e(op.loop); // R
-      {
-        // s = rowBase + r*rowB + bx*blkB
-        e(op.get(rowBase), op.get(r), op.get(ROWB), op.i32mul, op.i32add, op.get(bx), op.get(blkB), op.i32mul, op.i32add, op.set(s));
-        e(op.get(K), op.set(q));
-        e(op.loop); // Q
-        {
-          if (esz === 4) e(op.get(d), op.get(s), op.f32load(0), op.f32store(0));
-          else e(op.get(d), op.get(s), op.f32load(0), op.f64promote, op.f64store(0));
-          e(op.get(d), op.i32c(4 * esz), op.i32add, op.set(d));
-          e(op.get(s), op.get(PIXB), op.i32add, op.set(s));
-          e(op.get(q), op.i32c(1), op.i32sub, op.tee(q), op.brIf(0));
-        }
-        e(op.end);
-        e(op.get(r), op.i32c(1), op.i32add, op.tee(r), op.get(K), op.i32ltu, op.brIf(0));
-      }
-      e(op.end);
-      e(op.get(g), op.i32c(1), op.i32add, op.set(g));
-      e(op.get(bx), op.i32c(1), op.i32add, op.tee(bx), op.get(BW), op.i32ltu, op.brIf(0));
-    }
-    e(op.end);
-    e(op.get(by), op.i32c(1), op.i32add, op.tee(by), op.get(BH), op.i32ltu, op.brIf(0));
-  }
+  // rowBase = SRC + by*k*rowB
+  e(op.get(SRC), op.get(by), op.get(K), op.i32mul, op.get(ROWB), op.i32mul, op.i32add, op.set(rowBase));
+  e(op.i32c(0), op.set(bx));
+  e(op.loop); // BX
+  // d = P + (g>>2)*n*4*esz + (g&3)*esz
+  e(op.get(P), op.get(g), op.i32c(2), op.i32shru, op.get(N), op.i32mul, op.i32c(4 * esz), op.i32mul, op.i32add);
+  e(op.get(g), op.i32c(3), op.i32and, op.i32c(esz), op.i32mul, op.i32add, op.set(d));
+  e(op.i32c(0), op.set(r));
+  e(op.loop); // R
+  // s = rowBase + r*rowB + bx*blkB
+  e(
+    op.get(rowBase),
+    op.get(r),
+    op.get(ROWB),
+    op.i32mul,
+    op.i32add,
+    op.get(bx),
+    op.get(blkB),
+    op.i32mul,
+    op.i32add,
+    op.set(s),
+  );
+  e(op.get(K), op.set(q));
+  e(op.loop); // Q
+  if (esz === 4) e(op.get(d), op.get(s), op.f32load(0), op.f32store(0));
+  else e(op.get(d), op.get(s), op.f32load(0), op.f64promote, op.f64store(0));
+  e(op.get(d), op.i32c(4 * esz), op.i32add, op.set(d));
+  e(op.get(s), op.get(PIXB), op.i32add, op.set(s));
+  e(op.get(q), op.i32c(1), op.i32sub, op.tee(q), op.brIf(0));
+  e(op.end);
+  e(op.get(r), op.i32c(1), op.i32add, op.tee(r), op.get(K), op.i32ltu, op.brIf(0));
+  e(op.end);
+  e(op.get(g), op.i32c(1), op.i32add, op.set(g));
+  e(op.get(bx), op.i32c(1), op.i32add, op.tee(bx), op.get(BW), op.i32ltu, op.brIf(0));
+  e(op.end);
+  e(op.get(by), op.i32c(1), op.i32add, op.tee(by), op.get(BH), op.i32ltu, op.brIf(0));
   e(op.end);
   return { params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: new Array(9).fill(I32), body };
 }
@@ -231,41 +228,44 @@ function scatterFn(esz: 4 | 8): Fn {
   e(op.get(K), op.get(PIXB), op.i32mul, op.set(blkB));
   e(op.i32c(0), op.set(g), op.i32c(0), op.set(by));
   e(op.loop);
-  {
-    e(op.get(DST), op.get(by), op.get(K), op.i32mul, op.get(ROWB), op.i32mul, op.i32add, op.set(rowBase));
-    e(op.i32c(0), op.set(bx));
-    e(op.loop);
-    {
-      // s = Q + g*npad*esz
-      e(op.get(Q), op.get(g), op.get(NP), op.i32mul, op.i32c(esz), op.i32mul, op.i32add, op.set(s));
-      e(op.i32c(0), op.set(r));
-      e(op.loop);
-      {
-        e(op.get(rowBase), op.get(r), op.get(ROWB), op.i32mul, op.i32add, op.get(bx), op.get(blkB), op.i32mul, op.i32add, op.set(d));
-        e(op.get(K), op.set(q));
-        e(op.loop);
-        {
-          if (esz === 4) e(op.get(d), op.get(s), op.f32load(0), op.f32store(0));
-          else e(op.get(d), op.get(s), op.f64load(0), op.f32demote, op.f32store(0));
-          e(op.get(s), op.i32c(esz), op.i32add, op.set(s));
-          e(op.get(d), op.get(PIXB), op.i32add, op.set(d));
-          e(op.get(q), op.i32c(1), op.i32sub, op.tee(q), op.brIf(0));
-        }
-        e(op.end);
-        e(op.get(r), op.i32c(1), op.i32add, op.tee(r), op.get(K), op.i32ltu, op.brIf(0));
-      }
-      e(op.end);
-      e(op.get(g), op.i32c(1), op.i32add, op.set(g));
-      e(op.get(bx), op.i32c(1), op.i32add, op.tee(bx), op.get(BW), op.i32ltu, op.brIf(0));
-    }
-    e(op.end);
-    e(op.get(by), op.i32c(1), op.i32add, op.tee(by), op.get(BH), op.i32ltu, op.brIf(0));
-  }
+  e(op.get(DST), op.get(by), op.get(K), op.i32mul, op.get(ROWB), op.i32mul, op.i32add, op.set(rowBase));
+  e(op.i32c(0), op.set(bx));
+  e(op.loop);
+  // s = Q + g*npad*esz
+  e(op.get(Q), op.get(g), op.get(NP), op.i32mul, op.i32c(esz), op.i32mul, op.i32add, op.set(s));
+  e(op.i32c(0), op.set(r));
+  e(op.loop);
+  e(
+    op.get(rowBase),
+    op.get(r),
+    op.get(ROWB),
+    op.i32mul,
+    op.i32add,
+    op.get(bx),
+    op.get(blkB),
+    op.i32mul,
+    op.i32add,
+    op.set(d),
+  );
+  e(op.get(K), op.set(q));
+  e(op.loop);
+  if (esz === 4) e(op.get(d), op.get(s), op.f32load(0), op.f32store(0));
+  else e(op.get(d), op.get(s), op.f64load(0), op.f32demote, op.f32store(0));
+  e(op.get(s), op.i32c(esz), op.i32add, op.set(s));
+  e(op.get(d), op.get(PIXB), op.i32add, op.set(d));
+  e(op.get(q), op.i32c(1), op.i32sub, op.tee(q), op.brIf(0));
+  e(op.end);
+  e(op.get(r), op.i32c(1), op.i32add, op.tee(r), op.get(K), op.i32ltu, op.brIf(0));
+  e(op.end);
+  e(op.get(g), op.i32c(1), op.i32add, op.set(g));
+  e(op.get(bx), op.i32c(1), op.i32add, op.tee(bx), op.get(BW), op.i32ltu, op.brIf(0));
+  e(op.end);
+  e(op.get(by), op.i32c(1), op.i32add, op.tee(by), op.get(BH), op.i32ltu, op.brIf(0));
   e(op.end);
   return { params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: new Array(9).fill(I32), body };
 }
 
-function buildModule(): Uint8Array {
+function buildModule(): Uint8Array<ArrayBuffer> {
   const fns: [string, Fn][] = [
     ["gemm32", gemmFn(4)],
     ["gemm64", gemmFn(8)],
