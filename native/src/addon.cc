@@ -3,6 +3,8 @@
 namespace ercnn {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  static bool once = (InstallAllocator(), true);
+  (void)once;
   auto* data = new InstanceData();
   env.SetInstanceData<InstanceData>(data);
   exports.Set("Tensor", TensorWrap::Init(env));

@@ -69,6 +69,7 @@ auto guard(Napi::Env env, F&& fn) -> decltype(fn()) {
   }
 }
 
+void InstallAllocator();
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 
