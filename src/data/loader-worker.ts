@@ -99,7 +99,7 @@ async function encodeChunk(items: SourceItem[]) {
     labels[n] = items[i].label;
     n++;
   }
-  let x = n === items.length ? plain : plain.slice(0, n * per);
+  let x: Float32Array = n === items.length ? plain : plain.slice(0, n * per);
   const isStudy = items.length > 0 && items[0].npyPath !== undefined;
   if (d.key && n > 0 && !isStudy) {
     const ci = await getCipher();

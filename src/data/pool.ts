@@ -58,6 +58,7 @@ export class WorkerPool {
         if (!p) return;
         this.pending.delete(m.id);
         slot.busy--;
+        if (slot.busy === 0) worker.unref();
         if (m.ok) p.resolve(m.result);
         else p.reject(new WorkerTaskError(m.error!));
       });
@@ -85,7 +86,7 @@ export class WorkerPool {
         ? this.slots[worker % this.slots.length]
         : this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
-    slot.busy++;
+    if (slot.busy++ === 0) slot.worker.ref();
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       slot.worker.postMessage({ ...msg, id }, transfer as any);
