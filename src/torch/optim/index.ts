@@ -1,0 +1,14 @@
+// torch.optim
+export { Adam, type AdamOptions, AdamW } from "./adam.ts";
+export {
+  type BaseGroupOptions,
+  type GroupStateDict,
+  Optimizer,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type ParamState,
+  type ParamsInput,
+} from "./optimizer.ts";
+export * from "./schedulers.ts";
+export * from "./serialize.ts";
+export { SGD, type SGDOptions } from "./sgd.ts";
