@@ -27,6 +27,7 @@ export interface AdamOptions extends BaseGroupOptions {
  */
 export class Adam extends Optimizer<AdamOptions> {
   protected decoupled = false;
+  protected readonly stateKeys = ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
 
   constructor(params: ParamsInput<AdamOptions>, o: Partial<AdamOptions> = {}) {
     super(params, {

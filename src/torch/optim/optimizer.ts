@@ -83,6 +83,8 @@ export abstract class Optimizer<O extends BaseGroupOptions = BaseGroupOptions> {
   /** Per-parameter state, created lazily on a parameter's first step. */
   readonly state = new Map<Tensor, ParamState>();
   readonly defaults: O;
+  /** Names of the per-parameter state tensors this optimizer keeps (PyTorch's). */
+  protected abstract readonly stateKeys: readonly string[];
 
   constructor(params: ParamsInput<O>, defaults: O) {
     this.defaults = defaults;
@@ -228,11 +230,16 @@ export abstract class Optimizer<O extends BaseGroupOptions = BaseGroupOptions> {
     for (const [idx, s] of sd.state) {
       const p = flat[idx];
       if (!p) throw new Error(`${name}.loadStateDict: state for parameter index ${idx}, which no group has`);
-      for (const [k, t] of Object.entries(s.tensors))
+      for (const [k, t] of Object.entries(s.tensors)) {
+        if (!this.stateKeys.includes(k))
+          throw new Error(
+            `${name}.loadStateDict: unexpected state '${k}' (${name} keeps ${this.stateKeys.join(", ")})`,
+          );
         if (!sameShape(t.shape, p.shape))
           throw new Error(
             `${name}.loadStateDict: state '${k}' of parameter ${idx} has shape [${t.shape}], the parameter [${p.shape}]`,
           );
+      }
     }
     // everything checked: replace
     this.disposeState();

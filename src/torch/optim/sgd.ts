@@ -24,6 +24,8 @@ export interface SGDOptions extends BaseGroupOptions {
  * d = nesterov ? g + momentum·buf : buf; p −= lr·d.
  */
 export class SGD extends Optimizer<SGDOptions> {
+  protected readonly stateKeys = ["momentum_buffer"];
+
   constructor(params: ParamsInput<SGDOptions>, o: Partial<SGDOptions> & { lr: number }) {
     super(params, { momentum: 0, dampening: 0, nesterov: false, maximize: false, weightDecay: 0, ...defined(o) });
   }
