@@ -7,6 +7,9 @@ import sharp from "sharp";
 import { BadImageError } from "./errors.ts";
 
 sharp.cache(false);
+// Parallelism comes from decoding many images at once (worker threads + libuv pool), not from libvips threads per
+// image: for small images per-image threads cost more than they save.
+sharp.concurrency(1);
 
 export interface DecodeOptions {
   /** Resize so that the shorter side is this many pixels (aspect kept). */

@@ -72,6 +72,35 @@ function planHash(src: ImageSource, decode: DecodeOptions, shape: number[]): str
   return h.digest("hex");
 }
 
+/**
+ * Copies in-memory encoded bytes of a chunk into one transferable buffer (items keep offsets): posting the items'
+ * own Uint8Arrays would clone each one's whole backing buffer (archive read chunks), which costs more than decoding.
+ */
+function packItems(items: SourceItem[]): { items: SourceItem[]; blob?: Uint8Array; transfer: ArrayBuffer[] } {
+  let total = 0;
+  for (const it of items) total += it.bytes?.length ?? 0;
+  let totalChw = 0;
+  for (const it of items) totalChw += it.chw?.length ?? 0;
+  if (total === 0 && totalChw === 0) return { items, transfer: [] };
+  const blob = new Uint8Array(total + totalChw);
+  let off = 0;
+  const out = items.map((it) => {
+    const { bytes, chw, ...rest } = it;
+    const src = bytes ?? chw;
+    if (!src) return rest;
+    blob.set(src, off);
+    const r: SourceItem & { off: number; len: number; kind: "bytes" | "chw" } = {
+      ...rest,
+      off,
+      len: src.length,
+      kind: bytes ? "bytes" : "chw",
+    };
+    off += src.length;
+    return r;
+  });
+  return { items: out, blob, transfer: [blob.buffer as ArrayBuffer] };
+}
+
 /** Default shard size: 5000 images, fewer when that would exceed 256 MB. */
 export function defaultShardSize(shape: [number, number, number]): number {
   const bytes = shape[0] * shape[1] * shape[2] * 4;
@@ -150,8 +179,8 @@ export async function encryptDataset(opts: EncryptDatasetOptions): Promise<Encry
       const issue = () => {
         while (issued < chunks.length && issued - consumed < inflight) {
           const c = chunks[issued];
-          const items = source.items.slice(c.start, c.end);
-          const p = pool.run<Res>({ type: "encode", items });
+          const { items, blob, transfer } = packItems(source.items.slice(c.start, c.end));
+          const p = pool.run<Res>({ type: "encode", items, blob }, transfer);
           p.catch(() => {});
           results.set(issued, p);
           issued++;

@@ -42,7 +42,12 @@ async function getCipher() {
   return cipher;
 }
 
-async function encodeChunk(items: SourceItem[]) {
+async function encodeChunk(packed: (SourceItem & { off?: number; len?: number; kind?: string })[], blob?: Uint8Array) {
+  const items: SourceItem[] = packed.map((it) => {
+    if (!blob || it.off === undefined) return it;
+    const view = blob.subarray(it.off, it.off + it.len!);
+    return it.kind === "chw" ? { ...it, chw: view } : { ...it, bytes: view };
+  });
   const d = data as EncodeWorkerData;
   const [c, h, w] = d.shape;
   const per = c * h * w;
@@ -149,7 +154,7 @@ function errorPayload(e: unknown) {
 parentPort!.on("message", async (m: { id: number; type: string; [k: string]: any }) => {
   try {
     if (m.type === "encode") {
-      const r = await encodeChunk(m.items);
+      const r = await encodeChunk(m.items, m.blob);
       parentPort!.postMessage({ id: m.id, ok: true, result: r }, [r.x.buffer as ArrayBuffer, r.labels.buffer as ArrayBuffer]);
     } else if (m.type === "batch") {
       const r = makeBatch(m.indices, m.epoch, m.batchIndex);
