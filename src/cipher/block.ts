@@ -160,10 +160,14 @@ const CHUNK_BYTES = 4 << 20;
 const padTo8 = (x: number) => (x + 7) & ~7;
 const align64 = (x: number) => (x + 63) & ~63;
 
-/** Per-key padded matrices for the kernel (float32 K for encryption, float64 K⁻¹ for decryption). */
-const padded = new WeakMap<CipherKey, { fp: string; enc?: Float32Array; dec?: Float64Array }>();
+/**
+ * Per-key padded float64 matrices for the kernel (K for encryption, K⁻¹ for decryption). Both directions
+ * accumulate in float64: with float32 accumulation, cancellation inside p·K costs up to ~10× accuracy, which
+ * the decryption (amplifying by cond(K)) would then expose.
+ */
+const padded = new WeakMap<CipherKey, { fp: string; enc?: Float64Array; dec?: Float64Array }>();
 
-function paddedMats(key: CipherKey, dir: "enc" | "dec"): Float32Array | Float64Array {
+function paddedMats(key: CipherKey, dir: "enc" | "dec"): Float64Array {
   let e = padded.get(key);
   if (!e || e.fp !== key.fingerprint) {
     e = { fp: key.fingerprint };
@@ -174,14 +178,13 @@ function paddedMats(key: CipherKey, dir: "enc" | "dec"): Float32Array | Float64A
   const n = key.blockSize * key.blockSize;
   const np = padTo8(n);
   const srcM = dir === "enc" ? key.values : inverseKey(key);
-  const m = dir === "enc" ? new Float32Array(key.channels * n * np) : new Float64Array(key.channels * n * np);
+  const m = new Float64Array(key.channels * n * np);
   for (let c = 0; c < key.channels; c++) {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) m[(c * n + i) * np + j] = srcM[(c * n + i) * n + j];
     }
   }
-  if (dir === "enc") e.enc = m as Float32Array;
-  else e.dec = m as Float64Array;
+  e[dir] = m;
   return m;
 }
 

@@ -117,11 +117,18 @@ describe("round trips", () => {
   }
 
   it("mod256 matches the integer definition on a small example", async () => {
-    const key = await makeKey({ mode: "mod256", blockSize: 2, channels: 1, values: [1, 2, 0, 1, 0, 1, 3, 0, 0, 0, 1, 0, 0, 0, 0, 1] });
+    const key = await makeKey({
+      mode: "mod256",
+      blockSize: 2,
+      channels: 1,
+      values: [1, 2, 0, 1, 0, 1, 3, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+    });
     const p = Uint8Array.from([200, 100, 50, 25]); // one 2×2 block, row-major [[200,100],[50,25]]
     const c = encryptUint8(p, { c: 1, h: 2, w: 2, layout: "CHW" }, key);
     // c_j = Σ_i p_i K[i][j] mod 256
-    const want = [0, 1, 2, 3].map((j) => (p[0] * [1, 2, 0, 1][j] + p[1] * [0, 1, 3, 0][j] + p[2] * [0, 0, 1, 0][j] + p[3] * [0, 0, 0, 1][j]) % 256);
+    const want = [0, 1, 2, 3].map(
+      (j) => (p[0] * [1, 2, 0, 1][j] + p[1] * [0, 1, 3, 0][j] + p[2] * [0, 0, 1, 0][j] + p[3] * [0, 0, 0, 1][j]) % 256,
+    );
     assert.deepEqual(Array.from(c), want);
   });
 });
@@ -133,10 +140,19 @@ describe("errors and padding", () => {
       () => encrypt(new Float32Array(3 * 30 * 32), { c: 3, h: 30, w: 32, layout: "CHW" }, key),
       (e: Error) => e instanceof CipherError && /30×32 \(H×W\) is not a multiple of the block size 4/.test(e.message),
     );
-    assert.throws(() => encrypt(new Float32Array(10), { c: 3, h: 4, w: 4, layout: "CHW" }, key), /data has 10 elements/);
-    assert.throws(() => encrypt(new Float32Array(16), { c: 1, h: 4, w: 4, layout: "CHW" }, key), /1 channels but the key has 3/);
+    assert.throws(
+      () => encrypt(new Float32Array(10), { c: 3, h: 4, w: 4, layout: "CHW" }, key),
+      /data has 10 elements/,
+    );
+    assert.throws(
+      () => encrypt(new Float32Array(16), { c: 1, h: 4, w: 4, layout: "CHW" }, key),
+      /1 channels but the key has 3/,
+    );
     assert.throws(() => encrypt(new Float32Array(48), { c: 3, h: 4, w: 4, layout: "NCHW" as never }, key), /layout/);
-    assert.throws(() => encryptUint8(new Uint8Array(48), { c: 3, h: 4, w: 4, layout: "CHW" }, key), /needs a mod256 key/);
+    assert.throws(
+      () => encryptUint8(new Uint8Array(48), { c: 3, h: 4, w: 4, layout: "CHW" }, key),
+      /needs a mod256 key/,
+    );
     const m = await generateKey({ blockSize: 4, mode: "mod256", seed: 1 });
     assert.throws(() => encrypt(new Float32Array(48), { c: 3, h: 4, w: 4, layout: "CHW" }, m), /encryptUint8/);
   });

@@ -47,7 +47,12 @@ export function naturalImage(h: number, w: number, seed: number, c = 3): Float32
     amp: 0.05 + rnd() * 0.1,
     mix: Array.from({ length: c }, () => 0.5 + rnd()),
   }));
-  const edges = Array.from({ length: 3 }, () => ({ a: rnd() - 0.5, b: rnd() - 0.5, d: rnd() * (h + w) * 0.3, s: rnd() * 0.3 }));
+  const edges = Array.from({ length: 3 }, () => ({
+    a: rnd() - 0.5,
+    b: rnd() - 0.5,
+    d: rnd() * (h + w) * 0.3,
+    s: rnd() * 0.3,
+  }));
   for (let ch = 0; ch < c; ch++) {
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {

@@ -45,7 +45,10 @@ describe("rng", () => {
     const n1 = await generateKey({ blockSize: 2 });
     const n2 = await generateKey({ blockSize: 2 });
     assert.notDeepEqual(n1.values, n2.values);
-    assert.deepEqual((await generateKey({ blockSize: 2, seed: 7 })).values, (await generateKey({ blockSize: 2, seed: "7" })).values);
+    assert.deepEqual(
+      (await generateKey({ blockSize: 2, seed: 7 })).values,
+      (await generateKey({ blockSize: 2, seed: "7" })).values,
+    );
   });
 });
 
