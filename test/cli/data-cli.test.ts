@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { makeFolder, makeTarGz, tempDir } from "../data/helpers.ts";
+
+const t = tempDir("ercnn-cli-");
+after(t.cleanup);
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ["bin/ercnn.js", ...args], { encoding: "utf8", env: { ...process.env, ERCNN_CACHE: join(t.dir, "cache") } });
+
+before(async () => {
+  await makeFolder(join(t.dir, "src", "ds", "train"), { classes: ["a", "b"], perClass: 6, size: 8, format: "png" });
+  await makeTarGz(join(t.dir, "ds.tar.gz"), join(t.dir, "src"), ["ds"]);
+});
+
+test("--help on every command", () => {
+  for (const c of [[], ["keygen"], ["encrypt"], ["decrypt"], ["inspect"]]) {
+    const r = cli(...c, "--help");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Usage: ercnn/);
+  }
+});
+
+test("keygen → encrypt (archive) → inspect → decrypt, no key values printed", () => {
+  const key = join(t.dir, "key.json");
+  let r = cli("keygen", "-b", "4", "-o", key, "--seed", "cli");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /fingerprint [0-9a-f]+/);
+  const values: number[] = JSON.parse(readFileSync(key, "utf8")).values ?? [];
+  r = cli("keygen", "-b", "4", "-o", key);
+  assert.notEqual(r.status, 0, "refuses to overwrite a key");
+  const store = join(t.dir, "store");
+  r = cli("encrypt", join(t.dir, "ds.tar.gz"), "--split", "train", "-k", key, "-o", store, "--shard-size", "5");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /12 images in 3 shard/);
+  assert.match(r.stderr, /encrypt: 12\/12/);
+  r = cli("inspect", store);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /encrypted store/);
+  assert.match(r.stdout, /12×3×8×8/);
+  assert.match(r.stdout, /a: 6/);
+  r = cli("inspect", key, "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const d = JSON.parse(r.stdout);
+  assert.equal(d.blockSize, 4);
+  for (const v of values.slice(0, 5)) assert.ok(!r.stdout.includes(String(v)));
+  const out = join(t.dir, "png");
+  r = cli("decrypt", store, "-k", key, "-o", out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readdirSync(join(out, "a")).length, 6);
+  assert.equal(readdirSync(join(out, "b")).length, 6);
+  // Wrong key refused.
+  const other = join(t.dir, "other.json");
+  cli("keygen", "-b", "4", "-o", other, "--seed", "other");
+  r = cli("decrypt", store, "-k", other, "-o", join(t.dir, "png2"));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /was written with key .* but key .* was given/);
+  r = cli("encrypt", join(t.dir, "ds.tar.gz"), "--split", "train", "-k", other, "-o", store, "--shard-size", "5");
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /never mixes keys/);
+  // Block size not dividing the images.
+  const k3 = join(t.dir, "k3.json");
+  cli("keygen", "-b", "3", "-o", k3);
+  r = cli("encrypt", join(t.dir, "src", "ds"), "--split", "train", "-k", k3, "-o", join(t.dir, "s3"));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /8×8 is not divisible by block size 3/);
+});
+
+test("a killed encrypt leaves complete shards and resumes", async () => {
+  await makeFolder(join(t.dir, "many"), { classes: ["x", "y"], perClass: 150, size: 16, format: "jpg" });
+  const key = join(t.dir, "key.json");
+  const store = join(t.dir, "killed");
+  const child = spawn(process.execPath, ["bin/ercnn.js", "encrypt", join(t.dir, "many"), "-k", key, "-o", store, "--shard-size", "20", "--workers", "1"], {
+    stdio: "ignore",
+  });
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    if (existsSync(join(store, "meta.json")) && JSON.parse(readFileSync(join(store, "meta.json"), "utf8")).shards.length >= 2) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGKILL");
+  await new Promise((r) => child.on("exit", r));
+  const meta = JSON.parse(readFileSync(join(store, "meta.json"), "utf8"));
+  assert.ok(meta.shards.length >= 2);
+  const r = cli("encrypt", join(t.dir, "many"), "-k", key, "-o", store, "--shard-size", "20");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /300 images in 15 shard/);
+  if (!meta.complete) assert.match(r.stderr, /resumed: \d+ images were already in the store/);
+});
