@@ -1,0 +1,106 @@
+// The ER (encryption-robust) model: adaptation network → (optional resize) → backbone, with a new head.
+//
+// Children: `adapt` (Adaptation: conv/deconv, or none) and `backbone` (the torchvision-structured network whose
+// final Linear, at `backbone.headName` — "fc", "classifier", "classifier.2" — has been replaced by a fresh
+// Linear(numFeatures, classes)). The head therefore keeps torchvision's position and name
+// (state-dict keys `backbone.fc.weight`, `backbone.classifier.2.weight`, ...), so a torchvision checkpoint loads into
+// `backbone` by name with only the classifier skipped; `freeze("head")` addresses that Linear.
+//
+// Normalisation: done by the data loader (per-channel mean/std of the ciphertexts, ImageNet's by default);
+// the adaptation sees normalised ciphertext and a key-folded adaptation outputs normalised plaintext
+// (see adaptation.ts). `adaptOutput(x)` is that output: the "decrypted" image an eavesdropper would view
+// (un-normalise it for display). `resize` (ImageNet nets on small inputs) is applied after the adaptation, so the
+// adaptation always works on the cipher's block grid.
+import { F, nn, type Tensor } from "../torch/index.ts";
+import { Adaptation, type AdaptKind } from "./adaptation.ts";
+import type { Backbone } from "./common.ts";
+
+export type ModelPart = "adapt" | "backbone" | "head";
+
+export interface ERModelConfig {
+  backbone: string;
+  adapt: AdaptKind;
+  blockSize: number;
+  classes: number;
+  channels: number;
+  /** Bilinear resize (side, px) between adaptation and backbone; null = feed as is. */
+  resize: number | null;
+  /** Weights the backbone was initialised from (path or null). */
+  pretrained: string | null;
+  /** Stochastic depth (ConvNeXt) override, or null for the family default. */
+  dropPath?: number | null;
+}
+
+export class ERModel extends nn.Module {
+  adapt: Adaptation;
+  backbone: Backbone;
+
+  constructor(
+    adapt: Adaptation,
+    backbone: Backbone,
+    readonly config: ERModelConfig,
+  ) {
+    super();
+    if (backbone.head().outFeatures !== config.classes)
+      throw new Error(`ERModel: backbone head has ${backbone.head().outFeatures} outputs, config says ${config.classes}`);
+    this.adapt = this.registerModule("adapt", adapt);
+    this.backbone = this.registerModule("backbone", backbone);
+  }
+
+  /** The classifier for `config.classes` classes (inside the backbone, at its torchvision position). */
+  head(): nn.Linear {
+    return this.backbone.head();
+  }
+
+  /** The adaptation network's output for normalised ciphertext x (what the backbone sees before any resize). */
+  adaptOutput(x: Tensor): Tensor {
+    const y = this.adapt.forward(x);
+    return y === x ? x.clone() : y;
+  }
+
+  forward(x: Tensor): Tensor {
+    const a = this.adapt.forward(x);
+    let b = a;
+    const r = this.config.resize;
+    if (r && (a.shape[2] !== r || a.shape[3] !== r)) {
+      b = F.interpolate(a, [r, r]);
+      if (a !== x) a.dispose();
+    }
+    const y = this.backbone.forward(b);
+    if (b !== x) b.dispose();
+    return y;
+  }
+
+  /**
+   * Swaps in a fresh backbone (multi-round training: the study copies only the adaptation layers into a new
+   * network each round). Its head must already be sized for `config.classes`. The old backbone's tensors are freed.
+   */
+  replaceBackbone(fresh: Backbone): Backbone {
+    if (fresh.head().outFeatures !== this.config.classes)
+      throw new Error(`replaceBackbone: head has ${fresh.head().outFeatures} outputs, expected ${this.config.classes}`);
+    fresh.train(this.training);
+    this.backbone = this.replaceModule("backbone", fresh);
+    return fresh;
+  }
+
+  /** The parameters of one part ("backbone" excludes the head). */
+  partParameters(part: ModelPart): Tensor[] {
+    if (part === "adapt") return this.adapt.parameters();
+    const head = new Set(this.head().parameters());
+    if (part === "head") return [...head];
+    return this.backbone.parameters().filter((p) => !head.has(p));
+  }
+
+  /** Freezes (requiresGrad = false) or, with frozen=false, unfreezes a part. */
+  freeze(part: ModelPart, frozen = true): this {
+    for (const p of this.partParameters(part)) p.requiresGrad = !frozen;
+    return this;
+  }
+  unfreeze(part: ModelPart): this {
+    return this.freeze(part, false);
+  }
+  /** Whether every parameter of a part is frozen. */
+  isFrozen(part: ModelPart): boolean {
+    return this.partParameters(part).every((p) => !p.requiresGrad);
+  }
+}

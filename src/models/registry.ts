@@ -1,0 +1,126 @@
+// The model registry (after timm's): backbone name → factory + default config; createModel builds an ER model.
+import { Adaptation, type AdaptKind, ADAPT_KINDS, type KeyLike, IMAGENET_NORMALIZATION, type Normalization } from "./adaptation.ts";
+import { resnet20, resnet56 } from "./cifar-resnet.ts";
+import { resnet9 } from "./cifar-fast.ts";
+import type { Backbone } from "./common.ts";
+import { convnext_base, convnext_large, convnext_small, convnext_tiny } from "./convnext.ts";
+import { densenet121 } from "./densenet.ts";
+import { ERModel, type ERModelConfig } from "./er-model.ts";
+import { resnet18, resnet34, resnet50, resnext50_32x4d } from "./resnet.ts";
+import { loadBackboneWeightsFile } from "./weights.ts";
+
+export interface BackboneOptions {
+  numClasses: number;
+  /** Stochastic depth rate (ConvNeXt only; null/undefined = torchvision's default for the size). */
+  dropPath?: number | null;
+}
+
+export interface BackboneSpec {
+  name: string;
+  family: "resnet" | "densenet" | "convnext" | "cifar-resnet" | "cifar-fast";
+  /** Built for this input side (224 ImageNet nets, 32 CIFAR nets); every backbone accepts 32×32 and 64×64. */
+  nativeInput: number;
+  /** Classes of the published weights (1000 for torchvision's), or the default head size. */
+  defaultClasses: number;
+  /** torchvision's parameter count (with the default head). */
+  params: number;
+  description: string;
+  create(o: BackboneOptions): Backbone;
+}
+
+const sd = (o: BackboneOptions) => (o.dropPath == null ? {} : { stochasticDepthProb: o.dropPath });
+
+const specs: BackboneSpec[] = [
+  { name: "resnet18", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 11_689_512, description: "torchvision ResNet-18", create: (o) => resnet18({ numClasses: o.numClasses }) },
+  { name: "resnet34", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 21_797_672, description: "torchvision ResNet-34", create: (o) => resnet34({ numClasses: o.numClasses }) },
+  { name: "resnet50", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 25_557_032, description: "torchvision ResNet-50", create: (o) => resnet50({ numClasses: o.numClasses }) },
+  { name: "resnext50_32x4d", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 25_028_904, description: "torchvision ResNeXt-50 32×4d", create: (o) => resnext50_32x4d({ numClasses: o.numClasses }) },
+  { name: "densenet121", family: "densenet", nativeInput: 224, defaultClasses: 1000, params: 7_978_856, description: "torchvision DenseNet-121", create: (o) => densenet121({ numClasses: o.numClasses }) },
+  { name: "convnext_tiny", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 28_589_128, description: "torchvision ConvNeXt-T", create: (o) => convnext_tiny({ numClasses: o.numClasses, ...sd(o) }) },
+  { name: "convnext_small", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 50_223_688, description: "torchvision ConvNeXt-S", create: (o) => convnext_small({ numClasses: o.numClasses, ...sd(o) }) },
+  { name: "convnext_base", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 88_591_464, description: "torchvision ConvNeXt-B", create: (o) => convnext_base({ numClasses: o.numClasses, ...sd(o) }) },
+  { name: "convnext_large", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 197_767_336, description: "torchvision ConvNeXt-L", create: (o) => convnext_large({ numClasses: o.numClasses, ...sd(o) }) },
+  { name: "resnet20", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 272_474, description: "CIFAR ResNet-20 (He et al. 2016, option A)", create: (o) => resnet20({ numClasses: o.numClasses }) },
+  { name: "resnet56", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 855_770, description: "CIFAR ResNet-56 (He et al. 2016, option A)", create: (o) => resnet56({ numClasses: o.numClasses }) },
+  { name: "resnet9", family: "cifar-fast", nativeInput: 32, defaultClasses: 10, params: 6_568_640, description: "ResNet-9 (Page 2018 / airbench): fast CIFAR net", create: (o) => resnet9({ numClasses: o.numClasses }) },
+];
+
+export const BACKBONES: ReadonlyMap<string, BackboneSpec> = new Map(specs.map((s) => [s.name, s]));
+
+export function listBackbones(): string[] {
+  return [...BACKBONES.keys()];
+}
+
+export function backboneSpec(name: string): BackboneSpec {
+  const s = BACKBONES.get(name);
+  if (!s) throw new Error(`unknown backbone '${name}' (known: ${listBackbones().join(", ")})`);
+  return s;
+}
+
+/** Builds a backbone with a head of numClasses (default: the published head size). */
+export function createBackbone(name: string, o: Partial<BackboneOptions> = {}): Backbone {
+  const s = backboneSpec(name);
+  return s.create({ numClasses: o.numClasses ?? s.defaultClasses, dropPath: o.dropPath });
+}
+
+export interface CreateModelOptions {
+  backbone: string;
+  /** Adaptation network: "aligned" (default), "seed" (the study's padding=1) or "none". */
+  adapt?: AdaptKind;
+  blockSize: number;
+  classes: number;
+  channels?: number;
+  /** Path of backbone weights (safetensors or .pth; torchvision or timm names); the head is always new. */
+  pretrained?: string | null;
+  /** Resize side between adaptation and backbone (e.g. 224 for ImageNet nets); null/undefined = none. */
+  resize?: number | null;
+  dropPath?: number | null;
+  /** Fold this key's inverse into an aligned adaptation (exact decryption: the upper bound). */
+  keyFolded?: KeyLike;
+  /** Loader normalisation the key-folded layer must absorb (default ImageNet's; null = none). */
+  normalization?: Normalization | null;
+}
+
+/** Builds an ER model without loading weights (synchronous). */
+export function buildModel(o: CreateModelOptions): ERModel {
+  const adaptKind = o.adapt ?? "aligned";
+  if (!ADAPT_KINDS.includes(adaptKind)) throw new Error(`unknown adaptation '${adaptKind}'`);
+  const spec = backboneSpec(o.backbone);
+  if (!Number.isInteger(o.classes) || o.classes < 1) throw new Error(`classes must be a positive integer, got ${o.classes}`);
+  const backbone = spec.create({ numClasses: o.classes, dropPath: o.dropPath });
+  let adapt: Adaptation;
+  if (o.keyFolded) {
+    if (adaptKind !== "aligned") throw new Error(`keyFolded needs adapt 'aligned', got '${adaptKind}'`);
+    adapt = Adaptation.keyFolded(o.keyFolded, o.normalization === undefined ? IMAGENET_NORMALIZATION : o.normalization);
+  } else adapt = new Adaptation(adaptKind, o.blockSize, o.channels ?? 3);
+  const config: ERModelConfig = {
+    backbone: spec.name,
+    adapt: adaptKind,
+    blockSize: o.blockSize,
+    classes: o.classes,
+    channels: o.channels ?? 3,
+    resize: o.resize ?? null,
+    pretrained: o.pretrained ?? null,
+    dropPath: o.dropPath ?? null,
+  };
+  return new ERModel(adapt, backbone, config);
+}
+
+/** Builds an ER model and, with `pretrained`, loads backbone weights (head replaced, everything else strict). */
+export async function createModel(o: CreateModelOptions): Promise<ERModel> {
+  const m = buildModel(o);
+  if (o.pretrained) {
+    try {
+      await loadBackboneWeightsFile(m.backbone, o.pretrained, { replaceHead: true });
+    } catch (e) {
+      m.dispose();
+      throw e;
+    }
+  }
+  return m;
+}
+
+/** A fresh backbone for `model` (same name/classes/drop path), for multi-round training with replaceBackbone. */
+export function freshBackbone(model: ERModel): Backbone {
+  return createBackbone(model.config.backbone, { numClasses: model.config.classes, dropPath: model.config.dropPath });
+}
