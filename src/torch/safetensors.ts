@@ -169,7 +169,10 @@ export function decodeSafetensors(buf: Uint8Array, source = "<buffer>"): Safeten
   return { tensors, metadata };
 }
 
-/** Writes a .safetensors file atomically (temporary file in the same folder, fsync, rename). */
+/**
+ * Writes a .safetensors file atomically (temporary file in the same folder, fsync, rename). The tensors'
+ * bytes are copied synchronously, before this returns its promise: they may be freed right after the call.
+ */
 export async function saveSafetensors(
   path: string,
   tensors: TensorMap,
