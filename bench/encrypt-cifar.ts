@@ -13,8 +13,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKey } from "../src/cipher/index.ts";
-import { archiveRoot, readArchiveImages, unpackArchive } from "../src/data/archive.ts";
 import { limitSource } from "../src/cli/commands/encrypt.ts";
+import { archiveRoot, readArchiveImages, unpackArchive } from "../src/data/archive.ts";
 import { encryptDataset } from "../src/data/encrypt-dataset.ts";
 import { findDataFile } from "../src/data/presets.ts";
 
@@ -47,15 +47,29 @@ try {
   const runPy = (extra: string[]) => {
     const r = spawnSync(
       "/usr/bin/python3",
-      ["bench/encrypt_study.py", root, join(tmp, "py"), "--block-size", "4", ...(limit ? ["--limit", String(limit)] : []), ...extra],
+      [
+        "bench/encrypt_study.py",
+        root,
+        join(tmp, "py"),
+        "--block-size",
+        "4",
+        ...(limit ? ["--limit", String(limit)] : []),
+        ...extra,
+      ],
       { encoding: "utf8" },
     );
     if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
     rmSync(join(tmp, "py"), { recursive: true, force: true });
-    return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { images: number; seconds: number; imagesPerSecond: number };
+    return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
+      images: number;
+      seconds: number;
+      imagesPerSecond: number;
+    };
   };
   const py = runPy([]);
-  console.log(`study-style python (per-block): ${py.images} images in ${py.seconds.toFixed(2)} s = ${Math.round(py.imagesPerSecond)} img/s`);
+  console.log(
+    `study-style python (per-block): ${py.images} images in ${py.seconds.toFixed(2)} s = ${Math.round(py.imagesPerSecond)} img/s`,
+  );
   console.log(`speed-up: ${(py.seconds / ours).toFixed(2)}× (required ≥ 5×), ercnn ${ours < 60 ? "<" : "≥"} 60 s`);
   if (args.includes("--vectorized")) {
     const pv = runPy(["--vectorized"]);

@@ -34,11 +34,22 @@ try {
     const n = Math.min(shardSize, images - s * shardSize);
     const x = new Float32Array(n * 3072);
     for (let i = 0; i < x.length; i++) x[i] = Math.random() * 2 - 1;
-    await w.writeShard(s, x, Array.from({ length: n }, (_, i) => i % 10));
+    await w.writeShard(
+      s,
+      x,
+      Array.from({ length: n }, (_, i) => i % 10),
+    );
   }
   await w.finish();
   for (const augment of ["cipher-safe", "none"] as const) {
-    const loader = await Loader.fromStore(tmp, { batchSize: 128, shuffle: true, seed: 1, normalize: "imagenet", augment, workers });
+    const loader = await Loader.fromStore(tmp, {
+      batchSize: 128,
+      shuffle: true,
+      seed: 1,
+      normalize: "imagenet",
+      augment,
+      workers,
+    });
     for (let e = 0; e < epochs; e++) {
       const t0 = performance.now();
       let n = 0;
@@ -48,7 +59,9 @@ try {
         check += b.x[0];
       }
       const s = (performance.now() - t0) / 1000;
-      console.log(`loader (${augment}, ${workers} workers) epoch ${e}: ${n} images in ${s.toFixed(2)} s = ${Math.round(n / s)} img/s ${Number.isFinite(check) ? "" : "NaN!"}`);
+      console.log(
+        `loader (${augment}, ${workers} workers) epoch ${e}: ${n} images in ${s.toFixed(2)} s = ${Math.round(n / s)} img/s ${Number.isFinite(check) ? "" : "NaN!"}`,
+      );
     }
     await loader.close();
   }

@@ -102,7 +102,7 @@ export async function encodePng(chw: Float32Array, c: number, h: number, w: numb
   for (let i = 0; i < hw; i++) {
     for (let ch = 0; ch < c; ch++) {
       const v = Math.round(chw[ch * hw + i] * 255);
-      buf[i * c + ch] = v < 0 ? 0 : v > 255 ? 255 : v;
+      buf[i * c + ch] = Math.max(0, Math.min(255, v));
     }
   }
   return sharp(buf, { raw: { width: w, height: h, channels: c as 3 } })

@@ -108,7 +108,10 @@ export async function download(url: string, dest: string, opts: DownloadOptions 
     const got = await hashFile(part, algo);
     if (got !== want.toLowerCase()) {
       rmSync(part, { force: true });
-      throw new DataError(`checksum mismatch for ${url}: ${algo} ${got}, expected ${want}; partial file removed`, "CHECKSUM");
+      throw new DataError(
+        `checksum mismatch for ${url}: ${algo} ${got}, expected ${want}; partial file removed`,
+        "CHECKSUM",
+      );
     }
   }
   renameSync(part, dest);

@@ -6,13 +6,12 @@
 import { createHash } from "node:crypto";
 import type { CipherKey } from "../cipher/index.ts";
 import { type DecodeOptions, decodeImage } from "./decode.ts";
-import { BlockSizeError, DataError } from "./errors.ts";
+import { BadImageError, BlockSizeError, DataError } from "./errors.ts";
 import type { EncodeWorkerData } from "./loader-worker.ts";
 import { defaultWorkers, WorkerPool, WorkerTaskError } from "./pool.ts";
-import { BadImageError } from "./errors.ts";
 import type { ImageSource, SourceItem } from "./source.ts";
-import { readStudyItem } from "./study-layout.ts";
 import { type SkippedItem, type StoreMeta, StoreWriter, type WriterOptions } from "./store.ts";
+import { readStudyItem } from "./study-layout.ts";
 
 export interface EncryptDatasetOptions {
   source: ImageSource;

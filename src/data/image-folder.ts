@@ -23,10 +23,12 @@ export function readImageFolder(root: string, opts: FolderOptions = {}): ImageSo
     .filter((d) => d.isDirectory() && !d.name.startsWith("."))
     .map((d) => d.name)
     .sort();
-  if (all.length === 0) throw new DataError(`image folder ${root} has no class sub-folders (expected root/<class>/*.jpg)`, "EMPTY");
+  if (all.length === 0)
+    throw new DataError(`image folder ${root} has no class sub-folders (expected root/<class>/*.jpg)`, "EMPTY");
   let classes = all;
   if (opts.classes) {
-    for (const c of opts.classes) if (!all.includes(c)) throw new DataError(`class '${c}' not found in ${root}`, "NOT_FOUND");
+    for (const c of opts.classes)
+      if (!all.includes(c)) throw new DataError(`class '${c}' not found in ${root}`, "NOT_FOUND");
     classes = opts.classes;
   }
   const items: SourceItem[] = [];

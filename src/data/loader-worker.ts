@@ -155,7 +155,10 @@ parentPort!.on("message", async (m: { id: number; type: string; [k: string]: any
   try {
     if (m.type === "encode") {
       const r = await encodeChunk(m.items, m.blob);
-      parentPort!.postMessage({ id: m.id, ok: true, result: r }, [r.x.buffer as ArrayBuffer, r.labels.buffer as ArrayBuffer]);
+      parentPort!.postMessage({ id: m.id, ok: true, result: r }, [
+        r.x.buffer as ArrayBuffer,
+        r.labels.buffer as ArrayBuffer,
+      ]);
     } else if (m.type === "batch") {
       const r = makeBatch(m.indices, m.epoch, m.batchIndex);
       parentPort!.postMessage({ id: m.id, ok: true, result: r }, [r.x.buffer, r.y.buffer]);

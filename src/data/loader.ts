@@ -68,7 +68,8 @@ export class Loader implements AsyncIterable<Batch> {
   /** Opens a store (path or Store) and reads it into shared memory. */
   static async fromStore(store: string | Store, opts: LoaderOptions): Promise<Loader> {
     const st = typeof store === "string" ? Store.open(store) : store;
-    if (!st.meta.complete) throw new DataError(`store ${st.dir} is incomplete; finish it with ercnn encrypt first`, "INCOMPLETE");
+    if (!st.meta.complete)
+      throw new DataError(`store ${st.dir} is incomplete; finish it with ercnn encrypt first`, "INCOMPLETE");
     const full = {
       shuffle: true,
       seed: 0,

@@ -112,7 +112,8 @@ export async function presetSource(
     .map((s) => s.trim())
     .filter(Boolean)
     .sort();
-  if (wnids.length !== 200) throw new DataError(`${file}: wnids.txt lists ${wnids.length} classes, expected 200`, "BAD_DATA");
+  if (wnids.length !== 200)
+    throw new DataError(`${file}: wnids.txt lists ${wnids.length} classes, expected 200`, "BAD_DATA");
   const words = new Map<string, string>();
   for (const line of text("/words.txt").split("\n")) {
     const [id, names] = line.split("\t");

@@ -48,5 +48,11 @@ export function selectClasses(src: ImageSource, classes: string[]): ImageSource 
   }
   const items = src.items.filter((it) => map.has(it.label)).map((it) => ({ ...it, label: map.get(it.label)! }));
   const classNames = src.classNames ? classes.map((c) => src.classNames![src.classes.indexOf(c)]) : undefined;
-  return { ...src, classes: [...classes], classNames, items, description: `${src.description} [${classes.length} classes]` };
+  return {
+    ...src,
+    classes: [...classes],
+    classNames,
+    items,
+    description: `${src.description} [${classes.length} classes]`,
+  };
 }

@@ -98,7 +98,8 @@ export function readMeta(dir: string): StoreMeta {
   } catch (e) {
     throw new DataError(`${p} is not valid JSON: ${(e as Error).message}`, "BAD_STORE");
   }
-  if (meta.format !== STORE_FORMAT) throw new DataError(`${p}: format is '${meta.format}', not ${STORE_FORMAT}`, "BAD_STORE");
+  if (meta.format !== STORE_FORMAT)
+    throw new DataError(`${p}: format is '${meta.format}', not ${STORE_FORMAT}`, "BAD_STORE");
   if (meta.version > STORE_VERSION)
     throw new DataError(`${p}: store version ${meta.version} is newer than this ercnn (${STORE_VERSION})`, "BAD_STORE");
   return meta;
@@ -257,7 +258,12 @@ export class StoreWriter {
   }
 
   /** Writes shard `index` (N×C×H×W values, N labels) and records it in meta.json. */
-  async writeShard(index: number, x: Float32Array, labels: ArrayLike<number>, skipped: SkippedItem[] = []): Promise<void> {
+  async writeShard(
+    index: number,
+    x: Float32Array,
+    labels: ArrayLike<number>,
+    skipped: SkippedItem[] = [],
+  ): Promise<void> {
     const [c, h, w] = this.meta.shape;
     const n = labels.length;
     if (x.length < n * c * h * w) throw new Error(`shard ${index}: ${x.length} values for ${n} images`);
@@ -325,7 +331,10 @@ export class Store {
     const xa = readNpy(new Uint8Array(readFileSync(join(this.dir, sh.x))), join(this.dir, sh.x));
     const ya = readNpy(new Uint8Array(readFileSync(join(this.dir, sh.y))), join(this.dir, sh.y));
     if (xa.dtype !== "float32" || xa.shape.join() !== [sh.count, c, h, w].join())
-      throw new DataError(`${sh.x}: expected float32 [${[sh.count, c, h, w]}], got ${xa.dtype} [${xa.shape}]`, "BAD_STORE");
+      throw new DataError(
+        `${sh.x}: expected float32 [${[sh.count, c, h, w]}], got ${xa.dtype} [${xa.shape}]`,
+        "BAD_STORE",
+      );
     const y = new Int32Array(sh.count);
     for (let j = 0; j < sh.count; j++) y[j] = Number(ya.data[j]);
     return { x: xa.data as Float32Array, y, n: sh.count };

@@ -8,7 +8,10 @@ import { makeFolder, makeTarGz, tempDir } from "../data/helpers.ts";
 const t = tempDir("ercnn-cli-");
 after(t.cleanup);
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ["bin/ercnn.js", ...args], { encoding: "utf8", env: { ...process.env, ERCNN_CACHE: join(t.dir, "cache") } });
+  spawnSync(process.execPath, ["bin/ercnn.js", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ERCNN_CACHE: join(t.dir, "cache") },
+  });
 
 before(async () => {
   await makeFolder(join(t.dir, "src", "ds", "train"), { classes: ["a", "b"], perClass: 6, size: 8, format: "png" });
@@ -72,12 +75,20 @@ test("a killed encrypt leaves complete shards and resumes", async () => {
   await makeFolder(join(t.dir, "many"), { classes: ["x", "y"], perClass: 150, size: 16, format: "jpg" });
   const key = join(t.dir, "key.json");
   const store = join(t.dir, "killed");
-  const child = spawn(process.execPath, ["bin/ercnn.js", "encrypt", join(t.dir, "many"), "-k", key, "-o", store, "--shard-size", "20", "--workers", "1"], {
-    stdio: "ignore",
-  });
+  const child = spawn(
+    process.execPath,
+    ["bin/ercnn.js", "encrypt", join(t.dir, "many"), "-k", key, "-o", store, "--shard-size", "20", "--workers", "1"],
+    {
+      stdio: "ignore",
+    },
+  );
   const deadline = Date.now() + 20000;
   while (Date.now() < deadline) {
-    if (existsSync(join(store, "meta.json")) && JSON.parse(readFileSync(join(store, "meta.json"), "utf8")).shards.length >= 2) break;
+    if (
+      existsSync(join(store, "meta.json")) &&
+      JSON.parse(readFileSync(join(store, "meta.json"), "utf8")).shards.length >= 2
+    )
+      break;
     await new Promise((r) => setTimeout(r, 20));
   }
   child.kill("SIGKILL");

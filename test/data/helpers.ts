@@ -43,7 +43,8 @@ export async function makeFolder(
   const s = opts.size ?? 8;
   for (const [ci, c] of classes.entries()) {
     mkdirSync(join(root, c), { recursive: true });
-    for (let i = 0; i < n; i++) await writeImage(join(root, c, `${i}.${opts.format ?? "png"}`), s, s, ci * 100 + i, opts.format ?? "png");
+    for (let i = 0; i < n; i++)
+      await writeImage(join(root, c, `${i}.${opts.format ?? "png"}`), s, s, ci * 100 + i, opts.format ?? "png");
   }
 }
 

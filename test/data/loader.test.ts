@@ -30,7 +30,11 @@ before(async () => {
   for (let s = 0; s < 3; s++) {
     const a = s * 20;
     const b = Math.min(N, a + 20);
-    await w.writeShard(s, x.slice(a * 192, b * 192), Array.from({ length: b - a }, (_, i) => (a + i) % 5));
+    await w.writeShard(
+      s,
+      x.slice(a * 192, b * 192),
+      Array.from({ length: b - a }, (_, i) => (a + i) % 5),
+    );
   }
   await w.finish();
 });
@@ -63,7 +67,12 @@ test("an epoch covers every image once, seeded and reproducible", async () => {
 });
 
 test("normalisation: imagenet and per-store statistics", async () => {
-  const l = await Loader.fromStore(join(t.dir, "s"), { batchSize: N, shuffle: false, normalize: "imagenet", workers: 1 });
+  const l = await Loader.fromStore(join(t.dir, "s"), {
+    batchSize: N,
+    shuffle: false,
+    normalize: "imagenet",
+    workers: 1,
+  });
   const raw = l.store.readAll({ shared: false }).x;
   for await (const b of l) {
     assert.ok(Math.abs(b.x[70] - (raw[70] - IMAGENET_MEAN[1]) / IMAGENET_STD[1]) < 1e-5);

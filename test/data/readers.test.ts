@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { readArchiveImages, unpackArchive } from "../../src/data/archive.ts";
 import { readCifarBinary } from "../../src/data/cifar-binary.ts";
-import { decodeImage, decodedSize } from "../../src/data/decode.ts";
+import { decodedSize, decodeImage } from "../../src/data/decode.ts";
 import { BadImageError, DataError } from "../../src/data/errors.ts";
 import { readImageFolder } from "../../src/data/image-folder.ts";
 import { makeFolder, makeTarGz, pattern, tempDir, writeImage } from "./helpers.ts";
@@ -129,6 +129,9 @@ describe("CIFAR-10 binary batches", () => {
     const s2 = await readCifarBinary(file, "test");
     assert.equal(s2.items.length, 2);
     writeFileSync(join(d, "test_batch.bin"), batch(2, 9).subarray(0, 5000));
-    await assert.rejects(readCifarBinary(join(t.dir, "cb"), "test"), /test_batch.bin is truncated or corrupt: 5000 bytes/);
+    await assert.rejects(
+      readCifarBinary(join(t.dir, "cb"), "test"),
+      /test_batch.bin is truncated or corrupt: 5000 bytes/,
+    );
   });
 });

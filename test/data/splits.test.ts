@@ -31,7 +31,10 @@ test("class subset and disjoint class split", () => {
 
 test("permutation is a seeded permutation", () => {
   const p = permutation(100, 3);
-  assert.deepEqual([...p].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+  assert.deepEqual(
+    [...p].sort((a, b) => a - b),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   assert.deepEqual(permutation(100, 3), p);
   assert.notDeepEqual(permutation(100, 4), p);
 });

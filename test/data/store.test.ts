@@ -46,9 +46,15 @@ describe("store", () => {
     assert.equal(r.meta.stats!.mean.length, 3);
     const st = Store.open(out);
     const all = st.readAll({ shared: false });
-    assert.deepEqual([...all.y], src.items.map((i) => i.label));
+    assert.deepEqual(
+      [...all.y],
+      src.items.map((i) => i.label),
+    );
     const want = await plainPixels(src.items.map((i) => i.path!));
-    assert.ok(all.x.some((v, i) => Math.abs(v - want[i]) > 0.01), "ciphertext differs from plaintext");
+    assert.ok(
+      all.x.some((v, i) => Math.abs(v - want[i]) > 0.01),
+      "ciphertext differs from plaintext",
+    );
     const got = decrypt(all.x, { n: 21, c: 3, h: 8, w: 8, layout: "CHW" }, key);
     let maxErr = 0;
     for (let i = 0; i < got.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]));
@@ -143,11 +149,14 @@ describe("store", () => {
     writeFileSync(join(d, "y", "1.png"), good.subarray(0, good.length - 20));
     writeFileSync(join(d, "x", "2.png"), "garbage");
     const src = readImageFolder(d);
-    await assert.rejects(encryptDataset({ source: src, out: join(t.dir, "bad-store"), key, shardSize: 2 }), (e: unknown) => {
-      assert.ok(e instanceof BadImageError, String(e));
-      assert.match(e.message, /bad image .*x\/2\.png/);
-      return true;
-    });
+    await assert.rejects(
+      encryptDataset({ source: src, out: join(t.dir, "bad-store"), key, shardSize: 2 }),
+      (e: unknown) => {
+        assert.ok(e instanceof BadImageError, String(e));
+        assert.match(e.message, /bad image .*x\/2\.png/);
+        return true;
+      },
+    );
     // Shards before the bad one stay intact.
     const partial = Store.open(join(t.dir, "bad-store")).meta;
     assert.deepEqual(

@@ -18,7 +18,8 @@ export interface DecryptCliOptions {
 export async function runDecrypt(storeDir: string, o: DecryptCliOptions): Promise<void> {
   const store = Store.open(storeDir);
   const meta = store.meta;
-  if (meta.key && !o.key) throw new DataError(`store ${storeDir} is encrypted (key ${meta.key.fingerprint}); give --key`, "NO_KEY");
+  if (meta.key && !o.key)
+    throw new DataError(`store ${storeDir} is encrypted (key ${meta.key.fingerprint}); give --key`, "NO_KEY");
   const key = o.key ? await loadKey(o.key) : null;
   store.checkKey(key);
   const [c, h, w] = meta.shape;

@@ -50,7 +50,8 @@ export async function resolveSource(
   if (presetName) {
     if (!isPreset(presetName)) throw new DataError(`unknown preset '${presetName}' (cifar10, tiny50)`, "BAD_PRESET");
     const split = (o.split ?? "train") as "train" | "test";
-    if (split !== "train" && split !== "test") throw new DataError("--split must be train or test for presets", "BAD_SPLIT");
+    if (split !== "train" && split !== "test")
+      throw new DataError("--split must be train or test for presets", "BAD_SPLIT");
     try {
       const r = await presetSource(presetName as PresetName, { split, part: (o.part ?? "encrypted") as PresetPart });
       return { source: r.source, info: r.info, blockSize: r.preset.blockSize };
@@ -63,18 +64,21 @@ export async function resolveSource(
       return { source: r.source, info: r.info, blockSize: PRESETS.cifar10.blockSize };
     }
   }
-  if (!input) throw new DataError("give an input (folder, archive, CIFAR binary, study layout) or --preset", "NO_INPUT");
+  if (!input)
+    throw new DataError("give an input (folder, archive, CIFAR binary, study layout) or --preset", "NO_INPUT");
   if (!existsSync(input)) throw new DataError(`${input} does not exist`, "NOT_FOUND");
   const split = o.split;
   const info: Record<string, unknown> = { input, ...(split ? { split } : {}) };
   if (statSync(input).isDirectory()) {
     if (isStore(input)) throw new DataError(`${input} is already a store; use ercnn decrypt or inspect`, "IS_STORE");
     if (isStudyLayout(input)) return { source: readStudyLayout(input, (split ?? "train") as "train" | "test"), info };
-    if (isCifarBinary(input)) return { source: await readCifarBinary(input, (split ?? "train") as "train" | "test"), info };
+    if (isCifarBinary(input))
+      return { source: await readCifarBinary(input, (split ?? "train") as "train" | "test"), info };
     const dir = split && existsSync(join(input, split)) ? join(input, split) : input;
     return { source: readImageFolder(dir), info };
   }
-  if (isCifarBinary(input)) return { source: await readCifarBinary(input, (split ?? "train") as "train" | "test"), info };
+  if (isCifarBinary(input))
+    return { source: await readCifarBinary(input, (split ?? "train") as "train" | "test"), info };
   if (isArchive(input)) return { source: await readArchiveImages(input, { split }), info };
   throw new DataError(`${input}: not a folder, .tar.gz archive, CIFAR binary batches or study layout`, "BAD_INPUT");
 }
@@ -84,7 +88,11 @@ export function limitSource(src: ImageSource, n: number, seed = 0): ImageSource 
   if (n >= src.items.length) return src;
   const p = permutation(src.items.length, seed, 0x11);
   const keep = Array.from(p.subarray(0, n)).sort((a, b) => a - b);
-  return { ...src, items: keep.map((i) => src.items[i]), description: `${src.description} (first ${n} of a seeded shuffle)` };
+  return {
+    ...src,
+    items: keep.map((i) => src.items[i]),
+    description: `${src.description} (first ${n} of a seeded shuffle)`,
+  };
 }
 
 export async function runEncrypt(input: string | undefined, o: EncryptCliOptions): Promise<void> {
@@ -94,7 +102,14 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
   let { source, info, blockSize } = await resolveSource(input, o);
   if (key && blockSize && key.blockSize !== blockSize)
     throw new DataError(`preset uses block size k=${blockSize} but the key has k=${key.blockSize}`, "BLOCK_SIZE");
-  if (o.classes) source = selectClasses(source, o.classes.split(",").map((s) => s.trim()).filter(Boolean));
+  if (o.classes)
+    source = selectClasses(
+      source,
+      o.classes
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
   if (o.limit) source = limitSource(source, o.limit);
   const total = source.items.length;
   const log = (s: string) => {
@@ -155,13 +170,27 @@ export function encryptCommand(): Command {
     .description(
       "encrypt a dataset (image folder, .tar.gz archive, CIFAR-10 binary batches, the study's .npy layout, or a preset) into a store",
     )
-    .argument("[input]", "folder root/<class>/*.jpg, archive .tar.gz, cifar-10-batches-bin, study layout dir, or preset name")
-    .requiredOption("-o, --out <dir>", "store directory (resumed if it holds an unfinished store of the same input and key)")
+    .argument(
+      "[input]",
+      "folder root/<class>/*.jpg, archive .tar.gz, cifar-10-batches-bin, study layout dir, or preset name",
+    )
+    .requiredOption(
+      "-o, --out <dir>",
+      "store directory (resumed if it holds an unfinished store of the same input and key)",
+    )
     .option("-k, --key <file>", "key file (ercnn keygen JSON or the study's .npy)")
     .option("--plain", "write an unencrypted store (pretraining, plain baseline)")
     .addOption(new Option("--preset <name>", "dataset preset").choices(["cifar10", "tiny50"]))
-    .addOption(new Option("--part <part>", "tiny50: the 50 encrypted classes or the 150 pretraining classes").choices(["encrypted", "pretrain"]))
-    .option("-s, --split <name>", "split: train|test for presets/CIFAR binary; sub-folder name (train, test, val) for folders and archives")
+    .addOption(
+      new Option("--part <part>", "tiny50: the 50 encrypted classes or the 150 pretraining classes").choices([
+        "encrypted",
+        "pretrain",
+      ]),
+    )
+    .option(
+      "-s, --split <name>",
+      "split: train|test for presets/CIFAR binary; sub-folder name (train, test, val) for folders and archives",
+    )
     .option("--classes <list>", "comma-separated subset of class ids, in label order")
     .option("--resize <n>", "resize the shorter side to n pixels (bilinear), like torchvision Resize(n)", int)
     .option("--crop <n>", "centre-crop to n×n after resizing, like CenterCrop(n)", int)

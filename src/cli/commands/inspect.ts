@@ -28,7 +28,11 @@ export async function describe(path: string, opts: { classCounts?: boolean } = {
         shape: [m.count, ...m.shape],
         shards: m.shards.length,
         shardSize: m.plan.shardSize,
-        classes: m.classes.map((c, i) => ({ id: c, ...(m.classNames ? { name: m.classNames[i] } : {}), count: perClass[i] })),
+        classes: m.classes.map((c, i) => ({
+          id: c,
+          ...(m.classNames ? { name: m.classNames[i] } : {}),
+          count: perClass[i],
+        })),
         skipped: m.shards.reduce((a, s) => a + s.skipped.length, 0),
         stats: m.stats,
         source: m.source,
@@ -65,7 +69,12 @@ export async function describe(path: string, opts: { classCounts?: boolean } = {
 function printHuman(d: Record<string, any>): void {
   const lines: string[] = [];
   if (d.kind === "key") {
-    lines.push(`key ${d.path}`, `  mode         ${d.mode}`, `  block size   ${d.blockSize}`, `  matrices     ${d.matrix}`);
+    lines.push(
+      `key ${d.path}`,
+      `  mode         ${d.mode}`,
+      `  block size   ${d.blockSize}`,
+      `  matrices     ${d.matrix}`,
+    );
     lines.push(`  fingerprint  ${d.fingerprint}`, `  created      ${d.createdAt}`);
   } else if (d.kind === "study layout") {
     lines.push(`study layout ${d.path}`);
@@ -73,23 +82,33 @@ function printHuman(d: Record<string, any>): void {
   } else {
     lines.push(`${d.kind} ${d.path} (${d.format})`);
     lines.push(
-      d.key ? `  key          ${d.key.fingerprint} (${d.key.mode}, k=${d.key.blockSize})` : "  key          none (plain)",
+      d.key
+        ? `  key          ${d.key.fingerprint} (${d.key.mode}, k=${d.key.blockSize})`
+        : "  key          none (plain)",
     );
     lines.push(`  shape        ${d.shape.join("×")} float32, labels int64`);
-    lines.push(`  images       ${d.images} of ${d.planned} planned${d.complete ? "" : " (INCOMPLETE: re-run ercnn encrypt to resume)"}`);
+    lines.push(
+      `  images       ${d.images} of ${d.planned} planned${d.complete ? "" : " (INCOMPLETE: re-run ercnn encrypt to resume)"}`,
+    );
     lines.push(`  shards       ${d.shards} × ≤${d.shardSize}`);
     if (d.skipped) lines.push(`  skipped      ${d.skipped} bad images`);
     lines.push(`  source       ${d.source.description}`);
-    if (d.stats) lines.push(`  mean / std   [${d.stats.mean.map((v: number) => v.toFixed(4))}] / [${d.stats.std.map((v: number) => v.toFixed(4))}]`);
+    if (d.stats)
+      lines.push(
+        `  mean / std   [${d.stats.mean.map((v: number) => v.toFixed(4))}] / [${d.stats.std.map((v: number) => v.toFixed(4))}]`,
+      );
     lines.push(`  classes      ${d.classes.length}`);
-    for (const [i, c] of d.classes.entries()) lines.push(`    ${String(i).padStart(3)} ${c.id}${c.name ? ` (${c.name})` : ""}: ${c.count}`);
+    for (const [i, c] of d.classes.entries())
+      lines.push(`    ${String(i).padStart(3)} ${c.id}${c.name ? ` (${c.name})` : ""}: ${c.count}`);
   }
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export function inspectCommand(): Command {
   return new Command("inspect")
-    .description("describe a store (shapes, counts, classes, fingerprint) or a key file (mode, size, fingerprint; never the values)")
+    .description(
+      "describe a store (shapes, counts, classes, fingerprint) or a key file (mode, size, fingerprint; never the values)",
+    )
     .argument("<path>", "store directory, key file, or study layout directory")
     .option("--json", "print JSON")
     .action(async (path: string, o: { json?: boolean }) => {

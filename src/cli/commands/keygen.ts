@@ -9,7 +9,9 @@ export function keygenCommand(): Command {
     .requiredOption("-o, --out <file>", "key file to write (JSON)")
     .option("-b, --block-size <k>", "block size k (image sides must be multiples of k)", (v) => Number.parseInt(v, 10))
     .option("--preset <name>", "take the block size from a preset (cifar10: 4, tiny50: 8)")
-    .addOption(new Option("-m, --mode <mode>", "key kind").choices(["uniform", "orthogonal", "mod256"]).default("uniform"))
+    .addOption(
+      new Option("-m, --mode <mode>", "key kind").choices(["uniform", "orthogonal", "mod256"]).default("uniform"),
+    )
     .option("-c, --channels <n>", "channels (one matrix each)", (v) => Number.parseInt(v, 10), 3)
     .option("--seed <seed>", "deterministic key from a seed (for experiments only; a seeded key is not secret)")
     .option("-f, --force", "overwrite an existing key file")
@@ -19,7 +21,8 @@ export function keygenCommand(): Command {
         if (!isPreset(o.preset as string)) throw new Error(`unknown preset '${o.preset}' (cifar10, tiny50)`);
         k ??= PRESETS[o.preset as PresetName].blockSize;
       }
-      if (!k || !Number.isInteger(k) || k < 1) throw new Error("give --block-size <k> (a positive integer) or --preset");
+      if (!k || !Number.isInteger(k) || k < 1)
+        throw new Error("give --block-size <k> (a positive integer) or --preset");
       const key = await generateKey({ mode: o.mode as KeyMode, blockSize: k, channels: o.channels, seed: o.seed });
       await saveKey(o.out, key, { force: !!o.force });
       process.stdout.write(
