@@ -139,7 +139,7 @@ export function keyFoldedWeights(
         // conv weight [o][ch][r][s] with i = r·k + s; layout [C·n][C][k][k]
         convWeight[(o * C + ch) * n + i] = v;
       }
-      convBias[o] = (m / s) * (colSum - 1);
+      convBias[o] = m === 0 ? 0 : (m / s) * (colSum - 1);
       // deconv weight [in=o][out=ch][r][s] = [j = r·k+s]; layout [C·n][C][k][k]
       deconvWeight[(o * C + ch) * n + j] = 1;
     }

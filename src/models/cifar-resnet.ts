@@ -2,7 +2,7 @@
 // a 3×3 conv (16) then 3 stages of n basic blocks (16/32/64 channels, stride 2 at stages 2 and 3),
 // global average pooling and a linear classifier; depth = 6n + 2 (resnet20: n=3, resnet56: n=9).
 // Shortcuts are the paper's option A (parameter-free: stride-2 subsampling + zero-padded channels), so the
-// counts match the paper (resnet20 0.27M, resnet56 0.85M). Names follow torchvision's ResNet (conv1, bn1,
+// counts match the paper (resnet20 269,722 ≈ 0.27M, resnet56 853,018 ≈ 0.85M). Names follow torchvision's ResNet (conv1, bn1,
 // layer1.0.conv1, fc); kaiming-normal init as in torchvision. Works for any input size (32×32, 64×64, ...).
 import { F, nn, type Tensor } from "../torch/index.ts";
 import { type Backbone, getSubmodule, resetLinearHead } from "./common.ts";

@@ -40,9 +40,9 @@ const specs: BackboneSpec[] = [
   { name: "convnext_small", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 50_223_688, description: "torchvision ConvNeXt-S", create: (o) => convnext_small({ numClasses: o.numClasses, ...sd(o) }) },
   { name: "convnext_base", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 88_591_464, description: "torchvision ConvNeXt-B", create: (o) => convnext_base({ numClasses: o.numClasses, ...sd(o) }) },
   { name: "convnext_large", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 197_767_336, description: "torchvision ConvNeXt-L", create: (o) => convnext_large({ numClasses: o.numClasses, ...sd(o) }) },
-  { name: "resnet20", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 272_474, description: "CIFAR ResNet-20 (He et al. 2016, option A)", create: (o) => resnet20({ numClasses: o.numClasses }) },
-  { name: "resnet56", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 855_770, description: "CIFAR ResNet-56 (He et al. 2016, option A)", create: (o) => resnet56({ numClasses: o.numClasses }) },
-  { name: "resnet9", family: "cifar-fast", nativeInput: 32, defaultClasses: 10, params: 6_568_640, description: "ResNet-9 (Page 2018 / airbench): fast CIFAR net", create: (o) => resnet9({ numClasses: o.numClasses }) },
+  { name: "resnet20", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 269_722, description: "CIFAR ResNet-20 (He et al. 2016, option A)", create: (o) => resnet20({ numClasses: o.numClasses }) },
+  { name: "resnet56", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 853_018, description: "CIFAR ResNet-56 (He et al. 2016, option A)", create: (o) => resnet56({ numClasses: o.numClasses }) },
+  { name: "resnet9", family: "cifar-fast", nativeInput: 32, defaultClasses: 10, params: 6_573_120, description: "ResNet-9 (Page 2018 / airbench): fast CIFAR net", create: (o) => resnet9({ numClasses: o.numClasses }) },
 ];
 
 export const BACKBONES: ReadonlyMap<string, BackboneSpec> = new Map(specs.map((s) => [s.name, s]));
