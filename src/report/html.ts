@@ -314,7 +314,7 @@ async function comparisonSection(runs: RunData[], ids: string[]): Promise<string
     );
     const plot = await barChart({
       bars,
-      title: unique ? `${label} by backbone and adaptation` : `${label} by run`,
+      title: `${metric === "testAcc" ? "Test" : "Best validation"} accuracy by ${unique ? "backbone and adaptation" : "run"}`,
       yLabel: label,
       groupLabel: "adaptation",
     });
