@@ -4,6 +4,8 @@ import { noGrad } from "../autograd.ts";
 import { keep } from "../scope.ts";
 import { aten, type Tensor } from "../tensor.ts";
 
+// Note: libtorch 1.13's `_foreach_*.out` overloads are composite (compute, then copy) and ~5x slower
+// than the functional ones, so temporaries come from the functional ops and are disposed at once.
 export const FE = {
   mul_S: aten<void>("aten::_foreach_mul_", "Scalar"),
   mul_SL: aten<void>("aten::_foreach_mul_", "ScalarList"),

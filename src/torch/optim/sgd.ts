@@ -69,8 +69,11 @@ export class SGD extends Optimizer<SGDOptions> {
           FE.mul_S(old, g.momentum);
           FE.add_L(old, oldD, 1 - g.dampening);
         }
-        if (g.nesterov) d = temp(FE.addL(d, bufs, g.momentum));
-        else d = bufs;
+        if (g.nesterov) {
+          // d is ours when it is a temporary (weight decay or maximize): update it in place
+          if (d !== grads) FE.add_L(d, bufs, g.momentum);
+          else d = temp(FE.addL(d, bufs, g.momentum));
+        } else d = bufs;
       } else {
         for (const p of params) this.stateOf(p).step++;
       }
