@@ -8,8 +8,9 @@ import { decryptCommand } from "./commands/decrypt.ts";
 import { encryptCommand } from "./commands/encrypt.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { keygenCommand } from "./commands/keygen.ts";
+import { trainCommand } from "./commands/train.ts";
 
-export const COMMANDS: (() => Command)[] = [keygenCommand, encryptCommand, decryptCommand, inspectCommand];
+export const COMMANDS: (() => Command)[] = [keygenCommand, encryptCommand, decryptCommand, inspectCommand, trainCommand];
 
 export function buildProgram(): Command {
   const program = new Command("ercnn")

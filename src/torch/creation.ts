@@ -1,7 +1,7 @@
 // Tensor factories, named as in PyTorch.
 import { type DType, dtypeCode, dtypeOfArray } from "./dtype.ts";
 import { native } from "./native.ts";
-import { type Shape, Tensor, aten } from "./tensor.ts";
+import { aten, type Shape, Tensor } from "./tensor.ts";
 
 export interface Options {
   dtype?: DType;
@@ -64,12 +64,12 @@ function shapeOf(v: Nested): number[] {
 export function tensor(data: Nested | ArrayBufferView, o: Options = {}): Tensor {
   if (ArrayBuffer.isView(data)) return fromTypedArray(data, [(data as Float32Array).length], o);
   const shape = shapeOf(data);
-  const flatData = (Array.isArray(data) ? (data as Nested[]).flat(Number.POSITIVE_INFINITY) : [data]) as (
-    | number
-    | boolean
-  )[];
+  const flatData: (number | boolean)[] = Array.isArray(data)
+    ? ((data as unknown[]).flat(Number.POSITIVE_INFINITY as 1) as (number | boolean)[])
+    : [data];
   const n = shape.reduce((a, b) => a * b, 1);
-  if (flatData.length !== n) throw new Error(`tensor(): ragged nested array (shape ${shape}, ${flatData.length} values)`);
+  if (flatData.length !== n)
+    throw new Error(`tensor(): ragged nested array (shape ${shape}, ${flatData.length} values)`);
   const dtype = o.dtype ?? "float32";
   const buf = dtype === "float64" ? Float64Array.from(flatData, Number) : Float32Array.from(flatData, Number);
   return fromTypedArray(buf, shape, { ...o, dtype });

@@ -1,5 +1,15 @@
 // Element types, named as in PyTorch; codes are c10::ScalarType values.
-export type DType = "uint8" | "int8" | "int16" | "int32" | "int64" | "float16" | "float32" | "float64" | "bool" | "bfloat16";
+export type DType =
+  | "uint8"
+  | "int8"
+  | "int16"
+  | "int32"
+  | "int64"
+  | "float16"
+  | "float32"
+  | "float64"
+  | "bool"
+  | "bfloat16";
 
 const CODES: Record<DType, number> = {
   uint8: 0,

@@ -1,6 +1,6 @@
 // torch.nn.functional: names and argument order as in PyTorch.
 import { bernoulli, empty } from "./creation.ts";
-import { type Tensor, aten } from "./tensor.ts";
+import { aten, type Tensor } from "./tensor.ts";
 
 type IntOr2 = number | [number, number];
 

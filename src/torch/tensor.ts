@@ -1,5 +1,5 @@
 // The Tensor handle: PyTorch names and semantics over one native at::Tensor.
-import { type DType, type TypedArray, arrayFor, dtypeCode, dtypeName } from "./dtype.ts";
+import { arrayFor, type DType, dtypeCode, dtypeName, type TypedArray } from "./dtype.ts";
 import { type NativeTensor, native } from "./native.ts";
 import { track } from "./scope.ts";
 

@@ -7,7 +7,10 @@ const { F, nn } = torch;
 test("a shape mismatch throws libtorch's message as a JS Error and the process goes on", () => {
   const a = torch.randn([2, 3]);
   const b = torch.randn([4, 5]);
-  assert.throws(() => a.matmul(b), (e: Error) => e instanceof Error && /mat1 and mat2 shapes cannot be multiplied/.test(e.message));
+  assert.throws(
+    () => a.matmul(b),
+    (e: Error) => e instanceof Error && /mat1 and mat2 shapes cannot be multiplied/.test(e.message),
+  );
   assert.throws(() => a.add(torch.randn([3, 2])), /size of tensor a \(3\) must match the size of tensor b \(2\)/);
   const conv = new nn.Conv2d(3, 4, 3);
   assert.throws(() => conv.forward(torch.randn([1, 5, 8, 8])), /expected input\[1, 5, 8, 8\] to have 3 channels/);

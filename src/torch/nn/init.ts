@@ -1,6 +1,6 @@
 // torch.nn.init: in-place initialisers with PyTorch's formulas (they use libtorch's global generator).
 import { noGrad } from "../autograd.ts";
-import { type Tensor, aten } from "../tensor.ts";
+import { aten, type Tensor } from "../tensor.ts";
 
 const I = {
   uniform_: aten("aten::uniform_"),
@@ -84,7 +84,9 @@ export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tenso
   noGrad(() => {
     I.uniform_(t, 2 * l - 1, 2 * u - 1).dispose();
     I.erfinv_(t).dispose();
-    t.mul_(std * Math.SQRT2).add_(mean).clamp_(a, b);
+    t.mul_(std * Math.SQRT2)
+      .add_(mean)
+      .clamp_(a, b);
   });
   return t;
 }

@@ -1,7 +1,8 @@
 // The basic layers: names, defaults and state-dict keys as in torch.nn.
+
+import { noGrad } from "../autograd.ts";
 import { empty, ones, zeros } from "../creation.ts";
 import * as F from "../functional.ts";
-import { noGrad } from "../autograd.ts";
 import type { Tensor } from "../tensor.ts";
 import { ones_, pytorchDefault_, zeros_ } from "./init.ts";
 import { Module } from "./module.ts";
@@ -284,7 +285,7 @@ export class Flatten extends Module {
 export class Sequential extends Module {
   constructor(...mods: Module[]) {
     super();
-    mods.forEach((m, i) => this.registerModule(String(i), m));
+    for (const [i, m] of mods.entries()) this.registerModule(String(i), m);
   }
   append(m: Module): this {
     this.registerModule(String(this.length), m);
@@ -313,7 +314,7 @@ export class Sequential extends Module {
 export class ModuleList extends Module {
   constructor(mods: Module[] = []) {
     super();
-    mods.forEach((m, i) => this.registerModule(String(i), m));
+    for (const [i, m] of mods.entries()) this.registerModule(String(i), m);
   }
   push(m: Module): this {
     this.registerModule(String(this.children().length), m);

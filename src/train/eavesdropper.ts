@@ -1,0 +1,113 @@
+// The provider as eavesdropper: the adaptation network's output shown as a "decrypted" image, and measured.
+// A fixed set of validation ciphertexts is kept; with an evaluation key (used for measurement only, never for
+// training) their plaintexts give PSNR/SSIM of the affine-fitted adaptation output, and for the aligned
+// adaptation the composed linear map is compared with K⁻¹.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type CipherKey, decrypt, inverseKey, readNpy } from "../cipher/index.ts";
+import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import type { ERModel } from "../models/index.ts";
+import { composedAdaptationMap, decryptionQuality, keyMapError } from "../report/metrics.ts";
+import { decryptionPicture } from "../report/pictures.ts";
+import { fromTypedArray, noGrad, tidy } from "../torch/index.ts";
+
+export interface Quality {
+  psnr?: number;
+  ssim?: number;
+  psnrRaw?: number;
+  mapError?: number;
+}
+
+export class Eavesdropper {
+  readonly n: number;
+  readonly dims: { n: number; c: number; h: number; w: number };
+  private readonly cipher: Float32Array;
+  private readonly input: Float32Array;
+  private readonly plain: Float32Array | null;
+
+  /** Takes up to `count` of `candidates` (store positions, e.g. the validation split) from the first shard. */
+  constructor(
+    store: Store,
+    candidates: ArrayLike<number>,
+    count: number,
+    norm: Normalization | null,
+    private readonly key: CipherKey | null,
+  ) {
+    const shard = store.meta.shards[0];
+    const [c, h, w] = store.shape;
+    const per = c * h * w;
+    const picked = Array.from(candidates)
+      .filter((i) => i < shard.count)
+      .slice(0, count);
+    const xa = readNpy(new Uint8Array(readFileSyncSafe(join(store.dir, shard.x))), join(store.dir, shard.x));
+    const all = xa.data as Float32Array;
+    this.n = picked.length;
+    this.dims = { n: this.n, c, h, w };
+    this.cipher = new Float32Array(this.n * per);
+    for (const [i, p] of picked.entries()) this.cipher.set(all.subarray(p * per, (p + 1) * per), i * per);
+    this.input = this.cipher.slice();
+    if (norm) normalizeInPlace(this.input, this.n, c, h * w, norm);
+    this.plain = key ? decrypt(this.cipher, { n: this.n, c, h, w, layout: "CHW" }, key) : null;
+  }
+
+  /** The adaptation output for the kept samples (eval mode, no gradients), N×C×H×W. */
+  adaptOutput(model: ERModel): Float32Array {
+    const wasTraining = model.training;
+    model.eval();
+    try {
+      return tidy(() =>
+        noGrad(() =>
+          model
+            .adaptOutput(fromTypedArray(this.input, [this.n, this.dims.c, this.dims.h, this.dims.w]))
+            .toFloat32Array(),
+        ),
+      );
+    } finally {
+      model.train(wasTraining);
+    }
+  }
+
+  /** PSNR/SSIM against the plaintexts and the key-map error (needs the evaluation key). */
+  measure(model: ERModel): Quality {
+    if (!this.plain || this.n === 0) return {};
+    const out = this.adaptOutput(model);
+    const q = decryptionQuality(out, this.plain, this.dims);
+    const result: Quality = { psnr: q.psnr, ssim: q.ssim, psnrRaw: q.rawPsnr };
+    const a = model.adapt;
+    if (a.kind === "aligned" && a.conv && a.deconv && this.key) {
+      const k = a.blockSize;
+      const m = composedAdaptationMap(
+        a.conv.weight.toFloat32Array(),
+        a.conv.bias!.toFloat32Array(),
+        a.deconv.weight.toFloat32Array(),
+        a.deconv.bias!.toFloat32Array(),
+        k,
+      );
+      result.mapError = keyMapError(m.M, inverseKey(this.key), this.dims.c, k).relError;
+    }
+    return result;
+  }
+
+  /** Writes the ciphertext | adaptation output | plaintext picture. */
+  async picture(model: ERModel, path: string): Promise<void> {
+    if (this.n === 0) return;
+    const out = this.adaptOutput(model);
+    const per = this.dims.c * this.dims.h * this.dims.w;
+    const rows = Array.from({ length: this.n }, (_, i) => ({
+      cipher: this.cipher.subarray(i * per, (i + 1) * per),
+      adapt: out.subarray(i * per, (i + 1) * per),
+      plain: this.plain ? this.plain.subarray(i * per, (i + 1) * per) : undefined,
+    }));
+    const png = await decryptionPicture(rows, { c: this.dims.c, h: this.dims.h, w: this.dims.w }, { titles: true });
+    await writeFileAtomic(path, png);
+  }
+}
+
+function readFileSyncSafe(p: string): Buffer {
+  try {
+    return readFileSync(p);
+  } catch (e) {
+    throw new Error(`${p}: cannot read store shard: ${(e as Error).message}`);
+  }
+}

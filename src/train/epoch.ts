@@ -1,0 +1,94 @@
+// One pass over a loader: a training epoch (forward, loss, backward, optimizer and scheduler steps) or an evaluation.
+import { createProgress } from "../cli/progress.ts";
+import type { Batch, Loader } from "../data/index.ts";
+import type { ERModel } from "../models/index.ts";
+import { F, fromTypedArray, noGrad, type optim, type Tensor, tidy } from "../torch/index.ts";
+
+export interface PassResult {
+  loss: number;
+  acc: number;
+  images: number;
+  seconds: number;
+  imgPerSec: number;
+}
+
+function toTensors(b: Batch): { x: Tensor; y: Tensor } {
+  return { x: fromTypedArray(b.x, b.shape), y: fromTypedArray(b.y, [b.n], { dtype: "int64" }) };
+}
+
+export interface TrainPassOptions {
+  optimizer: optim.Optimizer<any>;
+  /** Stepped once per batch (schedules are in iterations). */
+  scheduler: optim.LRScheduler | null;
+  labelSmoothing: number;
+  /** Which epoch of the loader's seeded order to use. */
+  epochIndex: number;
+  label: string;
+  quiet?: boolean;
+}
+
+export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOptions): Promise<PassResult> {
+  model.train();
+  const progress = o.quiet ? null : createProgress({ label: o.label, total: loader.epochSize, unit: "img" });
+  const t0 = performance.now();
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  for await (const b of loader.iterateEpoch(o.epochIndex)) {
+    const [loss, ok] = tidy(() => {
+      const { x, y } = toTensors(b);
+      const logits = model.forward(x);
+      const l = F.crossEntropy(logits, y, { labelSmoothing: o.labelSmoothing });
+      o.optimizer.zeroGrad();
+      l.backward();
+      o.optimizer.step();
+      return [l.item(), logits.argmax(1).eq(y).sum().item()];
+    });
+    o.scheduler?.step();
+    if (!Number.isFinite(loss)) throw new Error(`${o.label}: the loss became ${loss} (lower the learning rate?)`);
+    lossSum += loss * b.n;
+    correct += ok;
+    seen += b.n;
+    progress?.update(seen, undefined, {
+      loss: (lossSum / seen).toFixed(3),
+      acc: `${((100 * correct) / seen).toFixed(1)}%`,
+    });
+  }
+  progress?.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  return { loss: lossSum / seen, acc: correct / seen, images: seen, seconds, imgPerSec: seen / seconds };
+}
+
+/** Loss and accuracy in eval mode without gradients (restores the previous mode). */
+export async function evaluate(model: ERModel, loader: Loader, epochIndex = 0): Promise<PassResult> {
+  const wasTraining = model.training;
+  model.eval();
+  const t0 = performance.now();
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  try {
+    for await (const b of loader.iterateEpoch(epochIndex)) {
+      const [loss, ok] = tidy(() =>
+        noGrad(() => {
+          const { x, y } = toTensors(b);
+          const logits = model.forward(x);
+          return [F.crossEntropy(logits, y, { reduction: "sum" }).item(), logits.argmax(1).eq(y).sum().item()];
+        }),
+      );
+      lossSum += loss;
+      correct += ok;
+      seen += b.n;
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    loss: lossSum / Math.max(seen, 1),
+    acc: correct / Math.max(seen, 1),
+    images: seen,
+    seconds,
+    imgPerSec: seen / seconds,
+  };
+}

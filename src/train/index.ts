@@ -1,0 +1,7 @@
+// Training: config, the trainer (single/multi-round, resume), the eavesdropper's decryption view.
+export * from "./config.ts";
+export * from "./eavesdropper.ts";
+export * from "./epoch.ts";
+export * from "./labels.ts";
+export * from "./run-dir.ts";
+export * from "./trainer.ts";

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { type CipherKey, generateKey } from "../../src/cipher/index.ts";
+import { saveKey } from "../../src/io/keyfile.ts";
+import { loadSafetensors } from "../../src/torch/index.ts";
+import { type EpochMetrics, train } from "../../src/train/index.ts";
+import { writeSyntheticStore } from "./synthetic.ts";
+
+let dir: string;
+let key: CipherKey;
+let keyPath: string;
+const quiet = { quiet: true, log: () => {} };
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "ercnn-train-"));
+  key = await generateKey({ blockSize: 4, seed: "train-tests" });
+  keyPath = join(dir, "key.json");
+  await saveKey(keyPath, key);
+  await writeSyntheticStore(join(dir, "train"), { n: 320, classes: 4, size: 16, key, seed: 1, shardSize: 128 });
+  await writeSyntheticStore(join(dir, "test"), { n: 120, classes: 4, size: 16, key, seed: 2 });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = () => ({
+  train: join(dir, "train"),
+  test: join(dir, "test"),
+  backbone: "resnet20",
+  adapt: "aligned" as const,
+  optimizer: "adam" as const,
+  lr: 0.002,
+  batchSize: 16,
+  epochs: 3,
+  valFraction: 0.25,
+  normalize: "store" as const,
+  workers: 1,
+  decryptSamples: 4,
+});
+
+const readMetrics = (out: string): EpochMetrics[] =>
+  readFileSync(join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
+
+test("a tiny encrypted run learns well above chance and writes metrics, checkpoints, pictures", async () => {
+  const out = join(dir, "run-basic");
+  const r = await train({ ...base(), out, evalKey: keyPath, epochs: 4 }, quiet);
+  assert.ok(r.bestValAcc > 0.6, `best val acc ${r.bestValAcc} should beat chance (0.25) clearly`);
+  assert.ok(r.testAcc !== null && r.testAcc > 0.6, `test acc ${r.testAcc}`);
+  assert.equal(r.testImages, 120);
+  assert.equal(r.trainImages + r.valImages, 320);
+  assert.ok(Number.isFinite(r.psnr) && Number.isFinite(r.ssim), "decryption quality is measured with the eval key");
+  const rows = readMetrics(out);
+  assert.deepEqual(
+    rows.filter((m) => m.split === "val").map((m) => m.epoch),
+    [1, 2, 3, 4],
+  );
+  assert.equal(rows.filter((m) => m.split === "test").length, 1);
+  for (const f of [
+    "config.json",
+    "final.json",
+    "pictures/final.png",
+    "pictures/round-1.png",
+    "best/model.safetensors",
+    "last/state.json",
+  ])
+    assert.ok(existsSync(join(out, f)), `${f} exists`);
+  const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+  assert.equal(cfg.evalKey, keyPath, "the config names the key file, never its values");
+  assert.ok(!readFileSync(join(out, "config.json"), "utf8").includes(String(key.values[0])));
+  // an existing run is not overwritten without --resume
+  await assert.rejects(train({ ...base(), out }, quiet), /already holds a run/);
+});
+
+test("resume after an interruption gives the same metrics as an uninterrupted run", async () => {
+  const a = join(dir, "run-straight");
+  const b = join(dir, "run-resumed");
+  await train({ ...base(), out: a }, quiet);
+  const partial = await train({ ...base(), out: b }, { ...quiet, stopAfterEpochs: 1 });
+  assert.equal(partial.testAcc, null);
+  assert.equal(readMetrics(b).length, 2, "one epoch (train + val rows) was recorded before the stop");
+  await train({ ...base(), out: b }, { ...quiet, resume: true });
+  const ma = readMetrics(a);
+  const mb = readMetrics(b);
+  assert.equal(mb.length, ma.length);
+  ma.forEach((m, i) => {
+    assert.equal(mb[i].split, m.split);
+    assert.ok(Math.abs((mb[i].loss ?? 0) - (m.loss ?? 0)) < 1e-5, `row ${i}: loss ${mb[i].loss} vs ${m.loss}`);
+    assert.equal(mb[i].acc, m.acc);
+  });
+});
+
+test("multi-round training keeps the adaptation weights and replaces the backbone's", async () => {
+  const out = join(dir, "run-rounds");
+  const cfg = { ...base(), out, epochs: 1, rounds: 2 };
+  const snap = (t: { toArray(): number[] }) => t.toArray().slice(0, 64);
+  await train(cfg, { ...quiet, stopAfterEpochs: 1 }); // round 1 only
+  const { tensors } = await loadSafetensors(join(out, "last", "model.safetensors"));
+  const adaptAfter1 = snap(tensors.get("adapt.conv.weight")!);
+  const backboneAfter1 = snap(tensors.get("backbone.conv1.weight")!);
+  const seen: { round: number; adapt: number[]; backbone: number[] }[] = [];
+  await train(cfg, {
+    ...quiet,
+    resume: true,
+    onRoundStart: (model, round) => {
+      seen.push({
+        round,
+        adapt: snap(model.adapt.conv!.weight),
+        backbone: snap(model.backbone.stateDict().get("conv1.weight")!),
+      });
+    },
+  });
+  assert.deepEqual(
+    seen.map((s) => s.round),
+    [2],
+  );
+  assert.deepEqual(seen[0].adapt, adaptAfter1, "round 2 starts from round 1's trained adaptation network");
+  assert.notDeepEqual(seen[0].backbone, backboneAfter1, "round 2 starts from a fresh backbone");
+  const rounds = readMetrics(out)
+    .filter((m) => m.split === "val")
+    .map((m) => m.round);
+  assert.deepEqual(rounds, [1, 2]);
+});
