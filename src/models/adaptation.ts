@@ -49,7 +49,8 @@ export class Adaptation extends nn.Module {
     readonly channels = 3,
   ) {
     super();
-    if (!ADAPT_KINDS.includes(kind)) throw new Error(`unknown adaptation '${kind}' (expected ${ADAPT_KINDS.join(", ")})`);
+    if (!ADAPT_KINDS.includes(kind))
+      throw new Error(`unknown adaptation '${kind}' (expected ${ADAPT_KINDS.join(", ")})`);
     if (kind === "none") return;
     if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`adaptation: bad block size ${blockSize}`);
     const k = blockSize;
@@ -128,8 +129,8 @@ export function keyFoldedWeights(
   const convBias = new Float32Array(C * n);
   const deconvWeight = new Float32Array(C * n * C * n);
   for (let ch = 0; ch < C; ch++) {
-    const m = normalization ? normalization.mean[ch] ?? normalization.mean[0] : 0;
-    const s = normalization ? normalization.std[ch] ?? normalization.std[0] : 1;
+    const m = normalization ? (normalization.mean[ch] ?? normalization.mean[0]) : 0;
+    const s = normalization ? (normalization.std[ch] ?? normalization.std[0]) : 1;
     for (let j = 0; j < n; j++) {
       const o = ch * n + j;
       let colSum = 0;

@@ -1,8 +1,9 @@
 // Checkpoints: a folder with `model.safetensors` (the ER model's state dict, PyTorch names: adapt.*, backbone.*),
 // `checkpoint.json` (model config, class names, key fingerprint, epoch, metrics, ...) and, when given,
 // `optimizer.safetensors` (the optimizer's state, src/torch/optim/serialize.ts). Files are written atomically.
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+
 import { existsSync } from "node:fs";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nn } from "../torch/index.ts";
 import type { Optimizer } from "../torch/optim/optimizer.ts";
@@ -41,7 +42,11 @@ export interface SaveCheckpointOptions {
 }
 
 /** Writes a checkpoint folder (created if needed); returns its metadata. */
-export async function saveCheckpoint(dir: string, model: ERModel, o: SaveCheckpointOptions = {}): Promise<CheckpointMeta> {
+export async function saveCheckpoint(
+  dir: string,
+  model: ERModel,
+  o: SaveCheckpointOptions = {},
+): Promise<CheckpointMeta> {
   await mkdir(dir, { recursive: true });
   const meta: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
@@ -66,7 +71,8 @@ export async function saveCheckpoint(dir: string, model: ERModel, o: SaveCheckpo
 export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
   const path = join(dir, META_FILE);
   const meta = JSON.parse(await readFile(path, "utf8")) as CheckpointMeta;
-  if (meta.format !== CHECKPOINT_FORMAT) throw new Error(`${path}: not an ercnn checkpoint (format ${String(meta.format)})`);
+  if (meta.format !== CHECKPOINT_FORMAT)
+    throw new Error(`${path}: not an ercnn checkpoint (format ${String(meta.format)})`);
   if (meta.version !== 1) throw new Error(`${path}: unsupported checkpoint version ${meta.version}`);
   return meta;
 }
@@ -91,7 +97,8 @@ export async function loadCheckpointInto(
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
-  if (optimizer && existsSync(join(dir, OPTIMIZER_FILE))) await loadOptimizerState(join(dir, OPTIMIZER_FILE), optimizer);
+  if (optimizer && existsSync(join(dir, OPTIMIZER_FILE)))
+    await loadOptimizerState(join(dir, OPTIMIZER_FILE), optimizer);
   return meta;
 }
 

@@ -85,7 +85,8 @@ export class CifarResNet extends nn.Module implements Backbone {
       return this.registerModule(`layer${i + 1}`, new nn.Sequential(...blocks));
     });
     this.registerModule("fc", new nn.Linear(64, o.numClasses ?? 10));
-    for (const m of this.modules()) if (m instanceof nn.Conv2d) nn.init.kaimingNormal_(m.weight, { mode: "fan_out", nonlinearity: "relu" });
+    for (const m of this.modules())
+      if (m instanceof nn.Conv2d) nn.init.kaimingNormal_(m.weight, { mode: "fan_out", nonlinearity: "relu" });
   }
 
   head(): nn.Linear {

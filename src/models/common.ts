@@ -1,6 +1,5 @@
 // Shared pieces of the model zoo: the Backbone contract and small helpers.
-import { noGrad, type Tensor } from "../torch/index.ts";
-import { nn } from "../torch/index.ts";
+import { nn, noGrad, type Tensor } from "../torch/index.ts";
 
 /**
  * A classification network whose classifier is one Linear layer at a known dotted path (`headName`),

@@ -148,7 +148,11 @@ export class ConvNeXt extends nn.Module implements Backbone {
 }
 
 const cfg = (dims: number[], depths: number[]): CNBlockConfig[] =>
-  dims.map((d, i) => ({ inputChannels: d, outChannels: i < dims.length - 1 ? dims[i + 1] : null, numLayers: depths[i] }));
+  dims.map((d, i) => ({
+    inputChannels: d,
+    outChannels: i < dims.length - 1 ? dims[i + 1] : null,
+    numLayers: depths[i],
+  }));
 
 export const convnext_tiny = (o: ConvNeXtOptions = {}) =>
   new ConvNeXt(cfg([96, 192, 384, 768], [3, 3, 9, 3]), { stochasticDepthProb: 0.1, ...o });

@@ -94,13 +94,7 @@ export class DenseNet extends nn.Module implements Backbone {
   readonly numFeatures: number;
   featuresSeq: nn.Sequential;
 
-  constructor(
-    growthRate: number,
-    blockConfig: number[],
-    numInitFeatures: number,
-    bnSize = 4,
-    o: DenseNetOptions = {},
-  ) {
+  constructor(growthRate: number, blockConfig: number[], numInitFeatures: number, bnSize = 4, o: DenseNetOptions = {}) {
     super();
     const f = new nn.Sequential();
     f.registerModule("conv0", new nn.Conv2d(3, numInitFeatures, 7, { stride: 2, padding: 3, bias: false }));

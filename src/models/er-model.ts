@@ -12,7 +12,7 @@
 // (un-normalise it for display). `resize` (ImageNet nets on small inputs) is applied after the adaptation, so the
 // adaptation always works on the cipher's block grid.
 import { F, nn, type Tensor } from "../torch/index.ts";
-import { Adaptation, type AdaptKind } from "./adaptation.ts";
+import type { Adaptation, AdaptKind } from "./adaptation.ts";
 import type { Backbone } from "./common.ts";
 
 export type ModelPart = "adapt" | "backbone" | "head";
@@ -42,7 +42,9 @@ export class ERModel extends nn.Module {
   ) {
     super();
     if (backbone.head().outFeatures !== config.classes)
-      throw new Error(`ERModel: backbone head has ${backbone.head().outFeatures} outputs, config says ${config.classes}`);
+      throw new Error(
+        `ERModel: backbone head has ${backbone.head().outFeatures} outputs, config says ${config.classes}`,
+      );
     this.adapt = this.registerModule("adapt", adapt);
     this.backbone = this.registerModule("backbone", backbone);
   }

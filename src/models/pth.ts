@@ -5,8 +5,8 @@
 // an error naming it. Zip entries may be stored (what torch.save writes) or deflated (node:zlib).
 import { readFile } from "node:fs/promises";
 import { inflateRawSync } from "node:zlib";
+import { type DType, dtypeCode } from "../torch/dtype.ts";
 import { aten, type Tensor } from "../torch/index.ts";
-import { dtypeCode, type DType } from "../torch/dtype.ts";
 import { native } from "../torch/native.ts";
 import { Tensor as TensorClass } from "../torch/tensor.ts";
 
@@ -71,8 +71,14 @@ export function readZipDirectory(buf: Uint8Array, source = "<buffer>"): Map<stri
       const len = dv.getUint16(x + 2, true);
       if (id === 0x0001) {
         let q = x + 4;
-        if (size === 0xffffffff) (size = Number(dv.getBigUint64(q, true))), (q += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = Number(dv.getBigUint64(q, true))), (q += 8);
+        if (size === 0xffffffff) {
+          size = Number(dv.getBigUint64(q, true));
+          q += 8;
+        }
+        if (compressedSize === 0xffffffff) {
+          compressedSize = Number(dv.getBigUint64(q, true));
+          q += 8;
+        }
         if (localOffset === 0xffffffff) localOffset = Number(dv.getBigUint64(q, true));
       }
       x += 4 + len;
@@ -140,8 +146,6 @@ class StorageRef {
 }
 /** A dict from the pickle (OrderedDict or dict): a Map keeping insertion order. */
 export class PickleDict extends Map<unknown, unknown> {}
-class Mark {}
-const MARK = new Mark();
 
 const asStrided = aten<Tensor>("aten::as_strided");
 

@@ -1,7 +1,14 @@
 // The model registry (after timm's): backbone name → factory + default config; createModel builds an ER model.
-import { Adaptation, type AdaptKind, ADAPT_KINDS, type KeyLike, IMAGENET_NORMALIZATION, type Normalization } from "./adaptation.ts";
-import { resnet20, resnet56 } from "./cifar-resnet.ts";
+import {
+  ADAPT_KINDS,
+  Adaptation,
+  type AdaptKind,
+  IMAGENET_NORMALIZATION,
+  type KeyLike,
+  type Normalization,
+} from "./adaptation.ts";
 import { resnet9 } from "./cifar-fast.ts";
+import { resnet20, resnet56 } from "./cifar-resnet.ts";
 import type { Backbone } from "./common.ts";
 import { convnext_base, convnext_large, convnext_small, convnext_tiny } from "./convnext.ts";
 import { densenet121 } from "./densenet.ts";
@@ -31,18 +38,114 @@ export interface BackboneSpec {
 const sd = (o: BackboneOptions) => (o.dropPath == null ? {} : { stochasticDepthProb: o.dropPath });
 
 const specs: BackboneSpec[] = [
-  { name: "resnet18", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 11_689_512, description: "torchvision ResNet-18", create: (o) => resnet18({ numClasses: o.numClasses }) },
-  { name: "resnet34", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 21_797_672, description: "torchvision ResNet-34", create: (o) => resnet34({ numClasses: o.numClasses }) },
-  { name: "resnet50", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 25_557_032, description: "torchvision ResNet-50", create: (o) => resnet50({ numClasses: o.numClasses }) },
-  { name: "resnext50_32x4d", family: "resnet", nativeInput: 224, defaultClasses: 1000, params: 25_028_904, description: "torchvision ResNeXt-50 32×4d", create: (o) => resnext50_32x4d({ numClasses: o.numClasses }) },
-  { name: "densenet121", family: "densenet", nativeInput: 224, defaultClasses: 1000, params: 7_978_856, description: "torchvision DenseNet-121", create: (o) => densenet121({ numClasses: o.numClasses }) },
-  { name: "convnext_tiny", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 28_589_128, description: "torchvision ConvNeXt-T", create: (o) => convnext_tiny({ numClasses: o.numClasses, ...sd(o) }) },
-  { name: "convnext_small", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 50_223_688, description: "torchvision ConvNeXt-S", create: (o) => convnext_small({ numClasses: o.numClasses, ...sd(o) }) },
-  { name: "convnext_base", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 88_591_464, description: "torchvision ConvNeXt-B", create: (o) => convnext_base({ numClasses: o.numClasses, ...sd(o) }) },
-  { name: "convnext_large", family: "convnext", nativeInput: 224, defaultClasses: 1000, params: 197_767_336, description: "torchvision ConvNeXt-L", create: (o) => convnext_large({ numClasses: o.numClasses, ...sd(o) }) },
-  { name: "resnet20", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 269_722, description: "CIFAR ResNet-20 (He et al. 2016, option A)", create: (o) => resnet20({ numClasses: o.numClasses }) },
-  { name: "resnet56", family: "cifar-resnet", nativeInput: 32, defaultClasses: 10, params: 853_018, description: "CIFAR ResNet-56 (He et al. 2016, option A)", create: (o) => resnet56({ numClasses: o.numClasses }) },
-  { name: "resnet9", family: "cifar-fast", nativeInput: 32, defaultClasses: 10, params: 6_573_120, description: "ResNet-9 (Page 2018 / airbench): fast CIFAR net", create: (o) => resnet9({ numClasses: o.numClasses }) },
+  {
+    name: "resnet18",
+    family: "resnet",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 11_689_512,
+    description: "torchvision ResNet-18",
+    create: (o) => resnet18({ numClasses: o.numClasses }),
+  },
+  {
+    name: "resnet34",
+    family: "resnet",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 21_797_672,
+    description: "torchvision ResNet-34",
+    create: (o) => resnet34({ numClasses: o.numClasses }),
+  },
+  {
+    name: "resnet50",
+    family: "resnet",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 25_557_032,
+    description: "torchvision ResNet-50",
+    create: (o) => resnet50({ numClasses: o.numClasses }),
+  },
+  {
+    name: "resnext50_32x4d",
+    family: "resnet",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 25_028_904,
+    description: "torchvision ResNeXt-50 32×4d",
+    create: (o) => resnext50_32x4d({ numClasses: o.numClasses }),
+  },
+  {
+    name: "densenet121",
+    family: "densenet",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 7_978_856,
+    description: "torchvision DenseNet-121",
+    create: (o) => densenet121({ numClasses: o.numClasses }),
+  },
+  {
+    name: "convnext_tiny",
+    family: "convnext",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 28_589_128,
+    description: "torchvision ConvNeXt-T",
+    create: (o) => convnext_tiny({ numClasses: o.numClasses, ...sd(o) }),
+  },
+  {
+    name: "convnext_small",
+    family: "convnext",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 50_223_688,
+    description: "torchvision ConvNeXt-S",
+    create: (o) => convnext_small({ numClasses: o.numClasses, ...sd(o) }),
+  },
+  {
+    name: "convnext_base",
+    family: "convnext",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 88_591_464,
+    description: "torchvision ConvNeXt-B",
+    create: (o) => convnext_base({ numClasses: o.numClasses, ...sd(o) }),
+  },
+  {
+    name: "convnext_large",
+    family: "convnext",
+    nativeInput: 224,
+    defaultClasses: 1000,
+    params: 197_767_336,
+    description: "torchvision ConvNeXt-L",
+    create: (o) => convnext_large({ numClasses: o.numClasses, ...sd(o) }),
+  },
+  {
+    name: "resnet20",
+    family: "cifar-resnet",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 269_722,
+    description: "CIFAR ResNet-20 (He et al. 2016, option A)",
+    create: (o) => resnet20({ numClasses: o.numClasses }),
+  },
+  {
+    name: "resnet56",
+    family: "cifar-resnet",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 853_018,
+    description: "CIFAR ResNet-56 (He et al. 2016, option A)",
+    create: (o) => resnet56({ numClasses: o.numClasses }),
+  },
+  {
+    name: "resnet9",
+    family: "cifar-fast",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 6_573_120,
+    description: "ResNet-9 (Page 2018 / airbench): fast CIFAR net",
+    create: (o) => resnet9({ numClasses: o.numClasses }),
+  },
 ];
 
 export const BACKBONES: ReadonlyMap<string, BackboneSpec> = new Map(specs.map((s) => [s.name, s]));
@@ -86,7 +189,8 @@ export function buildModel(o: CreateModelOptions): ERModel {
   const adaptKind = o.adapt ?? "aligned";
   if (!ADAPT_KINDS.includes(adaptKind)) throw new Error(`unknown adaptation '${adaptKind}'`);
   const spec = backboneSpec(o.backbone);
-  if (!Number.isInteger(o.classes) || o.classes < 1) throw new Error(`classes must be a positive integer, got ${o.classes}`);
+  if (!Number.isInteger(o.classes) || o.classes < 1)
+    throw new Error(`classes must be a positive integer, got ${o.classes}`);
   const backbone = spec.create({ numClasses: o.classes, dropPath: o.dropPath });
   let adapt: Adaptation;
   if (o.keyFolded) {

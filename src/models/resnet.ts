@@ -128,7 +128,10 @@ export class ResNet extends nn.Module implements Backbone {
     this.registerModule("relu", new nn.ReLU());
     this.maxpool = this.registerModule("maxpool", new nn.MaxPool2d(3, 2, 1));
     this.layers = [64, 128, 256, 512].map((planes, i) =>
-      this.registerModule(`layer${i + 1}`, this.#makeLayer(block, planes, layers[i], i === 0 ? 1 : 2, groups, baseWidth)),
+      this.registerModule(
+        `layer${i + 1}`,
+        this.#makeLayer(block, planes, layers[i], i === 0 ? 1 : 2, groups, baseWidth),
+      ),
     );
     this.registerModule("avgpool", new nn.AdaptiveAvgPool2d(1));
     this.numFeatures = 512 * block.expansion;

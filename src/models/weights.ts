@@ -24,13 +24,15 @@ export type WeightNaming = "torchvision" | "timm";
 
 /** timm ConvNeXt name → torchvision name (and whether the tensor needs reshaping, for gamma → layer_scale). */
 export function timmConvNeXtName(name: string): string | null {
-  let m: RegExpMatchArray | null;
-  if ((m = name.match(/^stem\.([01])\.(weight|bias)$/))) return `features.0.${m[1]}.${m[2]}`;
-  if ((m = name.match(/^stages\.(\d+)\.downsample\.([01])\.(weight|bias)$/))) {
+  let m = name.match(/^stem\.([01])\.(weight|bias)$/);
+  if (m) return `features.0.${m[1]}.${m[2]}`;
+  m = name.match(/^stages\.(\d+)\.downsample\.([01])\.(weight|bias)$/);
+  if (m) {
     const i = Number(m[1]);
     return `features.${2 * i}.${m[2]}.${m[3]}`;
   }
-  if ((m = name.match(/^stages\.(\d+)\.blocks\.(\d+)\.(.+)$/))) {
+  m = name.match(/^stages\.(\d+)\.blocks\.(\d+)\.(.+)$/);
+  if (m) {
     const pre = `features.${2 * Number(m[1]) + 1}.${m[2]}`;
     const rest = m[3];
     const map: Record<string, string> = {
@@ -46,14 +48,19 @@ export function timmConvNeXtName(name: string): string | null {
     };
     return map[rest] ? `${pre}.${map[rest]}` : null;
   }
-  if ((m = name.match(/^head\.norm\.(weight|bias)$/))) return `classifier.0.${m[1]}`;
-  if ((m = name.match(/^head\.fc\.(weight|bias)$/))) return `classifier.2.${m[1]}`;
+  m = name.match(/^head\.norm\.(weight|bias)$/);
+  if (m) return `classifier.0.${m[1]}`;
+  m = name.match(/^head\.fc\.(weight|bias)$/);
+  if (m) return `classifier.2.${m[1]}`;
   return null;
 }
 
 /** torchvision's legacy DenseNet names ("denselayer1.norm.1.weight" → "denselayer1.norm1.weight"). */
 export function denseNetLegacyName(name: string): string {
-  return name.replace(/^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$/, (_, a: string, b: string) => `${a}${b}`);
+  return name.replace(
+    /^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$/,
+    (_, a: string, b: string) => `${a}${b}`,
+  );
 }
 
 /**
@@ -63,7 +70,8 @@ export function denseNetLegacyName(name: string): string {
  */
 export function toTorchvisionNames(sd: Map<string, Tensor>, family: string): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  const isTimmConvNeXt = family === "convnext" && [...sd.keys()].some((k) => k.startsWith("stages.") || k.startsWith("stem."));
+  const isTimmConvNeXt =
+    family === "convnext" && [...sd.keys()].some((k) => k.startsWith("stages.") || k.startsWith("stem."));
   for (let [k, t] of sd) {
     if (k.startsWith("module.")) k = k.slice(7);
     if (isTimmConvNeXt) {
@@ -119,7 +127,8 @@ export function loadBackboneWeights(
   }
   const bad = result.missing.length + result.unexpected.length + result.mismatched.length;
   try {
-    if (bad && o.strict !== false) throw new nn.StateDictError(result, `loading weights into ${model.constructor.name}`);
+    if (bad && o.strict !== false)
+      throw new nn.StateDictError(result, `loading weights into ${model.constructor.name}`);
     const ok = new Map([...use].filter(([k]) => !result.mismatched.some((m) => m.key === k)));
     model.loadStateDict(ok, { strict: false });
   } finally {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { decryptionConvWeight, encrypt, generateKey, pixelShuffleConvTransposeWeight } from "../../src/cipher/index.ts";
 import { Adaptation, IMAGENET_NORMALIZATION, keyFoldedWeights, type Normalization } from "../../src/models/index.ts";
-import { F, fromTypedArray, noGrad, tidy, type Tensor, zeros } from "../../src/torch/index.ts";
+import { F, fromTypedArray, noGrad, type Tensor, tidy, zeros } from "../../src/torch/index.ts";
 import { relErr } from "./helpers.ts";
 
 function plaintext(n: number, c: number, h: number, w: number, seed: number): Float32Array {
@@ -73,7 +73,8 @@ describe("key-folded adaptation", () => {
     const ps = pixelShuffleConvTransposeWeight(3, 4);
     assert.deepEqual(ours.convShape, dec.shape);
     assert.deepEqual(ours.deconvShape, ps.shape);
-    for (let i = 0; i < dec.weight.length; i++) assert.ok(Math.abs(ours.convWeight[i] - dec.weight[i]) <= 1e-6 * Math.max(1, Math.abs(dec.weight[i])));
+    for (let i = 0; i < dec.weight.length; i++)
+      assert.ok(Math.abs(ours.convWeight[i] - dec.weight[i]) <= 1e-6 * Math.max(1, Math.abs(dec.weight[i])));
     assert.deepEqual(Array.from(ours.deconvWeight), Array.from(ps.weight));
   });
 

@@ -138,7 +138,8 @@ describe("ER model", () => {
     const p = new Float32Array(n * c * h * w).map((_, i) => ((i * 7919) % 1000) / 1000);
     const ciph = encrypt(p, { n, c, h, w, layout: "CHW" }, key);
     const { mean, std } = IMAGENET_NORMALIZATION;
-    const norm = (x: Float32Array) => x.map((v, i) => (v - mean[Math.floor(i / (h * w)) % c]) / std[Math.floor(i / (h * w)) % c]);
+    const norm = (x: Float32Array) =>
+      x.map((v, i) => (v - mean[Math.floor(i / (h * w)) % c]) / std[Math.floor(i / (h * w)) % c]);
     const cn = fromTypedArray(norm(ciph), [n, c, h, w]);
     const pn = fromTypedArray(norm(p), [n, c, h, w]);
     const a = noGrad(() => m.adaptOutput(cn));
@@ -190,7 +191,10 @@ describe("checkpoints", () => {
         return true;
       });
       const wrongHead = buildModel({ backbone: "resnet20", blockSize: 4, classes: 7 });
-      await assert.rejects(loadCheckpointInto(dir, wrongHead), /backbone\.fc\.weight expects \[7,64\] but got \[10,64\]/);
+      await assert.rejects(
+        loadCheckpointInto(dir, wrongHead),
+        /backbone\.fc\.weight expects \[7,64\] but got \[10,64\]/,
+      );
       for (const x of [m, m2, other, wrongHead]) x.dispose();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -17,7 +17,10 @@ export function hasTorchvision(): boolean {
 /** Runs a fixture script into a fresh temp dir; returns the dir and a cleanup function. */
 export function runFixture(script: string, args: string[] = []): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), "ercnn-models-"));
-  const r = spawnSync(PYTHON, [join(FIXTURES, script), dir, ...args], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "2" } });
+  const r = spawnSync(PYTHON, [join(FIXTURES, script), dir, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, OMP_NUM_THREADS: "2" },
+  });
   if (r.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`${script} failed (${r.status}):\n${r.stderr}`);

@@ -37,7 +37,15 @@ describe(".pth files from torch.save", { skip }, () => {
     assert.equal(obj.get("note"), "ercnn");
     const sd = toStateDict(obj);
     assert.deepEqual([...sd.keys()], Object.keys(exp));
-    const dtypeName: Record<string, string> = { float: "float32", double: "float64", half: "float16", long: "int64", int: "int32", uint8: "uint8", bool: "bool" };
+    const dtypeName: Record<string, string> = {
+      float: "float32",
+      double: "float64",
+      half: "float16",
+      long: "int64",
+      int: "int32",
+      uint8: "uint8",
+      bool: "bool",
+    };
     for (const [k, e] of Object.entries(exp)) {
       const t = sd.get(k)!;
       assert.deepEqual(t.shape, e.shape, k);
@@ -56,7 +64,13 @@ describe(".pth files from torch.save", { skip }, () => {
     for (const [k, t] of a) {
       assert.deepEqual(t.shape, b.get(k)!.shape, k);
       assert.equal(t.dtype, b.get(k)!.dtype, k);
-      assert.ok(t.eq(b.get(k)!).toArray().every((v) => v === 1), k);
+      assert.ok(
+        t
+          .eq(b.get(k)!)
+          .toArray()
+          .every((v) => v === 1),
+        k,
+      );
     }
     for (const t of [...a.values(), ...b.values()]) t.dispose();
   });
@@ -132,7 +146,10 @@ describe(".pth files from torch.save", { skip }, () => {
       pretrained: `${fx.dir}/resnet18.pth`,
     });
     const sd = await loadPth(`${fx.dir}/resnet18.pth`);
-    assert.equal(model.stateDict().get("backbone.layer4.1.bn2.running_var")!.allclose(sd.get("layer4.1.bn2.running_var")!), true);
+    assert.equal(
+      model.stateDict().get("backbone.layer4.1.bn2.running_var")!.allclose(sd.get("layer4.1.bn2.running_var")!),
+      true,
+    );
     assert.deepEqual(model.head().weight.shape, [7, 512]);
     for (const t of sd.values()) t.dispose();
     model.dispose();
