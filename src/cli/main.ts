@@ -5,12 +5,28 @@
 import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { decryptCommand } from "./commands/decrypt.ts";
+import { decryptViewCommand } from "./commands/decrypt-view.ts";
+import { demoCommand } from "./commands/demo.ts";
 import { encryptCommand } from "./commands/encrypt.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { keygenCommand } from "./commands/keygen.ts";
+import { pretrainCommand } from "./commands/pretrain.ts";
+import { reportCommand } from "./commands/report.ts";
+import { sweepCommand } from "./commands/sweep.ts";
 import { trainCommand } from "./commands/train.ts";
 
-export const COMMANDS: (() => Command)[] = [keygenCommand, encryptCommand, decryptCommand, inspectCommand, trainCommand];
+export const COMMANDS: (() => Command)[] = [
+  keygenCommand,
+  encryptCommand,
+  decryptCommand,
+  inspectCommand,
+  trainCommand,
+  pretrainCommand,
+  decryptViewCommand,
+  sweepCommand,
+  reportCommand,
+  demoCommand,
+];
 
 export function buildProgram(): Command {
   const program = new Command("ercnn")

@@ -4,4 +4,5 @@ export * from "./eavesdropper.ts";
 export * from "./epoch.ts";
 export * from "./labels.ts";
 export * from "./run-dir.ts";
+export * from "./sweep.ts";
 export * from "./trainer.ts";

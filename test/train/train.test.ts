@@ -36,6 +36,7 @@ const base = () => ({
   valFraction: 0.25,
   normalize: "store" as const,
   workers: 1,
+  threads: 1,
   decryptSamples: 4,
 });
 

@@ -1,0 +1,51 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { type NormalizeMode, normalizationFor, Store } from "../../data/index.ts";
+import { loadKey } from "../../io/keyfile.ts";
+import { loadCheckpoint } from "../../models/index.ts";
+import { Eavesdropper, storeLabels } from "../../train/index.ts";
+
+/** The eavesdropper's view of a trained model: ciphertext | adaptation output | plaintext, and its quality. */
+export function decryptViewCommand(): Command {
+  return new Command("decrypt-view")
+    .description("write ciphertext | adaptation output | plaintext pictures for a trained model, with PSNR/SSIM")
+    .argument("<model>", "run directory (uses best/) or checkpoint directory")
+    .requiredOption("--store <dir>", "store with the ciphertexts to view")
+    .requiredOption("-o, --out <file>", "PNG to write")
+    .option("-k, --key <file>", "key to decrypt the plaintext panel and measure quality (the eavesdropper lacks it)")
+    .option("-n, --samples <n>", "samples", (v) => Number.parseInt(v, 10), 8)
+    .addOption(
+      new Option("--normalize <mode>", "input normalisation (default: the run's)").choices([
+        "imagenet",
+        "store",
+        "none",
+      ]),
+    )
+    .action(async (model: string, o) => {
+      const runCfg = join(model, "config.json");
+      const ckpt = existsSync(join(model, "best", "checkpoint.json")) ? join(model, "best") : model;
+      const mode = (o.normalize ??
+        (existsSync(runCfg) ? JSON.parse(readFileSync(runCfg, "utf8")).normalize : "imagenet")) as NormalizeMode;
+      const store = Store.open(o.store);
+      const key = o.key ? await loadKey(o.key) : null;
+      if (key) store.checkKey(key);
+      const { model: m } = await loadCheckpoint(ckpt);
+      try {
+        const positions = Int32Array.from(storeLabels(store).keys());
+        const eaves = new Eavesdropper(store, positions, o.samples, normalizationFor(mode, store.meta), key);
+        await eaves.picture(m, o.out);
+        const q = eaves.measure(m);
+        process.stdout.write(
+          `wrote ${o.out} (${eaves.n} samples)` +
+            (q.psnr !== undefined
+              ? `; PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim!.toFixed(3)} after a per-channel affine fit`
+              : "") +
+            (q.mapError !== undefined ? `; composed map vs K⁻¹ relative error ${q.mapError.toFixed(4)}` : "") +
+            "\n",
+        );
+      } finally {
+        m.dispose();
+      }
+    });
+}

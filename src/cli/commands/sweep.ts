@@ -1,0 +1,29 @@
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { runSweep, type SweepSpec } from "../../train/index.ts";
+
+export function sweepCommand(): Command {
+  return new Command("sweep")
+    .description("run a resumable grid of training runs; writes results.csv/.md, plots (SVG, PNG) and report.html")
+    .argument(
+      "<spec>",
+      'JSON file: {"base": {train settings, "train": store, ...}, "grid": {"lr": [...], "adapt": [...], ...}}',
+    )
+    .requiredOption("-o, --out <dir>", "sweep directory (one run directory per cell under cells/)")
+    .option("--max-cells <n>", "run at most n cells now (a later call resumes)", (v) => Number.parseInt(v, 10))
+    .option("-q, --quiet", "no progress bars")
+    .action(async (specPath: string, o) => {
+      let spec: SweepSpec;
+      try {
+        spec = JSON.parse(readFileSync(specPath, "utf8")) as SweepSpec;
+      } catch (e) {
+        throw new Error(`${specPath}: cannot read the sweep spec: ${(e as Error).message}`);
+      }
+      if (!spec?.base?.train || typeof spec.grid !== "object")
+        throw new Error(`${specPath}: needs "base" (with "train") and "grid" objects`);
+      const r = await runSweep(spec, o.out, { maxCells: o.maxCells, quiet: !!o.quiet });
+      process.stdout.write(
+        `${r.ran.length} cells run, ${r.skipped.length} already done; results in ${o.out}/results.md\n`,
+      );
+    });
+}
