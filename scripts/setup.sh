@@ -16,7 +16,7 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(g++ make python3 libopenblas0-openmp)
+pkgs=(g++ make python3 libopenblas0-openmp libturbojpeg0-dev)
 [ -n "${LIBTORCH:-}" ] || pkgs+=(libtorch-dev)
 [ "$with_test" = 1 ] && pkgs+=(python3-torch python3-torchvision python3-numpy)
 
