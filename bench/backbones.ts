@@ -116,7 +116,7 @@ for (const name of a.models!.split(",")) {
       String(threads),
     ]);
     console.error(
-      `${name} round ${r + 1}: ercnn ${o.imgs.toFixed(2)} img/s (${o.rss_mb.toFixed(0)} MB) | pytorch ${t.imgs.toFixed(2)} img/s (${t.rss_mb.toFixed(0)} MB)`,
+      `${name} round ${r + 1}: ercnn ${o.imgs.toFixed(2)} img/s best, ${o.mean_imgs.toFixed(2)} mean (${o.rss_mb.toFixed(0)} MB) | pytorch ${t.imgs.toFixed(2)} best, ${t.mean_imgs.toFixed(2)} mean (${t.rss_mb.toFixed(0)} MB)`,
     );
     if (o.params !== t.params)
       throw new Error(`${name}: parameter counts differ (ercnn ${o.params}, pytorch ${t.params})`);
