@@ -20,6 +20,7 @@ Napi::Function TensorWrap::Init(Napi::Env env) {
           InstanceMethod("setGrad", &TensorWrap::SetGrad),
           InstanceMethod("backward", &TensorWrap::Backward),
           InstanceMethod("toBuffer", &TensorWrap::ToBuffer),
+          InstanceMethod("copyTo", &TensorWrap::CopyTo),
           InstanceMethod("item", &TensorWrap::Item),
           InstanceMethod("dispose", &TensorWrap::Dispose),
           InstanceMethod("isDisposed", &TensorWrap::IsDisposed),
@@ -141,6 +142,27 @@ Napi::Value TensorWrap::ToBuffer(const Napi::CallbackInfo& info) {
     Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(info.Env(), n);
     if (n > 0) std::memcpy(buf.Data(), c.data_ptr(), n);
     return buf;
+  });
+}
+
+// copyTo(typedArray, dtypeCode): writes the elements (any layout, any device, converting dtype) straight into JS
+// memory in one pass — a permuted view is laid out as it is copied. The borrowed view never outlives this call.
+Napi::Value TensorWrap::CopyTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "copyTo: expected a TypedArray");
+  auto arr = info[0].As<Napi::TypedArray>();
+  at::ScalarType dtype = dtypeFromJs(env, info[1]);
+  return guard(env, [&]() -> Napi::Value {
+    const at::Tensor& src = tensor();
+    size_t need = static_cast<size_t>(src.numel()) * c10::elementSize(dtype);
+    if (need != arr.ByteLength())
+      throw Napi::RangeError::New(env, "copyTo: tensor needs " + std::to_string(need) + " bytes, array has " +
+                                           std::to_string(arr.ByteLength()));
+    if (need == 0) return info[0];
+    void* dst = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+    at::NoGradGuard ng;
+    at::from_blob(dst, src.sizes(), at::TensorOptions().dtype(dtype)).copy_(src.detach());
+    return info[0];
   });
 }
 

@@ -80,11 +80,10 @@ export class TorchCipher {
           .reshape(C, N * bh * bw, n);
         y = b.matmul(m).reshape(C, N, bh, bw, k, k).permute(1, 2, 4, 3, 5, 0);
       }
-      return y.contiguous().toFloat32Array();
+      // one pass from the permuted view straight into the caller's (or a new) array
+      return y.copyTo(out ?? new Float32Array(data.length));
     });
-    if (!out) return result;
-    out.set(result);
-    return out;
+    return result;
   }
 
   encrypt(data: Float32Array, dims: ImageDims, out?: Float32Array): Float32Array {

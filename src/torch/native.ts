@@ -15,6 +15,7 @@ export interface NativeTensor {
   setGrad(g: NativeTensor | null): void;
   backward(gradient?: NativeTensor, retainGraph?: boolean, createGraph?: boolean): void;
   toBuffer(): ArrayBuffer;
+  copyTo<T extends ArrayBufferView>(out: T, dtype: number): T;
   item(): number | boolean;
   dispose(): void;
   isDisposed(): boolean;

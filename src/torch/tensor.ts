@@ -1,5 +1,5 @@
 // The Tensor handle: PyTorch names and semantics over one native at::Tensor.
-import { arrayFor, type DType, dtypeCode, dtypeName, type TypedArray } from "./dtype.ts";
+import { arrayFor, type DType, dtypeCode, dtypeName, dtypeOfArray, type TypedArray } from "./dtype.ts";
 import { type NativeTensor, native } from "./native.ts";
 import { track } from "./scope.ts";
 
@@ -194,6 +194,13 @@ export class Tensor {
     } finally {
       t.dispose();
     }
+  }
+  /**
+   * Writes the elements into `out` (row-major, converted to the array's element type) in one pass, without an
+   * intermediate buffer: `y.permute(0, 2, 3, 1).copyTo(hwc)` lays a view out as it copies.
+   */
+  copyTo<T extends TypedArray>(out: T): T {
+    return this.native.copyTo(out, dtypeCode(dtypeOfArray(out)));
   }
   /** Elements as a plain (flat) number array. */
   toArray(): number[] {
