@@ -1,19 +1,7 @@
 // A small, learnable synthetic dataset written as an (optionally encrypted) store, for training tests.
 import { createHash } from "node:crypto";
 import { type CipherKey, encrypt } from "../../src/cipher/index.ts";
-import { StoreWriter } from "../../src/data/index.ts";
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { makeRng, StoreWriter } from "../../src/data/index.ts";
 
 /**
  * n images of side `size`, `classes` classes: class c has its own colour tint and stripe orientation,
@@ -25,7 +13,7 @@ export function syntheticImages(
   size: number,
   seed = 1,
 ): { x: Float32Array; y: Int32Array } {
-  const r = rng(seed);
+  const r = makeRng(seed, 0x5e7);
   const hw = size * size;
   const x = new Float32Array(n * 3 * hw);
   const y = new Int32Array(n);
