@@ -8,6 +8,7 @@
  * - numpy float32 (sgemm) and numpy float64 (the study's math, float64 key) via /usr/bin/python3 bench/cipher_numpy.py
  */
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { cipherBackend, encrypt, generateKey, type ImageDims, setCipherBackend } from "../src/cipher/index.ts";
 
@@ -52,13 +53,14 @@ type Row = { config: string; results: Record<string, number> };
 const rows: Row[] = CONFIGS.map((c) => ({ config: `${c.h}×${c.h}, k=${c.k} (batch ${c.n})`, results: {} }));
 
 // numpy and ercnn measured in alternating rounds (best of each), so background load affects both alike.
-function runNumpy(): void {
+function runNumpy(threads = 1, suffix = ""): void {
+  const t = String(threads);
   const py = spawnSync(
     "/usr/bin/python3",
     [join(import.meta.dirname, "cipher_numpy.py"), JSON.stringify(CONFIGS), String(seconds / ROUNDS)],
     {
       encoding: "utf8",
-      env: { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
+      env: { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t },
     },
   );
   if (py.status !== 0) {
@@ -68,7 +70,7 @@ function runNumpy(): void {
   for (const line of py.stdout.trim().split("\n")) {
     const r = JSON.parse(line) as { h: number; k: number; variant: string; img_per_s: number };
     const i = CONFIGS.findIndex((c) => c.h === r.h && c.k === r.k);
-    record(i, `numpy ${r.variant}`, r.img_per_s);
+    record(i, `numpy ${r.variant}${suffix}`, r.img_per_s);
   }
 }
 function record(i: number, name: string, v: number): void {
@@ -143,7 +145,41 @@ if (torch) {
     );
   }
 }
+// The bulk path exists to use the engine's threads: compare it on the whole machine, numpy's BLAS with as many
+// threads (numpy's transposes stay single-threaded; that is numpy's design, not a handicap we add).
+const bulkLines: string[] = [];
+if (torch) {
+  const all = availableParallelism();
+  const t = await import("../src/torch/index.ts");
+  t.setNumThreads(all);
+  const tag = ` (${all} threads)`;
+  for (let round = 0; round < ROUNDS; round++) {
+    runNumpy(all, tag);
+    for (const [i, c] of CONFIGS.entries()) {
+      const dims: ImageDims = { n: c.n, c: 3, h: c.h, w: c.h, layout: "CHW" };
+      const x = randomData(c.n * 3 * c.h * c.h, 1);
+      const out = new Float32Array(x.length);
+      for (const method of ["matmul", "conv"] as const) {
+        const tc = new torch.TorchCipher(keys[i], { method });
+        record(i, `ercnn libtorch ${method} f32${tag}`, rate(() => tc.encrypt(x, dims, out), c.n));
+        tc.dispose();
+      }
+    }
+  }
+  bulkLines.push(`\nwhole machine (${all} threads on both sides):\n`);
+  bulkLines.push("| config | numpy float32 img/s | ercnn libtorch matmul img/s | ercnn libtorch conv img/s | bulk / numpy |");
+  bulkLines.push("|---|---|---|---|---|");
+  for (const r of rows) {
+    const np = r.results[`numpy float32${tag}`];
+    const mm = r.results[`ercnn libtorch matmul f32${tag}`];
+    const cv = r.results[`ercnn libtorch conv f32${tag}`];
+    bulkLines.push(`| ${r.config} | ${fmt(np)} | ${fmt(mm)} | ${fmt(cv)} | **${(Math.max(mm, cv) / np).toFixed(2)}×** |`);
+    for (const k of Object.keys(r.results)) if (k.endsWith(tag)) delete r.results[k];
+  }
+}
+
 console.log(
   `single thread; CHW float32 images; best of ${ROUNDS} alternating rounds (numpy, ercnn), ${seconds}s per method in total\n`,
 );
 console.log(lines.join("\n"));
+console.log(bulkLines.join("\n"));
