@@ -21,12 +21,17 @@ export interface Quality {
 
 export class Eavesdropper {
   readonly n: number;
+  /** Store positions of the kept samples. */
+  readonly positions: number[];
   readonly dims: { n: number; c: number; h: number; w: number };
   private readonly cipher: Float32Array;
   private readonly input: Float32Array;
   private readonly plain: Float32Array | null;
 
-  /** Takes up to `count` of `candidates` (store positions, e.g. the validation split) from the first shard. */
+  /**
+   * Keeps `count` of `candidates` (store positions, e.g. the validation split), evenly spaced over the list so that
+   * a class-sorted store shows several classes; reads only the shards they fall in.
+   */
   constructor(
     store: Store,
     candidates: ArrayLike<number>,
@@ -34,18 +39,33 @@ export class Eavesdropper {
     norm: Normalization | null,
     private readonly key: CipherKey | null,
   ) {
-    const shard = store.meta.shards[0];
     const [c, h, w] = store.shape;
     const per = c * h * w;
-    const picked = Array.from(candidates)
-      .filter((i) => i < shard.count)
-      .slice(0, count);
-    const xa = readNpy(new Uint8Array(readFileSyncSafe(join(store.dir, shard.x))), join(store.dir, shard.x));
-    const all = xa.data as Float32Array;
+    const m = Math.min(count, candidates.length);
+    const picked = Array.from({ length: m }, (_, i) => candidates[Math.floor((i * candidates.length) / m)]);
     this.n = picked.length;
+    this.positions = picked;
     this.dims = { n: this.n, c, h, w };
     this.cipher = new Float32Array(this.n * per);
-    for (const [i, p] of picked.entries()) this.cipher.set(all.subarray(p * per, (p + 1) * per), i * per);
+    const starts: number[] = [];
+    let off = 0;
+    for (const sh of store.meta.shards) {
+      starts.push(off);
+      off += sh.count;
+    }
+    const cache = new Map<number, Float32Array>();
+    for (const [i, p] of picked.entries()) {
+      let s = starts.length - 1;
+      while (s > 0 && starts[s] > p) s--;
+      let xs = cache.get(s);
+      if (!xs) {
+        const path = join(store.dir, store.meta.shards[s].x);
+        xs = readNpy(new Uint8Array(readFileSyncSafe(path)), path).data as Float32Array;
+        cache.set(s, xs);
+      }
+      const q = p - starts[s];
+      this.cipher.set(xs.subarray(q * per, (q + 1) * per), i * per);
+    }
     this.input = this.cipher.slice();
     if (norm) normalizeInPlace(this.input, this.n, c, h * w, norm);
     this.plain = key ? decrypt(this.cipher, { n: this.n, c, h, w, layout: "CHW" }, key) : null;

@@ -18,10 +18,10 @@ export function demoCommand(): Command {
   return new Command("demo")
     .description("end to end on CIFAR-10: keygen → encrypt a subset → train an ER model briefly → pictures + report")
     .option("-o, --out <dir>", "demo directory", "runs/demo")
-    .option("--train-images <n>", "training images (stratified subset of CIFAR-10 train)", int, 10_000)
+    .option("--train-images <n>", "training images (stratified subset of CIFAR-10 train)", int, 20_000)
     .option("--test-images <n>", "test images (subset of CIFAR-10 test)", int, 2_000)
     .option("--backbone <name>", "backbone", "resnet20")
-    .option("-e, --epochs <n>", "epochs", int, 4)
+    .option("-e, --epochs <n>", "epochs", int, 8)
     .option("--download", "download CIFAR-10 when no local copy is found")
     .option("--fresh", "start over (new key, stores and run) instead of resuming what is there")
     .action(async (o) => {
