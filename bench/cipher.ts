@@ -161,19 +161,27 @@ if (torch) {
       const out = new Float32Array(x.length);
       for (const method of ["matmul", "conv"] as const) {
         const tc = new torch.TorchCipher(keys[i], { method });
-        record(i, `ercnn libtorch ${method} f32${tag}`, rate(() => tc.encrypt(x, dims, out), c.n));
+        record(
+          i,
+          `ercnn libtorch ${method} f32${tag}`,
+          rate(() => tc.encrypt(x, dims, out), c.n),
+        );
         tc.dispose();
       }
     }
   }
   bulkLines.push(`\nwhole machine (${all} threads on both sides):\n`);
-  bulkLines.push("| config | numpy float32 img/s | ercnn libtorch matmul img/s | ercnn libtorch conv img/s | bulk / numpy |");
+  bulkLines.push(
+    "| config | numpy float32 img/s | ercnn libtorch matmul img/s | ercnn libtorch conv img/s | bulk / numpy |",
+  );
   bulkLines.push("|---|---|---|---|---|");
   for (const r of rows) {
     const np = r.results[`numpy float32${tag}`];
     const mm = r.results[`ercnn libtorch matmul f32${tag}`];
     const cv = r.results[`ercnn libtorch conv f32${tag}`];
-    bulkLines.push(`| ${r.config} | ${fmt(np)} | ${fmt(mm)} | ${fmt(cv)} | **${(Math.max(mm, cv) / np).toFixed(2)}×** |`);
+    bulkLines.push(
+      `| ${r.config} | ${fmt(np)} | ${fmt(mm)} | ${fmt(cv)} | **${(Math.max(mm, cv) / np).toFixed(2)}×** |`,
+    );
     for (const k of Object.keys(r.results)) if (k.endsWith(tag)) delete r.results[k];
   }
 }

@@ -20,7 +20,13 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("samples are spread over the candidates and read across shards", () => {
   const store = Store.open(join(dir, "s"));
-  const e = new Eavesdropper(store, Int32Array.from({ length: 96 }, (_, i) => i), 4, null, key);
+  const e = new Eavesdropper(
+    store,
+    Int32Array.from({ length: 96 }, (_, i) => i),
+    4,
+    null,
+    key,
+  );
   assert.deepEqual(e.positions, [0, 24, 48, 72]);
   assert.equal(e.n, 4);
 });
@@ -28,7 +34,13 @@ test("samples are spread over the candidates and read across shards", () => {
 test("a key-folded adaptation measures as perfect decryption; an untrained one does not", () => {
   const store = Store.open(join(dir, "s"));
   const norm = normalizationFor("store", store.meta);
-  const e = new Eavesdropper(store, Int32Array.from({ length: 96 }, (_, i) => i), 6, norm, key);
+  const e = new Eavesdropper(
+    store,
+    Int32Array.from({ length: 96 }, (_, i) => i),
+    6,
+    norm,
+    key,
+  );
   const folded = buildModel({ backbone: "resnet20", blockSize: 4, classes: 4, keyFolded: key, normalization: norm });
   const q = e.measure(folded);
   assert.ok(q.psnr! > 60, `PSNR ${q.psnr} dB`);
