@@ -36,10 +36,10 @@ export interface LoaderWorkerData {
 type Data = EncodeWorkerData | LoaderWorkerData;
 const data = workerData as Data;
 
-let cipher: typeof import("../cipher/index.ts") | null = null;
-async function getCipher() {
-  cipher ??= await import("../cipher/index.ts");
-  return cipher;
+let storeCipher: typeof import("./store-cipher.ts") | null = null;
+async function getStoreCipher() {
+  storeCipher ??= await import("./store-cipher.ts");
+  return storeCipher;
 }
 
 async function encodeChunk(packed: (SourceItem & { off?: number; len?: number; kind?: string })[], blob?: Uint8Array) {
@@ -107,8 +107,8 @@ async function encodeChunk(packed: (SourceItem & { off?: number; len?: number; k
   let x: Float32Array = n === items.length ? plain : plain.slice(0, n * per);
   const isStudy = items.length > 0 && items[0].npyPath !== undefined;
   if (d.key && n > 0 && !isStudy) {
-    const ci = await getCipher();
-    x = ci.encrypt(x, { n, c, h, w, layout: "CHW" }, d.key);
+    const sc = await getStoreCipher();
+    x = sc.encryptStoreValues(x, { n, c, h, w, layout: "CHW" }, d.key);
   }
   return { x, labels: labels.slice(0, n), n, skipped };
 }

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { type CipherKey, type KeyMode, readNpy, writeNpy } from "../cipher/index.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { DataError, KeyMismatchError } from "./errors.ts";
+import { storeValuesDescription } from "./store-cipher.ts";
 
 export const STORE_FORMAT = "ercnn-store";
 export const STORE_VERSION = 1;
@@ -222,9 +223,7 @@ export class StoreWriter {
       dtype: "float32",
       labelDtype: "int64",
       layout: "NCHW",
-      pixels: init.key
-        ? "ciphertext c = p·K_ch of k×k blocks (row-major) of RGB pixels scaled to [0,1]"
-        : "plain RGB pixels scaled to [0,1]",
+      pixels: storeValuesDescription(init.key),
       normalization: "none",
       source: init.source,
       plan: init.plan,

@@ -4,8 +4,9 @@
 // adaptation the composed linear map is compared with K⁻¹.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type CipherKey, decrypt, inverseKey, readNpy } from "../cipher/index.ts";
+import { type CipherKey, inverseKey, readNpy } from "../cipher/index.ts";
 import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
+import { decryptStoreValues } from "../data/store-cipher.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { ERModel } from "../models/index.ts";
 import { composedAdaptationMap, decryptionQuality, keyMapError } from "../report/metrics.ts";
@@ -68,7 +69,7 @@ export class Eavesdropper {
     }
     this.input = this.cipher.slice();
     if (norm) normalizeInPlace(this.input, this.n, c, h * w, norm);
-    this.plain = key ? decrypt(this.cipher, { n: this.n, c, h, w, layout: "CHW" }, key) : null;
+    this.plain = key ? decryptStoreValues(this.cipher, { n: this.n, c, h, w, layout: "CHW" }, key) : null;
   }
 
   /** The adaptation output for the kept samples (eval mode, no gradients), N×C×H×W. */

@@ -1,10 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import { decrypt } from "../../cipher/index.ts";
 import { encodePng } from "../../data/decode.ts";
 import { DataError } from "../../data/errors.ts";
 import { Store } from "../../data/store.ts";
+import { decryptStoreValues } from "../../data/store-cipher.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { createProgress } from "../progress.ts";
@@ -33,7 +33,7 @@ export async function runDecrypt(storeDir: string, o: DecryptCliOptions): Promis
     const sh = store.readShard(s);
     const n = Math.min(sh.n, total - pos);
     const x = sh.x.subarray(0, n * per);
-    const plain = key ? decrypt(x, { n, c, h, w, layout: "CHW" }, key) : x;
+    const plain = key ? decryptStoreValues(x, { n, c, h, w, layout: "CHW" }, key) : x;
     const jobs: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
       const name = join(o.out, meta.classes[sh.y[i]], `${String(pos + i).padStart(width, "0")}.png`);
