@@ -2,7 +2,7 @@
 // validation, and loading from a JSON file merged under command-line flags.
 import { readFileSync } from "node:fs";
 import type { AugmentMode, NormalizeMode } from "../data/index.ts";
-import type { AdaptKind } from "../models/index.ts";
+import type { AdaptKind, ModelPart } from "../models/index.ts";
 
 export type OptimizerName = "sgd" | "adam" | "adamw";
 export type ScheduleName = "none" | "step" | "cosine";
@@ -51,6 +51,8 @@ export interface TrainConfig {
   limit: number | null;
   /** Samples shown and measured by the eavesdropper's view each epoch. */
   decryptSamples: number;
+  /** Parts kept fixed ("backbone": train only the adaptation and the head, e.g. on a pretrained backbone). */
+  freeze: ModelPart[];
 }
 
 export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
@@ -84,6 +86,7 @@ export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
   workers: 2,
   limit: null,
   decryptSamples: 8,
+  freeze: [],
 };
 
 const ONE_OF: Partial<Record<keyof TrainConfig, readonly string[]>> = {
@@ -111,6 +114,8 @@ export function resolveConfig(partial: Partial<TrainConfig> & Pick<TrainConfig, 
   if (c.limit !== null && (!Number.isInteger(c.limit) || c.limit < 2)) throw bad("limit", "must be an integer ≥ 2");
   if (c.threads !== null && (!Number.isInteger(c.threads) || c.threads < 1))
     throw bad("threads", "must be a positive integer");
+  if (!Array.isArray(c.freeze) || c.freeze.some((p) => !["adapt", "backbone", "head"].includes(p)))
+    throw bad("freeze", "must list parts among adapt, backbone, head");
   if (c.keyFolded && c.adapt !== "aligned") throw bad("adapt", "must be 'aligned' for a key-folded adaptation");
   return c;
 }

@@ -170,7 +170,11 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
     keyFolded: foldKey ?? undefined,
     normalization: norm,
   });
-  if (foldKey) model.freeze("adapt");
+  const applyFreeze = () => {
+    if (foldKey) model.freeze("adapt");
+    for (const part of cfg.freeze) model.freeze(part);
+  };
+  applyFreeze();
   let optimizer = makeOptimizer(cfg, model);
   let scheduler = makeScheduler(cfg, optimizer, trainLoader.batchesPerEpoch);
   state ??= {
@@ -202,6 +206,7 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
         const fresh = freshBackbone(model);
         if (cfg.pretrained) await loadBackboneWeightsFile(fresh, cfg.pretrained, { replaceHead: true });
         model.replaceBackbone(fresh);
+        applyFreeze();
         optimizer.dispose();
         optimizer = makeOptimizer(cfg, model);
         scheduler = makeScheduler(cfg, optimizer, trainLoader.batchesPerEpoch);

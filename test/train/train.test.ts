@@ -125,3 +125,32 @@ test("multi-round training keeps the adaptation weights and replaces the backbon
     .map((m) => m.round);
   assert.deepEqual(rounds, [1, 2]);
 });
+
+test("--freeze backbone trains only the adaptation and the head, in every round", async () => {
+  const out = join(dir, "run-frozen");
+  const seen: { round: number; frozen: boolean; adaptTrainable: boolean }[] = [];
+  let conv1Start: number[] = [];
+  let adaptStart: number[] = [];
+  await train(
+    { ...base(), out, epochs: 1, rounds: 2, freeze: ["backbone"] },
+    {
+      ...quiet,
+      onRoundStart: (model, round) => {
+        seen.push({ round, frozen: model.isFrozen("backbone"), adaptTrainable: !model.isFrozen("adapt") });
+        conv1Start = model.backbone.stateDict().get("conv1.weight")!.toArray();
+        if (round === 1) adaptStart = model.adapt.conv!.weight.toArray();
+      },
+    },
+  );
+  assert.deepEqual(seen, [
+    { round: 1, frozen: true, adaptTrainable: true },
+    { round: 2, frozen: true, adaptTrainable: true },
+  ]);
+  const { tensors } = await loadSafetensors(join(out, "last", "model.safetensors"));
+  assert.deepEqual(tensors.get("backbone.conv1.weight")!.toArray(), conv1Start, "the frozen backbone did not move");
+  assert.notDeepEqual(tensors.get("adapt.conv.weight")!.toArray(), adaptStart, "the adaptation trained");
+  await assert.rejects(
+    train({ ...base(), out: join(dir, "bad-freeze"), freeze: ["everything" as "head"] }, quiet),
+    /freeze must list parts/,
+  );
+});

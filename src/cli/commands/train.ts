@@ -55,6 +55,12 @@ export function addTrainOptions(c: Command): Command {
     .option("--workers <n>", "loader worker threads", int)
     .option("--limit <n>", "use only n training images (stratified)", int)
     .option("--decrypt-samples <n>", "samples in the decryption pictures", int)
+    .option("--freeze <parts>", "keep parts fixed: comma list of adapt, backbone, head", (v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .option("--resume", "continue the run in --out from its last checkpoint")
     .option("-q, --quiet", "no progress bar");
 }
@@ -97,6 +103,7 @@ export function configFromFlags(
     "workers",
     "limit",
     "decryptSamples",
+    "freeze",
   ] as const;
   const flags: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) flags[k] = o[k];
