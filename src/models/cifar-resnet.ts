@@ -4,7 +4,7 @@
 // Shortcuts are the paper's option A (parameter-free: stride-2 subsampling + zero-padded channels), so the
 // counts match the paper (resnet20 269,722 ≈ 0.27M, resnet56 853,018 ≈ 0.85M). Names follow torchvision's ResNet (conv1, bn1,
 // layer1.0.conv1, fc); kaiming-normal init as in torchvision. Works for any input size (32×32, 64×64, ...).
-import { F, nn, type Tensor } from "../torch/index.ts";
+import { F, nn, type Tensor, tidy } from "../torch/index.ts";
 import { type Backbone, getSubmodule, resetLinearHead } from "./common.ts";
 
 class CifarBasicBlock extends nn.Module {
@@ -35,22 +35,10 @@ class CifarBasicBlock extends nn.Module {
     return y;
   }
   forward(x: Tensor): Tensor {
-    let t = this.conv1.forward(x);
-    let u = this.bn1.forward(t);
-    t.dispose();
-    t = u.relu();
-    u.dispose();
-    u = this.conv2.forward(t);
-    t.dispose();
-    t = this.bn2.forward(u);
-    u.dispose();
-    const sc = this.#shortcut(x);
-    u = t.add(sc);
-    t.dispose();
-    if (sc !== x) sc.dispose();
-    t = u.relu();
-    u.dispose();
-    return t;
+    return tidy(() => {
+      const y = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu_()));
+      return y.add_(this.#shortcut(x)).relu_();
+    });
   }
 }
 

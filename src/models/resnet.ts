@@ -1,6 +1,6 @@
 // torchvision.models.resnet, structure and parameter names identical (conv1, bn1, layer1.0.downsample.0, fc),
 // so torchvision's (and timm's ResNet) weights load by name. Includes ResNeXt (groups, width_per_group).
-import { nn, type Tensor } from "../torch/index.ts";
+import { nn, type Tensor, tidy } from "../torch/index.ts";
 import { type Backbone, getSubmodule, resetLinearHead } from "./common.ts";
 
 const conv3x3 = (i: number, o: number, stride = 1, groups = 1) =>
@@ -34,22 +34,10 @@ export class BasicBlock extends nn.Module {
     this.downsample = a.downsample ? this.registerModule("downsample", a.downsample) : null;
   }
   forward(x: Tensor): Tensor {
-    let t = this.conv1.forward(x);
-    let u = this.bn1.forward(t);
-    t.dispose();
-    t = u.relu();
-    u.dispose();
-    u = this.conv2.forward(t);
-    t.dispose();
-    t = this.bn2.forward(u);
-    u.dispose();
-    const idn = this.downsample ? this.downsample.forward(x) : x;
-    u = t.add(idn);
-    t.dispose();
-    if (idn !== x) idn.dispose();
-    t = u.relu();
-    u.dispose();
-    return t;
+    return tidy(() => {
+      const y = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu_()));
+      return y.add_(this.downsample ? this.downsample.forward(x) : x).relu_();
+    });
   }
 }
 
@@ -75,28 +63,11 @@ export class Bottleneck extends nn.Module {
     this.downsample = a.downsample ? this.registerModule("downsample", a.downsample) : null;
   }
   forward(x: Tensor): Tensor {
-    let t = this.conv1.forward(x);
-    let u = this.bn1.forward(t);
-    t.dispose();
-    t = u.relu();
-    u.dispose();
-    u = this.conv2.forward(t);
-    t.dispose();
-    t = this.bn2.forward(u);
-    u.dispose();
-    u = t.relu();
-    t.dispose();
-    t = this.conv3.forward(u);
-    u.dispose();
-    u = this.bn3.forward(t);
-    t.dispose();
-    const idn = this.downsample ? this.downsample.forward(x) : x;
-    t = u.add(idn);
-    u.dispose();
-    if (idn !== x) idn.dispose();
-    u = t.relu();
-    t.dispose();
-    return u;
+    return tidy(() => {
+      const h = this.bn2.forward(this.conv2.forward(this.bn1.forward(this.conv1.forward(x)).relu_())).relu_();
+      const y = this.bn3.forward(this.conv3.forward(h));
+      return y.add_(this.downsample ? this.downsample.forward(x) : x).relu_();
+    });
   }
 }
 

@@ -72,6 +72,7 @@ const A = {
   tanh: aten("aten::tanh"),
   sigmoid: aten("aten::sigmoid"),
   relu: aten("aten::relu"),
+  relu_: aten("aten::relu_"),
   matmul: aten("aten::matmul"),
   mm: aten("aten::mm"),
   bmm: aten("aten::bmm"),
@@ -254,6 +255,11 @@ export class Tensor {
   }
   relu(): Tensor {
     return A.relu(this);
+  }
+  /** In-place ReLU (what nn.ReLU(inplace=True) does). */
+  relu_(): this {
+    A.relu_(this).dispose();
+    return this;
   }
   clamp(min?: number | null, max?: number | null): Tensor {
     return A.clamp(this, min ?? null, max ?? null);
