@@ -246,10 +246,15 @@ function realKeyOnly(fn: string, key: CipherKey): void {
   }
 }
 
-function prepareOut(fn: string, out: Float32Array | undefined, total: number): Float32Array {
-  if (!out) return new Float32Array(total);
-  if (!(out instanceof Float32Array) || out.length !== total) {
-    throw new CipherError(`${fn}: out must be a Float32Array of ${total} elements`);
+function prepareOut<T extends Float32Array | Uint8Array>(
+  fn: string,
+  out: T | undefined,
+  total: number,
+  Ctor: { new (n: number): T; name: string },
+): T {
+  if (!out) return new Ctor(total);
+  if (!(out instanceof Ctor) || out.length !== total) {
+    throw new CipherError(`${fn}: out must be a ${Ctor.name} of ${total} elements`);
   }
   return out;
 }
@@ -261,7 +266,7 @@ function prepareOut(fn: string, out: Float32Array | undefined, total: number): F
 export function encrypt(data: Float32Array, dims: ImageDims, key: CipherKey, out?: Float32Array): Float32Array {
   realKeyOnly("encrypt", key);
   const g = checkDims("encrypt", data.length, dims, key);
-  const dst = prepareOut("encrypt", out, g.total);
+  const dst = prepareOut("encrypt", out, g.total, Float32Array);
   const kern = backend === "js" ? null : wasmKernel();
   if (kern) applyWasm(kern, data, dst, g, paddedMats(key, "enc"));
   else applyJs(data, dst, g, key.values);
@@ -272,7 +277,7 @@ export function encrypt(data: Float32Array, dims: ImageDims, key: CipherKey, out
 export function decrypt(data: Float32Array, dims: ImageDims, key: CipherKey, out?: Float32Array): Float32Array {
   realKeyOnly("decrypt", key);
   const g = checkDims("decrypt", data.length, dims, key);
-  const dst = prepareOut("decrypt", out, g.total);
+  const dst = prepareOut("decrypt", out, g.total, Float32Array);
   const kern = backend === "js" ? null : wasmKernel();
   if (kern) applyWasm(kern, data, dst, g, paddedMats(key, "dec"));
   else applyJs(data, dst, g, inverseKey(key));
@@ -330,19 +335,11 @@ function mod256Only(fn: string, key: CipherKey): void {
     throw new CipherError(`${fn}: needs a mod256 key (this key is ${key.mode}); use the float32 functions`);
 }
 
-function prepareOut8(fn: string, out: Uint8Array | undefined, total: number): Uint8Array {
-  if (!out) return new Uint8Array(total);
-  if (!(out instanceof Uint8Array) || out.length !== total) {
-    throw new CipherError(`${fn}: out must be a Uint8Array of ${total} elements`);
-  }
-  return out;
-}
-
 /** mod256 keys only: every block p ↦ (p·K_ch) mod 256 on uint8 pixels. Exact; ciphertexts stay uint8. */
 export function encryptUint8(data: Uint8Array, dims: ImageDims, key: CipherKey, out?: Uint8Array): Uint8Array {
   mod256Only("encryptUint8", key);
   const g = checkDims("encryptUint8", data.length, dims, key);
-  const dst = prepareOut8("encryptUint8", out, g.total);
+  const dst = prepareOut("encryptUint8", out, g.total, Uint8Array);
   applyMod256(data, dst, g, key.values);
   return dst;
 }
@@ -351,7 +348,7 @@ export function encryptUint8(data: Uint8Array, dims: ImageDims, key: CipherKey, 
 export function decryptUint8(data: Uint8Array, dims: ImageDims, key: CipherKey, out?: Uint8Array): Uint8Array {
   mod256Only("decryptUint8", key);
   const g = checkDims("decryptUint8", data.length, dims, key);
-  const dst = prepareOut8("decryptUint8", out, g.total);
+  const dst = prepareOut("decryptUint8", out, g.total, Uint8Array);
   applyMod256(data, dst, g, inverseKey(key));
   return dst;
 }

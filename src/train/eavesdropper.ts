@@ -2,9 +2,7 @@
 // A fixed set of validation ciphertexts is kept; with an evaluation key (used for measurement only, never for
 // training) their plaintexts give PSNR/SSIM of the affine-fitted adaptation output, and for the aligned
 // adaptation the composed linear map is compared with K⁻¹.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { type CipherKey, inverseKey, readNpy } from "../cipher/index.ts";
+import { type CipherKey, inverseKey } from "../cipher/index.ts";
 import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
 import { decryptStoreValues } from "../data/store-cipher.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
@@ -60,8 +58,7 @@ export class Eavesdropper {
       while (s > 0 && starts[s] > p) s--;
       let xs = cache.get(s);
       if (!xs) {
-        const path = join(store.dir, store.meta.shards[s].x);
-        xs = readNpy(new Uint8Array(readFileSyncSafe(path)), path).data as Float32Array;
+        xs = store.readShard(s).x;
         cache.set(s, xs);
       }
       const q = p - starts[s];
@@ -122,13 +119,5 @@ export class Eavesdropper {
     }));
     const png = await decryptionPicture(rows, { c: this.dims.c, h: this.dims.h, w: this.dims.w }, { titles: true });
     await writeFileAtomic(path, png);
-  }
-}
-
-function readFileSyncSafe(p: string): Buffer {
-  try {
-    return readFileSync(p);
-  } catch (e) {
-    throw new Error(`${p}: cannot read store shard: ${(e as Error).message}`);
   }
 }

@@ -6,21 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
+import type { MetricRow } from "../report/html.ts";
 
-export interface EpochMetrics {
-  round: number;
-  epoch: number;
-  split: "train" | "val" | "test";
-  loss?: number;
-  acc?: number;
-  lr?: number;
-  imgPerSec?: number;
-  psnr?: number;
-  ssim?: number;
-  psnrRaw?: number;
-  mapError?: number;
-  seconds?: number;
-}
+/** One metrics.jsonl row as the trainer writes it: the report's MetricRow with round, epoch and split always set. */
+export type EpochMetrics = MetricRow & { round: number; epoch: number; split: "train" | "val" | "test" };
 
 export class RunDir {
   constructor(readonly dir: string) {

@@ -1,9 +1,9 @@
 // ercnn sweep: a grid of training runs (batch size, lr, kernel size, backbone, adaptation kind, rounds, ...),
 // resumable cell by cell, summarised as CSV/Markdown tables, plots and one HTML report.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { barChart, lineChart, savePlot, toCsv, toMarkdown, writeReport } from "../report/index.ts";
+import { barChart, lineChart, loadRun, savePlot, toCsv, toMarkdown, writeReport } from "../report/index.ts";
 import { resolveConfig, type TrainConfig } from "./config.ts";
 import type { EpochMetrics } from "./run-dir.ts";
 import { type FinalResult, isFinished, type TrainOptions, train } from "./trainer.ts";
@@ -83,24 +83,14 @@ export async function runSweep(
   return { rows, ran, skipped };
 }
 
-function readFinal(dir: string): FinalResult | null {
-  const p = join(dir, "final.json");
-  return existsSync(p) ? (JSON.parse(readFileSync(p, "utf8")) as FinalResult) : null;
-}
-
-function readHistory(dir: string): EpochMetrics[] {
-  const p = join(dir, "metrics.jsonl");
-  if (!existsSync(p)) return [];
-  return readFileSync(p, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as EpochMetrics);
-}
-
 async function summarise(cells: SweepCell[], out: string): Promise<SweepRow[]> {
+  // each cell's run directory is read once (the report's reader)
+  const runs = cells.map((c) => {
+    const r = loadRun(c.dir);
+    return { cell: c, final: r.final as unknown as FinalResult | null, history: r.metrics as EpochMetrics[] };
+  });
   const rows: SweepRow[] = [];
-  for (const c of cells) {
-    const f = readFinal(c.dir);
+  for (const { cell: c, final: f } of runs) {
     const row: SweepRow = { cell: c.name };
     for (const [k, v] of Object.entries(c.values)) row[k] = v as string | number | boolean;
     row.status = f ? "done" : "pending";
@@ -113,30 +103,29 @@ async function summarise(cells: SweepCell[], out: string): Promise<SweepRow[]> {
   }
   await writeFileAtomic(join(out, "results.csv"), toCsv(rows));
   await writeFileAtomic(join(out, "results.md"), toMarkdown(rows));
-  const done = cells.filter((c) => readFinal(c.dir));
+  const done = runs.filter((r) => r.final);
   if (done.length) {
     const curves = await lineChart({
       title: "Validation accuracy",
       xLabel: "epoch (rounds concatenated)",
       yLabel: "accuracy",
-      series: done.map((c) => {
-        const val = readHistory(c.dir).filter((m) => m.split === "val");
+      series: done.map(({ cell, history }) => {
+        const val = history.filter((m) => m.split === "val");
         const perRound = Math.max(1, ...val.map((m) => m.epoch));
-        return { name: c.name, points: val.map((m) => ({ x: (m.round - 1) * perRound + m.epoch, y: m.acc ?? 0 })) };
+        return { name: cell.name, points: val.map((m) => ({ x: (m.round - 1) * perRound + m.epoch, y: m.acc ?? 0 })) };
       }),
     });
     const bars = await barChart({
       title: "Test accuracy per cell",
       yLabel: "test accuracy",
-      bars: done.map((c) => {
-        const f = readFinal(c.dir)!;
-        const adapt = c.values.adapt as string | undefined;
+      bars: done.map(({ cell, final }) => {
+        const adapt = cell.values.adapt as string | undefined;
         const label =
-          Object.entries(c.values)
+          Object.entries(cell.values)
             .filter(([k]) => k !== "adapt")
             .map(([k, v]) => `${k}=${v}`)
-            .join(" ") || c.name;
-        return { label, value: f.testAcc ?? f.bestValAcc, ...(adapt ? { group: adapt } : {}) };
+            .join(" ") || cell.name;
+        return { label, value: final!.testAcc ?? final!.bestValAcc, ...(adapt ? { group: adapt } : {}) };
       }),
     });
     const psnr = await lineChart({
@@ -144,11 +133,10 @@ async function summarise(cells: SweepCell[], out: string): Promise<SweepRow[]> {
       xLabel: "round",
       yLabel: "PSNR (dB)",
       series: done
-        .map((c) => {
-          const val = readHistory(c.dir).filter((m) => m.split === "val" && m.psnr !== undefined);
+        .map(({ cell, history }) => {
           const last = new Map<number, number>();
-          for (const m of val) last.set(m.round, m.psnr!);
-          return { name: c.name, points: [...last].map(([x, y]) => ({ x, y })) };
+          for (const m of history) if (m.split === "val" && m.psnr !== undefined) last.set(m.round, m.psnr);
+          return { name: cell.name, points: [...last].map(([x, y]) => ({ x, y })) };
         })
         .filter((s) => s.points.length > 0),
     });
@@ -160,7 +148,11 @@ async function summarise(cells: SweepCell[], out: string): Promise<SweepRow[]> {
       await savePlot(join(out, `${name}.svg`), plot);
       await savePlot(join(out, `${name}.png`), plot);
     }
-    await writeReport({ runDirs: done.map((c) => c.dir), out: join(out, "report.html"), title: `ercnn sweep ${out}` });
+    await writeReport({
+      runDirs: done.map((r) => r.cell.dir),
+      out: join(out, "report.html"),
+      title: `ercnn sweep ${out}`,
+    });
   }
   return rows;
 }

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { generateKey, shortFingerprint } from "../../cipher/index.ts";
@@ -31,10 +31,7 @@ export function demoCommand(): Command {
       const trainStore = join(out, "cifar10-train");
       const testStore = join(out, "cifar10-test");
       const runDir = join(out, "run");
-      if (o.fresh) {
-        const { rmSync } = await import("node:fs");
-        rmSync(out, { recursive: true, force: true });
-      }
+      if (o.fresh) rmSync(out, { recursive: true, force: true });
 
       // 1. the client's secret key (mode 0600; only its fingerprint is ever printed)
       if (!existsSync(keyPath)) {
@@ -92,7 +89,7 @@ export function demoCommand(): Command {
 
       // 4. pictures and report
       const report = await writeReport({ runDirs: [runDir], out: join(out, "report.html"), title: "ercnn demo" });
-      const final = JSON.parse((await import("node:fs")).readFileSync(join(runDir, "final.json"), "utf8"));
+      const final = JSON.parse(readFileSync(join(runDir, "final.json"), "utf8"));
       log(`[4/4] decryption picture: ${join(runDir, "pictures", "final.png")}`);
       process.stdout.write(
         `test accuracy ${(100 * final.testAcc).toFixed(2)}% on ${final.testImages} encrypted CIFAR-10 images` +
