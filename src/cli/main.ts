@@ -4,6 +4,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { Command } from "commander";
+import { attackCommand } from "./commands/attack.ts";
 import { decryptCommand } from "./commands/decrypt.ts";
 import { decryptViewCommand } from "./commands/decrypt-view.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -23,6 +24,7 @@ export const COMMANDS: (() => Command)[] = [
   trainCommand,
   pretrainCommand,
   decryptViewCommand,
+  attackCommand,
   sweepCommand,
   reportCommand,
   demoCommand,

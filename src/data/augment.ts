@@ -14,6 +14,10 @@
  * scaling and blur are likewise not the image of any plaintext transform. Such augmentations would teach the model
  * inputs that never occur at test time, and destroy the block structure the adaptation network must invert.
  *
+ * What IS valid is mirroring the block order while keeping every block's content: out block (by, bx) = in block
+ * (by, W/k − 1 − bx). That is again the ciphertext of a plaintext (the image whose k×k blocks were mirrored as tiles,
+ * each tile unmirrored), which at block granularity looks like the mirrored image (option `blockFlip`).
+ *
  * The "plain" augmentation (random crop with 4-pixel zero padding and horizontal flip, the usual CIFAR recipe) is for
  * plaintext pretraining only.
  */
@@ -22,7 +26,8 @@ export type AugmentMode = "cipher-safe" | "plain" | "none";
 
 /**
  * Translates one C×H×W image from `src` (offset `so`) into `dst` (offset `do_`) by (dy, dx), filling with zeros.
- * out[y][x] = in[y - dy][x - dx].
+ * out[y][x] = in[y - dy][x - dx]. With `flip`, the source row is mirrored first: pixel by pixel (flipBlock = 1), or
+ * as whole blocks of `flipBlock` pixels, each kept in its own order (the cipher-safe block flip).
  */
 export function translate(
   src: Float32Array,
@@ -35,7 +40,10 @@ export function translate(
   dy: number,
   dx: number,
   flip = false,
+  flipBlock = 1,
 ): void {
+  const nbw = w / flipBlock;
+  if (flip && !Number.isInteger(nbw)) throw new Error(`translate: width ${w} is not a multiple of ${flipBlock}`);
   const hw = h * w;
   for (let ch = 0; ch < c; ch++) {
     const sBase = so + ch * hw;
@@ -56,7 +64,9 @@ export function translate(
         if (x1 > x0) dst.set(src.subarray(sRow + x0 - dx, sRow + x1 - dx), dRow + x0);
       } else {
         for (let x = 0; x < w; x++) {
-          const sx = w - 1 - (x - dx);
+          const u = x - dx;
+          const r = ((u % flipBlock) + flipBlock) % flipBlock;
+          const sx = (nbw - 1 - (u - r) / flipBlock) * flipBlock + r;
           dst[dRow + x] = sx >= 0 && sx < w ? src[sRow + sx] : 0;
         }
       }
@@ -70,17 +80,23 @@ export interface AugmentParams {
   blockSize: number;
   /** Largest shift, in blocks for cipher-safe (default 1), in pixels for plain (default 4). */
   maxShift?: number;
+  /** Cipher-safe: also mirror the block order of half the images. */
+  blockFlip?: boolean;
 }
 
 /** Draws the shift/flip of one image. */
-export function drawAugment(p: AugmentParams, rng: () => number): { dy: number; dx: number; flip: boolean } {
+export function drawAugment(
+  p: AugmentParams,
+  rng: () => number,
+): { dy: number; dx: number; flip: boolean; flipBlock: number } {
   if (p.mode === "cipher-safe") {
     const m = p.maxShift ?? 1;
     const k = p.blockSize;
     return {
       dy: (Math.floor(rng() * (2 * m + 1)) - m) * k,
       dx: (Math.floor(rng() * (2 * m + 1)) - m) * k,
-      flip: false,
+      flip: p.blockFlip ? rng() < 0.5 : false,
+      flipBlock: k,
     };
   }
   if (p.mode === "plain") {
@@ -89,7 +105,8 @@ export function drawAugment(p: AugmentParams, rng: () => number): { dy: number; 
       dy: Math.floor(rng() * (2 * m + 1)) - m,
       dx: Math.floor(rng() * (2 * m + 1)) - m,
       flip: rng() < 0.5,
+      flipBlock: 1,
     };
   }
-  return { dy: 0, dx: 0, flip: false };
+  return { dy: 0, dx: 0, flip: false, flipBlock: 1 };
 }

@@ -129,7 +129,7 @@ function makeBatch(indices: Int32Array, epoch: number, batchIndex: number) {
       x.set(d.x.subarray(src * per, (src + 1) * per), i * per);
     } else {
       const a = drawAugment(d.augment, rng);
-      translate(d.x, src * per, x, i * per, c, h, w, a.dy, a.dx, a.flip);
+      translate(d.x, src * per, x, i * per, c, h, w, a.dy, a.dx, a.flip, a.flipBlock);
     }
   }
   if (d.norm) {

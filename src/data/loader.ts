@@ -35,6 +35,8 @@ export interface LoaderOptions {
   augment?: AugmentMode;
   /** Largest cipher-safe shift in blocks (default 1) or plain shift in pixels (default 4). */
   maxShift?: number;
+  /** Cipher-safe augmentation: also mirror the block order of half the images (see augment.ts). */
+  blockFlip?: boolean;
   /** Block size for cipher-safe augmentation of a plain store (defaults to the store's key block size). */
   blockSize?: number;
   workers?: number;
@@ -53,8 +55,9 @@ export class Loader implements AsyncIterable<Batch> {
   private constructor(
     readonly store: Store,
     private readonly data: { x: Float32Array; y: Int32Array; n: number },
-    readonly opts: Required<Omit<LoaderOptions, "indices" | "maxShift" | "blockSize">> & {
+    readonly opts: Required<Omit<LoaderOptions, "indices" | "maxShift" | "blockSize" | "blockFlip">> & {
       maxShift?: number;
+      blockFlip?: boolean;
       blockSize?: number;
     },
     indices: ArrayLike<number> | undefined,
@@ -108,6 +111,7 @@ export class Loader implements AsyncIterable<Batch> {
       mode: this.opts.augment,
       blockSize: this.opts.blockSize ?? this.store.meta.blockSize ?? 1,
       maxShift: this.opts.maxShift,
+      blockFlip: this.opts.blockFlip,
     };
     const wd: LoaderWorkerData = {
       role: "loader",

@@ -95,6 +95,30 @@ export class Adaptation extends nn.Module {
     });
   }
 
+  /**
+   * Sets the conv to a whitening of the cipher blocks, z = W·x + b (W: C·k²×C·k² in the conv's input order
+   * u = ch·k² + r·k + s, see whiten.ts) and the deconv to the plain unflatten, so the output is the whitened block laid
+   * back onto its pixels (aligned only). Key-free: W and b come from ciphertext statistics.
+   */
+  setWhitening(weight: ArrayLike<number>, bias: ArrayLike<number>): void {
+    if (this.kind !== "aligned" || !this.conv || !this.deconv)
+      throw new Error(`whitening init needs the aligned adaptation (got '${this.kind}')`);
+    const d = this.channels * this.blockSize * this.blockSize;
+    if (weight.length !== d * d || bias.length !== d)
+      throw new Error(`setWhitening: expected a ${d}×${d} weight and ${d} biases`);
+    const shape: [number, number, number, number] = [d, this.channels, this.blockSize, this.blockSize];
+    noGrad(() => {
+      const cw = fromTypedArray(Float32Array.from(weight), shape);
+      const cb = fromTypedArray(Float32Array.from(bias), [d]);
+      const dw = fromTypedArray(unflattenWeight(this.channels, this.blockSize), shape);
+      this.conv!.weight.copy_(cw);
+      this.conv!.bias!.copy_(cb);
+      this.deconv!.weight.copy_(dw);
+      this.deconv!.bias!.zero_();
+      for (const t of [cw, cb, dw]) t.dispose();
+    });
+  }
+
   forward(x: Tensor): Tensor {
     if (!this.conv || !this.deconv) return x;
     const z = this.conv.forward(x);
@@ -127,7 +151,6 @@ export function keyFoldedWeights(
   const inv = invertKey(key);
   const convWeight = new Float32Array(C * n * C * n);
   const convBias = new Float32Array(C * n);
-  const deconvWeight = new Float32Array(C * n * C * n);
   for (let ch = 0; ch < C; ch++) {
     const m = normalization ? (normalization.mean[ch] ?? normalization.mean[0]) : 0;
     const s = normalization ? (normalization.std[ch] ?? normalization.std[0]) : 1;
@@ -141,10 +164,9 @@ export function keyFoldedWeights(
         convWeight[(o * C + ch) * n + i] = v;
       }
       convBias[o] = m === 0 ? 0 : (m / s) * (colSum - 1);
-      // deconv weight [in=o][out=ch][r][s] = [j = r·k+s]; layout [C·n][C][k][k]
-      deconvWeight[(o * C + ch) * n + j] = 1;
     }
   }
+  const deconvWeight = unflattenWeight(C, k);
   return {
     convWeight,
     convShape: [C * n, C, k, k],
@@ -152,6 +174,14 @@ export function keyFoldedWeights(
     deconvWeight,
     deconvShape: [C * n, C, k, k],
   };
+}
+
+/** The deconv weight that lays block vector entry o = ch·k² + r·k + s back on pixel (ch, r, s): [C·k²][C][k][k]. */
+export function unflattenWeight(C: number, k: number): Float32Array {
+  const n = k * k;
+  const w = new Float32Array(C * n * C * n);
+  for (let ch = 0; ch < C; ch++) for (let j = 0; j < n; j++) w[((ch * n + j) * C + ch) * n + j] = 1;
+  return w;
 }
 
 /** K⁻¹ per channel in float64 (Gauss–Jordan with partial pivoting and one refinement step). */

@@ -9,13 +9,13 @@ import { type Backbone, getSubmodule } from "./common.ts";
 
 const amax = aten<Tensor>("aten::amax");
 
-class ConvBN extends nn.Sequential {
+export class ConvBN extends nn.Sequential {
   constructor(i: number, o: number) {
     super(new nn.Conv2d(i, o, 3, { padding: 1, bias: false }), new nn.BatchNorm2d(o), new nn.ReLU());
   }
 }
 
-class Residual extends nn.Module {
+export class Residual extends nn.Module {
   res: nn.Sequential;
   constructor(c: number) {
     super();

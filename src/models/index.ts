@@ -1,6 +1,7 @@
 // ercnn's model zoo: torchvision-exact backbones, CIFAR backbones, the adaptation network, the ER model,
 // weights loading (safetensors, .pth, timm names) and checkpoints.
 export * from "./adaptation.ts";
+export * from "./block-resnet.ts";
 export * from "./checkpoint.ts";
 export * from "./cifar-fast.ts";
 export * from "./cifar-resnet.ts";
@@ -12,3 +13,4 @@ export * from "./pth.ts";
 export * from "./registry.ts";
 export * from "./resnet.ts";
 export * from "./weights.ts";
+export * from "./whiten.ts";

@@ -7,6 +7,7 @@ import {
   type KeyLike,
   type Normalization,
 } from "./adaptation.ts";
+import { BlockResNet } from "./block-resnet.ts";
 import { resnet9 } from "./cifar-fast.ts";
 import { resnet20, resnet56 } from "./cifar-resnet.ts";
 import type { Backbone } from "./common.ts";
@@ -20,11 +21,13 @@ export interface BackboneOptions {
   numClasses: number;
   /** Stochastic depth rate (ConvNeXt only; null/undefined = torchvision's default for the size). */
   dropPath?: number | null;
+  /** Cipher block size, for backbones whose stem is aligned with the blocks (block-resnet). */
+  patchSize?: number;
 }
 
 export interface BackboneSpec {
   name: string;
-  family: "resnet" | "densenet" | "convnext" | "cifar-resnet" | "cifar-fast";
+  family: "resnet" | "densenet" | "convnext" | "cifar-resnet" | "cifar-fast" | "block-resnet";
   /** Built for this input side (224 ImageNet nets, 32 CIFAR nets); every backbone accepts 32×32 and 64×64. */
   nativeInput: number;
   /** Classes of the published weights (1000 for torchvision's), or the default head size. */
@@ -146,6 +149,25 @@ const specs: BackboneSpec[] = [
     description: "ResNet-9 (Page 2018 / airbench): fast CIFAR net",
     create: (o) => resnet9({ numClasses: o.numClasses }),
   },
+  {
+    name: "blockresnet_s",
+    family: "block-resnet",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 3_256_576,
+    description: "ResNet with a block-aligned k×k stride-k stem (encryption-invariant), widths 128/256",
+    create: (o) => new BlockResNet({ numClasses: o.numClasses, patchSize: o.patchSize, widths: [128, 256] }),
+  },
+  {
+    name: "blockresnet_m",
+    family: "block-resnet",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 4_662_144,
+    description: "ResNet with a block-aligned k×k stride-k stem (encryption-invariant), widths 192/384",
+    create: (o) =>
+      new BlockResNet({ numClasses: o.numClasses, patchSize: o.patchSize, widths: [192, 384], blocks: [2, 1] }),
+  },
 ];
 
 export const BACKBONES: ReadonlyMap<string, BackboneSpec> = new Map(specs.map((s) => [s.name, s]));
@@ -163,7 +185,7 @@ export function backboneSpec(name: string): BackboneSpec {
 /** Builds a backbone with a head of numClasses (default: the published head size). */
 export function createBackbone(name: string, o: Partial<BackboneOptions> = {}): Backbone {
   const s = backboneSpec(name);
-  return s.create({ numClasses: o.numClasses ?? s.defaultClasses, dropPath: o.dropPath });
+  return s.create({ numClasses: o.numClasses ?? s.defaultClasses, dropPath: o.dropPath, patchSize: o.patchSize });
 }
 
 export interface CreateModelOptions {
@@ -191,7 +213,7 @@ export function buildModel(o: CreateModelOptions): ERModel {
   const spec = backboneSpec(o.backbone);
   if (!Number.isInteger(o.classes) || o.classes < 1)
     throw new Error(`classes must be a positive integer, got ${o.classes}`);
-  const backbone = spec.create({ numClasses: o.classes, dropPath: o.dropPath });
+  const backbone = spec.create({ numClasses: o.classes, dropPath: o.dropPath, patchSize: o.blockSize });
   let adapt: Adaptation;
   if (o.keyFolded) {
     if (adaptKind !== "aligned") throw new Error(`keyFolded needs adapt 'aligned', got '${adaptKind}'`);
@@ -226,5 +248,9 @@ export async function createModel(o: CreateModelOptions): Promise<ERModel> {
 
 /** A fresh backbone for `model` (same name/classes/drop path), for multi-round training with replaceBackbone. */
 export function freshBackbone(model: ERModel): Backbone {
-  return createBackbone(model.config.backbone, { numClasses: model.config.classes, dropPath: model.config.dropPath });
+  return createBackbone(model.config.backbone, {
+    numClasses: model.config.classes,
+    dropPath: model.config.dropPath,
+    patchSize: model.config.blockSize,
+  });
 }

@@ -6,6 +6,12 @@ import type { AdaptKind, ModelPart } from "../models/index.ts";
 
 export type OptimizerName = "sgd" | "adam" | "adamw";
 export type ScheduleName = "none" | "step" | "cosine";
+/**
+ * How the aligned adaptation starts: PyTorch's default init; key-free ZCA whitening of the cipher blocks
+ * (models/whiten.ts); or the ciphertext-only attack's key estimate folded in (cipher/statistical-attack.ts, needs a
+ * plain `reference` store). None of them uses the key.
+ */
+export type AdaptInit = "default" | "whiten" | "attack";
 
 export interface TrainConfig {
   /** Store with the training images (a seeded stratified share becomes the validation split). */
@@ -16,6 +22,10 @@ export interface TrainConfig {
   out: string;
   backbone: string;
   adapt: AdaptKind;
+  /** Initialisation of the aligned adaptation (see models/whiten.ts); "whiten" uses training ciphertexts only. */
+  adaptInit: AdaptInit;
+  /** Plain store whose natural-image statistics the "attack" init compares the ciphertexts with. */
+  reference: string | null;
   /** Block size of the adaptation (default: the store's key block size). */
   blockSize: number | null;
   /** Backbone weights (safetensors/.pth) loaded at the start of every round; null = fresh init. */
@@ -44,6 +54,8 @@ export interface TrainConfig {
   valFraction: number;
   normalize: NormalizeMode;
   augment: AugmentMode;
+  /** Cipher-safe augmentation also mirrors the block order (not the pixels inside a block), half the time. */
+  blockFlip: boolean;
   seed: number;
   threads: number | null;
   workers: number;
@@ -59,6 +71,8 @@ export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
   test: null,
   backbone: "resnet20",
   adapt: "aligned",
+  adaptInit: "default",
+  reference: null,
   blockSize: null,
   pretrained: null,
   keyFolded: null,
@@ -81,6 +95,7 @@ export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
   valFraction: 0.1,
   normalize: "imagenet",
   augment: "none",
+  blockFlip: false,
   seed: 0,
   threads: null,
   workers: 2,
@@ -91,6 +106,7 @@ export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
 
 const ONE_OF: Partial<Record<keyof TrainConfig, readonly string[]>> = {
   adapt: ["aligned", "seed", "none"],
+  adaptInit: ["default", "whiten", "attack"],
   optimizer: ["sgd", "adam", "adamw"],
   schedule: ["none", "step", "cosine"],
   normalize: ["imagenet", "store", "none"],
@@ -117,6 +133,13 @@ export function resolveConfig(partial: Partial<TrainConfig> & Pick<TrainConfig, 
   if (!Array.isArray(c.freeze) || c.freeze.some((p) => !["adapt", "backbone", "head"].includes(p)))
     throw bad("freeze", "must list parts among adapt, backbone, head");
   if (c.keyFolded && c.adapt !== "aligned") throw bad("adapt", "must be 'aligned' for a key-folded adaptation");
+  if (c.adaptInit !== "default" && c.adapt !== "aligned")
+    throw bad("adapt", `must be 'aligned' for --adapt-init ${c.adaptInit}`);
+  if (c.adaptInit !== "default" && c.keyFolded)
+    throw bad("adaptInit", "must be 'default' with a key-folded adaptation");
+  if (c.adaptInit === "attack" && !c.reference)
+    throw bad("reference", "must name a plain store for --adapt-init attack");
+  if (c.blockFlip && c.augment !== "cipher-safe") throw bad("blockFlip", "needs augment 'cipher-safe'");
   return c;
 }
 

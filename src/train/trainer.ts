@@ -4,18 +4,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CipherKey, shortFingerprint } from "../cipher/index.ts";
-import { Loader, normalizationFor, Store, stratifiedSplit } from "../data/index.ts";
+import { attackStore, Loader, normalizationFor, Store, stratifiedSplit } from "../data/index.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { loadKey } from "../io/keyfile.ts";
 import {
+  BlockStats,
   createModel,
   type ERModel,
   freshBackbone,
   loadBackboneWeightsFile,
   loadCheckpointInto,
   saveCheckpoint,
+  zcaWhitening,
 } from "../models/index.ts";
-import { manualSeed, optim, setNumThreads } from "../torch/index.ts";
+import { fromTypedArray, manualSeed, optim, setNumThreads, tidy } from "../torch/index.ts";
 import { resolveConfig, type TrainConfig } from "./config.ts";
 import { Eavesdropper, type Quality } from "./eavesdropper.ts";
 import { evaluate, trainEpoch } from "./epoch.ts";
@@ -88,6 +90,25 @@ async function maybeKey(path: string | null): Promise<CipherKey | null> {
   return path ? loadKey(path) : null;
 }
 
+/** Block statistics of up to `max` training images (normalised as the model sees them, not augmented). */
+async function blockStatistics(
+  store: Store,
+  trainIdx: Int32Array,
+  common: { batchSize: number; normalize: TrainConfig["normalize"]; workers: number; seed: number },
+  blockSize: number,
+  max = 10_000,
+): Promise<BlockStats> {
+  const stats = new BlockStats(store.shape[0], blockSize);
+  const idx = trainIdx.length > max ? trainIdx.filter((_, i) => i % Math.ceil(trainIdx.length / max) === 0) : trainIdx;
+  const loader = await Loader.fromStore(store, { ...common, batchSize: 500, indices: idx, shuffle: false });
+  try {
+    for await (const b of loader.iterateEpoch(0)) tidy(() => stats.add(fromTypedArray(b.x, b.shape)));
+  } finally {
+    await loader.close();
+  }
+  return stats;
+}
+
 /** Picks `limit` positions stratified by label (seeded), or all. */
 function limitPositions(labels: Int32Array, limit: number | null, seed: number): Int32Array {
   const all = Int32Array.from(labels.keys());
@@ -151,6 +172,7 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
     indices: trainIdx,
     shuffle: true,
     augment: cfg.augment,
+    blockFlip: cfg.blockFlip,
     blockSize,
   });
   const valLoader = valIdx.length
@@ -174,6 +196,22 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
     if (foldKey) model.freeze("adapt");
     for (const part of cfg.freeze) model.freeze(part);
   };
+  if (cfg.adaptInit === "whiten" && !lastCkpt) {
+    const t = performance.now();
+    const stats = await blockStatistics(store, trainIdx, common, blockSize);
+    const { weight, bias } = zcaWhitening(stats);
+    model.adapt.setWhitening(weight, bias);
+    log(`adaptation: whitening of ${stats.count} cipher blocks (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  if (cfg.adaptInit === "attack" && !lastCkpt) {
+    const t = performance.now();
+    const est = attackStore(store, Store.open(cfg.reference!), { limit: 10_000 });
+    model.adapt.setFromKey({ blockSize, channels: store.shape[0], values: est.key }, norm);
+    log(
+      `adaptation: ciphertext-only attack estimate against ${cfg.reference} folded in ` +
+        `(${((performance.now() - t) / 1000).toFixed(1)} s; statistics mismatch ${est.loss.map((v) => v.toExponential(1)).join(", ")})`,
+    );
+  }
   applyFreeze();
   let optimizer = makeOptimizer(cfg, model);
   let scheduler = makeScheduler(cfg, optimizer, trainLoader.batchesPerEpoch);

@@ -21,6 +21,13 @@ export function addTrainOptions(c: Command): Command {
     .option("-o, --out <dir>", "run directory (config, metrics.jsonl, checkpoints, pictures)")
     .option("--backbone <name>", `backbone (${listBackbones().join(", ")})`)
     .addOption(new Option("--adapt <kind>", "adaptation network").choices(["aligned", "seed", "none"]))
+    .addOption(
+      new Option(
+        "--adapt-init <how>",
+        "aligned adaptation init (all key-free): PyTorch default, block whitening, or the ciphertext-only attack's estimate",
+      ).choices(["default", "whiten", "attack"]),
+    )
+    .option("--reference <store>", "plain store whose statistics --adapt-init attack compares with")
     .option("--block-size <k>", "adaptation block size (default: the store key's)", int)
     .option("--pretrained <file>", "backbone weights loaded at the start of every round (safetensors or .pth)")
     .option("--key-folded <keyfile>", "fold this key's inverse into the adaptation (the key-holder's upper bound)")
@@ -50,6 +57,7 @@ export function addTrainOptions(c: Command): Command {
       ]),
     )
     .addOption(new Option("--augment <mode>", "augmentation").choices(["cipher-safe", "plain", "none"]))
+    .option("--block-flip", "cipher-safe augmentation also mirrors the block order (half the images)")
     .option("--seed <n>", "seed for splits, shuffling and initialisation", int)
     .option("--threads <n>", "libtorch threads", int)
     .option("--workers <n>", "loader worker threads", int)
@@ -76,6 +84,8 @@ export function configFromFlags(
     "out",
     "backbone",
     "adapt",
+    "adaptInit",
+    "reference",
     "blockSize",
     "pretrained",
     "keyFolded",
@@ -98,6 +108,7 @@ export function configFromFlags(
     "valFraction",
     "normalize",
     "augment",
+    "blockFlip",
     "seed",
     "threads",
     "workers",

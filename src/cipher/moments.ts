@@ -1,0 +1,140 @@
+/**
+ * Second-order block statistics of images, per channel: the mean block vector, the block covariance, and the
+ * cross-covariances of neighbouring blocks (right, down, down-right, down-left). Pure TypeScript, float64
+ * accumulation; streams over batches; serialisable. The ciphertext-only attack (statistical-attack.ts) compares them
+ * between ciphertexts and public plaintexts.
+ *
+ * Why they carry the key: every block of channel ch is encrypted with the same K, c = p·K, so for any two blocks
+ * E[c_aᵀ c_b] = Kᵀ E[p_aᵀ p_b] K, and the mean is μ_c = μ_p K. Natural images have very typical statistics at the
+ * scale of a few pixels, so the plaintext side can be estimated from any public photos.
+ */
+import { checkDims, type ImageDims, planeAddressing } from "./block.ts";
+
+/** Block-grid offsets (dy, dx) of the neighbour relations, after the block itself (0, 0). */
+export const NEIGHBOUR_OFFSETS: readonly (readonly [number, number])[] = [
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [1, 1],
+  [1, -1],
+];
+
+export interface BlockMomentsJson {
+  blockSize: number;
+  channels: number;
+  /** Per channel and relation: pairs counted, Σ a, Σ b, Σ a bᵀ (row-major). */
+  count: number[][];
+  sumA: number[][][];
+  sumB: number[][][];
+  sumAB: number[][][];
+}
+
+export class BlockMoments {
+  readonly n: number;
+  /** [channel][relation] */
+  readonly count: number[][];
+  readonly sumA: Float64Array[][];
+  readonly sumB: Float64Array[][];
+  readonly sumAB: Float64Array[][];
+
+  constructor(
+    readonly blockSize: number,
+    readonly channels: number,
+  ) {
+    if (!Number.isInteger(blockSize) || blockSize < 1) throw new Error(`BlockMoments: bad block size ${blockSize}`);
+    const n = blockSize * blockSize;
+    this.n = n;
+    const per = (len: number) =>
+      Array.from({ length: channels }, () => NEIGHBOUR_OFFSETS.map(() => new Float64Array(len)));
+    this.count = Array.from({ length: channels }, () => NEIGHBOUR_OFFSETS.map(() => 0));
+    this.sumA = per(n);
+    this.sumB = per(n);
+    this.sumAB = per(n * n);
+  }
+
+  /** Adds every image of a batch (CHW or HWC float32, the cipher's layouts). */
+  add(data: Float32Array, dims: ImageDims): this {
+    const g = checkDims("BlockMoments", data.length, dims, { blockSize: this.blockSize, channels: this.channels });
+    const { k } = g;
+    const n = this.n;
+    const bh = g.h / k;
+    const bw = g.w / k;
+    const vecs = new Float64Array(bh * bw * n);
+    for (let img = 0; img < g.n; img++)
+      for (let ch = 0; ch < g.c; ch++) {
+        const { base, row, pix } = planeAddressing(g, img, ch);
+        for (let by = 0; by < bh; by++)
+          for (let bx = 0; bx < bw; bx++) {
+            const o = (by * bw + bx) * n;
+            for (let r = 0; r < k; r++)
+              for (let s = 0; s < k; s++) vecs[o + r * k + s] = data[base + (by * k + r) * row + (bx * k + s) * pix];
+          }
+        for (const [rel, [dy, dx]] of NEIGHBOUR_OFFSETS.entries()) {
+          const sa = this.sumA[ch][rel];
+          const sb = this.sumB[ch][rel];
+          const sab = this.sumAB[ch][rel];
+          let cnt = 0;
+          for (let by = 0; by + dy < bh; by++)
+            for (let bx = Math.max(0, -dx); bx < bw && bx + dx < bw; bx++) {
+              const a = (by * bw + bx) * n;
+              const b = ((by + dy) * bw + bx + dx) * n;
+              for (let i = 0; i < n; i++) {
+                const ai = vecs[a + i];
+                sa[i] += ai;
+                sb[i] += vecs[b + i];
+                const row = i * n;
+                for (let j = 0; j < n; j++) sab[row + j] += ai * vecs[b + j];
+              }
+              cnt++;
+            }
+          this.count[ch][rel] += cnt;
+        }
+      }
+    return this;
+  }
+
+  /** Mean block vector of a channel. */
+  mean(ch: number): Float64Array {
+    const c = this.count[ch][0];
+    if (!c) throw new Error("BlockMoments: no blocks added");
+    return this.sumA[ch][0].map((v) => v / c);
+  }
+
+  /** E[(a − μ)ᵀ(b − μ)] for relation `rel` (0 = the covariance), centred on the channel mean, n×n row-major. */
+  covariance(ch: number, rel = 0): Float64Array {
+    const c = this.count[ch][rel];
+    if (!c) throw new Error(`BlockMoments: no block pairs for relation ${rel} (images too small?)`);
+    const n = this.n;
+    const mu = this.mean(ch);
+    const sa = this.sumA[ch][rel];
+    const sb = this.sumB[ch][rel];
+    const sab = this.sumAB[ch][rel];
+    const out = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) out[i * n + j] = (sab[i * n + j] - mu[i] * sb[j] - sa[i] * mu[j]) / c + mu[i] * mu[j];
+    return out;
+  }
+
+  toJSON(): BlockMomentsJson {
+    return {
+      blockSize: this.blockSize,
+      channels: this.channels,
+      count: this.count.map((r) => [...r]),
+      sumA: this.sumA.map((r) => r.map((v) => Array.from(v))),
+      sumB: this.sumB.map((r) => r.map((v) => Array.from(v))),
+      sumAB: this.sumAB.map((r) => r.map((v) => Array.from(v))),
+    };
+  }
+
+  static fromJSON(j: BlockMomentsJson): BlockMoments {
+    const m = new BlockMoments(j.blockSize, j.channels);
+    for (let ch = 0; ch < j.channels; ch++)
+      for (let rel = 0; rel < NEIGHBOUR_OFFSETS.length; rel++) {
+        m.count[ch][rel] = j.count[ch][rel];
+        m.sumA[ch][rel].set(j.sumA[ch][rel]);
+        m.sumB[ch][rel].set(j.sumB[ch][rel]);
+        m.sumAB[ch][rel].set(j.sumAB[ch][rel]);
+      }
+    return m;
+  }
+}
