@@ -121,6 +121,14 @@ for (let round = 0; round < ROUNDS; round++) {
         );
         tc.dispose();
       }
+      // the same matmul over the whole batch at once (before chunking): what cache-sized chunks buy
+      const whole = new torch.TorchCipher(key, { method: "matmul", chunkBytes: 0 });
+      record(
+        i,
+        "ercnn libtorch matmul f32 whole batch",
+        rate(() => whole.encrypt(x, dims, out), c.n),
+      );
+      whole.dispose();
     }
   }
 }

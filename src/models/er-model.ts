@@ -12,6 +12,7 @@
 // (un-normalise it for display). `resize` (ImageNet nets on small inputs) is applied after the adaptation, so the
 // adaptation always works on the cipher's block grid.
 import { F, nn, type Tensor } from "../torch/index.ts";
+import { type AdaptAugment, flipCrop } from "./adapt-augment.ts";
 import type { Adaptation, AdaptKind } from "./adaptation.ts";
 import type { Backbone } from "./common.ts";
 
@@ -34,6 +35,8 @@ export interface ERModelConfig {
 export class ERModel extends nn.Module {
   adapt: Adaptation;
   backbone: Backbone;
+  /** Augmentation of the adaptation output in training mode (see adapt-augment.ts); not part of the weights. */
+  adaptAugment: AdaptAugment = "none";
 
   constructor(
     adapt: Adaptation,
@@ -61,7 +64,12 @@ export class ERModel extends nn.Module {
   }
 
   forward(x: Tensor): Tensor {
-    const a = this.adapt.forward(x);
+    let a = this.adapt.forward(x);
+    if (this.training && this.adaptAugment === "flip-crop") {
+      const t = flipCrop(a);
+      if (a !== x) a.dispose();
+      a = t;
+    }
     let b = a;
     const r = this.config.resize;
     if (r && (a.shape[2] !== r || a.shape[3] !== r)) {

@@ -14,3 +14,4 @@ export * from "./registry.ts";
 export * from "./resnet.ts";
 export * from "./weights.ts";
 export * from "./whiten.ts";
+export * from "./adapt-augment.ts";

@@ -2,7 +2,7 @@
 // validation, and loading from a JSON file merged under command-line flags.
 import { readFileSync } from "node:fs";
 import type { AugmentMode, NormalizeMode } from "../data/index.ts";
-import type { AdaptKind, ModelPart } from "../models/index.ts";
+import type { AdaptAugment, AdaptKind, ModelPart } from "../models/index.ts";
 
 export type OptimizerName = "sgd" | "adam" | "adamw";
 export type ScheduleName = "none" | "step" | "cosine";
@@ -24,7 +24,10 @@ export interface TrainConfig {
   adapt: AdaptKind;
   /** Initialisation of the aligned adaptation (see models/whiten.ts); "whiten" uses training ciphertexts only. */
   adaptInit: AdaptInit;
-  /** Plain store whose natural-image statistics the "attack" init compares the ciphertexts with. */
+  /**
+   * Plain store whose natural-image statistics the "attack" init compares the ciphertexts with (up to 10,000 images
+   * of each store; the training store's ciphertexts only, never the test store).
+   */
   reference: string | null;
   /** Block size of the adaptation (default: the store's key block size). */
   blockSize: number | null;
@@ -54,6 +57,11 @@ export interface TrainConfig {
   valFraction: number;
   normalize: NormalizeMode;
   augment: AugmentMode;
+  /**
+   * Augmentation of the adaptation output inside the model ("flip-crop": the usual CIFAR flip and padded crop).
+   * Valid only where the adaptation decrypts, e.g. with --adapt-init attack.
+   */
+  adaptAugment: AdaptAugment;
   /** Cipher-safe augmentation also mirrors the block order (not the pixels inside a block), half the time. */
   blockFlip: boolean;
   seed: number;
@@ -95,6 +103,7 @@ export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
   valFraction: 0.1,
   normalize: "imagenet",
   augment: "none",
+  adaptAugment: "none",
   blockFlip: false,
   seed: 0,
   threads: null,
@@ -111,6 +120,7 @@ const ONE_OF: Partial<Record<keyof TrainConfig, readonly string[]>> = {
   schedule: ["none", "step", "cosine"],
   normalize: ["imagenet", "store", "none"],
   augment: ["cipher-safe", "plain", "none"],
+  adaptAugment: ["none", "flip-crop"],
 };
 
 /** Fills defaults and checks every field; errors name the field and the value. */

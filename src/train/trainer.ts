@@ -192,6 +192,7 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
     keyFolded: foldKey ?? undefined,
     normalization: norm,
   });
+  model.adaptAugment = cfg.adaptAugment;
   const applyFreeze = () => {
     if (foldKey) model.freeze("adapt");
     for (const part of cfg.freeze) model.freeze(part);

@@ -35,12 +35,14 @@ describe("registry", () => {
       "resnet20",
       "resnet56",
       "resnet9",
+      "blockresnet_s",
+      "blockresnet_m",
     ]);
     assert.throws(() => createBackbone("vgg16"), /unknown backbone 'vgg16'.*resnet18/);
   });
 
   test("CPU-sized backbones: parameter counts (He et al.: resnet20 0.27M, resnet56 0.85M) and 32×32 / 64×64 inputs", () => {
-    for (const name of ["resnet20", "resnet56", "resnet9"]) {
+    for (const name of ["resnet20", "resnet56", "resnet9", "blockresnet_s", "blockresnet_m"]) {
       const m = createBackbone(name);
       assert.equal(m.numParameters(), BACKBONES.get(name)!.params, name);
       for (const s of [32, 64]) {

@@ -6,6 +6,7 @@ import { isStore, readMeta } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
 import { writeReport } from "../../report/index.ts";
 import { isFinished, train } from "../../train/index.ts";
+import { runAttack } from "./attack.ts";
 import { runEncrypt } from "./encrypt.ts";
 
 const int = (v: string) => Number.parseInt(v, 10);
@@ -20,7 +21,7 @@ export function demoCommand(): Command {
     .option("-o, --out <dir>", "demo directory", "runs/demo")
     .option("--train-images <n>", "training images (stratified subset of CIFAR-10 train)", int, 20_000)
     .option("--test-images <n>", "test images (subset of CIFAR-10 test)", int, 2_000)
-    .option("--backbone <name>", "backbone", "resnet20")
+    .option("--backbone <name>", "backbone (blockresnet_s: block-aligned stem, see README)", "blockresnet_s")
     .option("-e, --epochs <n>", "epochs", int, 8)
     .option("--download", "download CIFAR-10 when no local copy is found")
     .option("--fresh", "start over (new key, stores and run) instead of resuming what is there")
@@ -30,16 +31,17 @@ export function demoCommand(): Command {
       const keyPath = join(out, "key.json");
       const trainStore = join(out, "cifar10-train");
       const testStore = join(out, "cifar10-test");
+      const referenceStore = join(out, "cifar10-test-plain");
       const runDir = join(out, "run");
       if (o.fresh) rmSync(out, { recursive: true, force: true });
 
       // 1. the client's secret key (mode 0600; only its fingerprint is ever printed)
       if (!existsSync(keyPath)) {
         await saveKey(keyPath, await generateKey({ mode: "uniform", blockSize: 4 }));
-        log(`[1/4] key: new uniform k=4 key in ${keyPath}`);
+        log(`[1/5] key: new uniform k=4 key in ${keyPath}`);
       }
       const key = await loadKey(keyPath);
-      log(`[1/4] key fingerprint ${shortFingerprint(key)}`);
+      log(`[1/5] key fingerprint ${shortFingerprint(key)}`);
 
       // 2. the client encrypts (resumable; a store never mixes keys)
       for (const [split, dir, n] of [
@@ -47,10 +49,10 @@ export function demoCommand(): Command {
         ["test", testStore, o.testImages],
       ] as const) {
         if (isStore(dir) && readMeta(dir).complete) {
-          log(`[2/4] ${split}: ${dir} already encrypted`);
+          log(`[2/5] ${split}: ${dir} already encrypted`);
           continue;
         }
-        log(`[2/4] encrypting ${n} CIFAR-10 ${split} images → ${dir}`);
+        log(`[2/5] encrypting ${n} CIFAR-10 ${split} images → ${dir}`);
         await runEncrypt(undefined, {
           preset: "cifar10",
           split,
@@ -63,7 +65,7 @@ export function demoCommand(): Command {
 
       // 3. the provider trains on ciphertexts only; the key is used solely to measure decryption quality
       if (!isFinished(runDir)) {
-        log(`[3/4] training ${o.backbone} with the aligned adaptation network for ${o.epochs} epochs`);
+        log(`[3/5] training ${o.backbone} with the aligned adaptation network (whitening init) for ${o.epochs} epochs`);
         await train(
           {
             train: trainStore,
@@ -71,6 +73,7 @@ export function demoCommand(): Command {
             out: runDir,
             backbone: o.backbone,
             adapt: "aligned",
+            adaptInit: "whiten",
             optimizer: "adamw",
             lr: 0.003,
             weightDecay: 0.05,
@@ -87,15 +90,40 @@ export function demoCommand(): Command {
         );
       }
 
-      // 4. pictures and report
+      // 4. the eavesdropper's ciphertext-only attack: the training ciphertexts' statistics against plain photos it may
+      //    hold (here CIFAR-10 test images, disjoint from the encrypted training images); the key only measures it
+      if (!(isStore(referenceStore) && readMeta(referenceStore).complete)) {
+        log(`[4/5] plain reference photos for the attack: CIFAR-10 test → ${referenceStore}`);
+        await runEncrypt(undefined, {
+          preset: "cifar10",
+          split: "test",
+          plain: true,
+          out: referenceStore,
+          download: !!o.download,
+        });
+      }
+      const attackPicture = join(out, "attack.png");
+      rmSync(join(out, "attack-key.json"), { force: true });
+      const attack = await runAttack({
+        store: trainStore,
+        reference: referenceStore,
+        out: join(out, "attack-key.json"),
+        evalKey: keyPath,
+        picture: attackPicture,
+        quiet: true,
+      });
+      log(`[4/5] ciphertext-only attack (${attack.seconds.toFixed(0)} s): picture ${attackPicture}`);
+
+      // 5. pictures and report
       const report = await writeReport({ runDirs: [runDir], out: join(out, "report.html"), title: "ercnn demo" });
       const final = JSON.parse(readFileSync(join(runDir, "final.json"), "utf8"));
-      log(`[4/4] decryption picture: ${join(runDir, "pictures", "final.png")}`);
+      log(`[5/5] adaptation-output picture: ${join(runDir, "pictures", "final.png")}`);
       process.stdout.write(
         `test accuracy ${(100 * final.testAcc).toFixed(2)}% on ${final.testImages} encrypted CIFAR-10 images` +
           (final.psnr !== undefined
             ? `; eavesdropper's decryption PSNR ${final.psnr.toFixed(2)} dB, SSIM ${final.ssim.toFixed(3)}`
             : "") +
+          `\nciphertext-only attack (no plaintext of the encrypted images): decryption PSNR ${attack.psnr!.toFixed(2)} dB` +
           `\nreport: ${report}\n`,
       );
     });

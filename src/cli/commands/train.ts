@@ -57,6 +57,12 @@ export function addTrainOptions(c: Command): Command {
       ]),
     )
     .addOption(new Option("--augment <mode>", "augmentation").choices(["cipher-safe", "plain", "none"]))
+    .addOption(
+      new Option(
+        "--adapt-augment <how>",
+        "augment the adaptation output (flip-crop: CIFAR flip + padded crop; valid only where it decrypts)",
+      ).choices(["none", "flip-crop"]),
+    )
     .option("--block-flip", "cipher-safe augmentation also mirrors the block order (half the images)")
     .option("--seed <n>", "seed for splits, shuffling and initialisation", int)
     .option("--threads <n>", "libtorch threads", int)
@@ -109,6 +115,7 @@ export function configFromFlags(
     "normalize",
     "augment",
     "blockFlip",
+    "adaptAugment",
     "seed",
     "threads",
     "workers",

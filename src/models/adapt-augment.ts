@@ -1,0 +1,33 @@
+// Augmentation of the adaptation network's output, inside the model (training mode only).
+//
+// On ciphertexts only block-aligned shifts and block flips are valid augmentations (src/data/augment.ts). But once
+// the adaptation network decrypts — e.g. started from the ciphertext-only attack's key estimate
+// (`--adapt-init attack`) — its output is (close to) the plaintext, and the usual CIFAR augmentation (horizontal flip,
+// random crop with zero padding) is valid there: it is applied to what the backbone sees, per sample, after the
+// adaptation. Random draws come from libtorch's generator, which the trainer seeds per epoch (resumable runs stay
+// exact).
+import { aten, cat, F, rand, type Tensor, tidy } from "../torch/index.ts";
+
+export type AdaptAugment = "none" | "flip-crop";
+export const ADAPT_AUGMENTS: readonly AdaptAugment[] = ["none", "flip-crop"];
+
+const flip = aten<Tensor>("aten::flip");
+
+/** Per sample: mirror horizontally with probability ½, then crop back to H×W from the image zero-padded by `pad`. */
+export function flipCrop(x: Tensor, pad = 4): Tensor {
+  return tidy(() => {
+    const [b, , h, w] = x.shape;
+    const r = rand([b, 3]).toArray();
+    const padded = pad > 0 ? F.pad(x, [pad, pad, pad, pad]) : x;
+    const mirrored = flip(padded, [3]);
+    const span = 2 * pad + 1;
+    const parts: Tensor[] = [];
+    for (let i = 0; i < b; i++) {
+      const src = r[3 * i] < 0.5 ? mirrored : padded;
+      const dy = Math.min(span - 1, Math.floor(r[3 * i + 1] * span));
+      const dx = Math.min(span - 1, Math.floor(r[3 * i + 2] * span));
+      parts.push(src.narrow(0, i, 1).narrow(2, dy, h).narrow(3, dx, w));
+    }
+    return cat(parts, 0);
+  });
+}
