@@ -1,5 +1,7 @@
 // ercnn's model zoo: torchvision-exact backbones, CIFAR backbones, the adaptation network, the ER model,
 // weights loading (safetensors, .pth, timm names) and checkpoints.
+
+export * from "./adapt-augment.ts";
 export * from "./adaptation.ts";
 export * from "./block-resnet.ts";
 export * from "./checkpoint.ts";
@@ -14,4 +16,3 @@ export * from "./registry.ts";
 export * from "./resnet.ts";
 export * from "./weights.ts";
 export * from "./whiten.ts";
-export * from "./adapt-augment.ts";
