@@ -54,10 +54,10 @@ export {
   validateKeyMaterial,
 } from "./key.ts";
 export { keyFromNpy, keyToNpy } from "./keynpy.ts";
-export { conditionNumber, invert, invertMod256, singularValues } from "./linalg.ts";
+export { conditionNumber, invert, invertMod256, singularValues, symmetricEigen, symmetricFunction } from "./linalg.ts";
 export { BlockMoments, type BlockMomentsJson, NEIGHBOUR_OFFSETS } from "./moments.ts";
 export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "./npy.ts";
-export { ChaCha20Random, randomSource, sha256, toHex } from "./rng.ts";
+export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "./rng.ts";
 export {
   type StatisticalAttackOptions,
   type StatisticalAttackResult,

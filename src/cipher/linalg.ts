@@ -314,3 +314,28 @@ export function symmetricEigen(a0: ArrayLike<number>, n: number): { values: Floa
   for (let i = 0; i < n; i++) values[i] = a[i * n + i];
   return { values, vectors: v };
 }
+
+/** V·diag(f(λ))·Vᵀ for an eigendecomposition of a symmetric n×n matrix (e.g. S^{1/2}, S^{-1/2} from one `symmetricEigen`). */
+export function symmetricFunction(
+  eig: { values: Float64Array; vectors: Float64Array },
+  n: number,
+  f: (lambda: number) => number,
+): Float64Array {
+  const { values, vectors } = eig;
+  const out = new Float64Array(n * n);
+  for (let e = 0; e < n; e++) {
+    const s = f(values[e]);
+    for (let i = 0; i < n; i++) {
+      const vi = vectors[i * n + e];
+      for (let j = 0; j < n; j++) out[i * n + j] += s * (vi * vectors[j * n + e]);
+    }
+  }
+  return out;
+}
+
+/** Aᵀ of a square n×n matrix. */
+export function transposeSquare(a: Float64Array, n: number): Float64Array {
+  const t = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+  return t;
+}

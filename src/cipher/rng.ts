@@ -231,3 +231,18 @@ export function nextInt(rng: RandomSource, bound: number): number {
     if (x < limit) return x % bound;
   }
 }
+
+/**
+ * mulberry32: a tiny seeded PRNG yielding floats in [0, 1) from a 32-bit state. Fast and reproducible; NOT for
+ * secrets (keys use ChaCha20 or the system CSPRNG). Shared by the attack's random starts and the data loader.
+ */
+export function mulberry32(state: number): () => number {
+  let a = state >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

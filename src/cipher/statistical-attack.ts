@@ -18,8 +18,9 @@
  * ciphertexts' correlations; it hides images only from someone with no natural-image statistics at all.
  */
 
-import { matmulSquare, symmetricEigen } from "./linalg.ts";
+import { matmulSquare, symmetricEigen, symmetricFunction, transposeSquare as transpose } from "./linalg.ts";
 import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
+import { mulberry32 } from "./rng.ts";
 
 export interface StatisticalAttackOptions {
   /** Random starts per channel (default 12 for k ≤ 4, 4 above: each start costs O(k⁶)). */
@@ -97,7 +98,7 @@ function solveOrthogonal(
   iterations: number,
   rng: () => number,
 ): { M: Float64Array; value: number } {
-  const f = (M: Float64Array) => objective(M, Lp, Lc, mp, mc, n);
+  const f = (M: Float64Array) => evaluate(M, Lp, Lc, mp, mc, n);
   let best: { M: Float64Array; value: number } | null = null;
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
@@ -117,65 +118,70 @@ function solveOrthogonal(
       return M;
     };
     let M: Float64Array = build();
-    let value = f(M);
+    let cur = f(M);
     for (let improved = true; improved; ) {
       improved = false;
       for (let e = 0; e < n; e++) {
         signs[e] = -signs[e];
         const M2 = build();
-        const v2 = f(M2);
-        if (v2 < value - 1e-15) {
-          [M, value, improved] = [M2, v2, true];
+        const ev = f(M2);
+        if (ev.value < cur.value - 1e-15) {
+          [M, cur, improved] = [M2, ev, true];
         } else signs[e] = -signs[e];
       }
     }
-    // projected gradient descent with an adaptive step
+    // projected gradient descent with an adaptive step; the gradient changes only when a step is accepted
     let lr = 0.05;
+    let G = gradient(cur, Lp, Lc, mp, mc, n);
     for (let it = 0; it < iterations && lr > 1e-9; it++) {
-      const G = gradient(M, Lp, Lc, mp, mc, n);
       const M2 = new Float64Array(n * n);
       for (let i = 0; i < n * n; i++) M2[i] = M[i] - lr * G[i];
       const P = polar(M2, n);
-      const v2 = f(P);
-      if (v2 < value) {
-        [M, value] = [P, v2];
+      const ev = f(P);
+      if (ev.value < cur.value) {
+        [M, cur] = [P, ev];
+        G = gradient(cur, Lp, Lc, mp, mc, n);
         lr *= 1.1;
       } else lr *= 0.5;
     }
-    if (!best || value < best.value) best = { M, value };
+    if (!best || cur.value < best.value) best = { M, value: cur.value };
   }
   return best!;
 }
 
-function objective(
+interface Evaluation {
+  value: number;
+  /** R(r) = M·Lc(r) − Lp(r)·M per relation, and mp·M: kept for the gradient at the same M. */
+  residuals: Float64Array[];
+  mM: Float64Array;
+}
+
+/** The objective Σ‖R(r)‖² + ‖mc − mp·M‖² at M, with what its gradient needs. */
+function evaluate(
   M: Float64Array,
   Lp: Float64Array[],
   Lc: Float64Array[],
   mp: Float64Array,
   mc: Float64Array,
   n: number,
-): number {
-  let v = 0;
+): Evaluation {
+  let value = 0;
+  const residuals: Float64Array[] = [];
   for (let r = 0; r < Lp.length; r++) {
-    const R = residual(M, Lp[r], Lc[r], n);
-    for (const x of R) v += x * x;
+    const a = matmulSquare(M, Lc[r], n);
+    const b = matmulSquare(Lp[r], M, n);
+    for (let i = 0; i < a.length; i++) a[i] -= b[i];
+    for (const x of a) value += x * x;
+    residuals.push(a);
   }
   const mM = rowTimes(mp, M, n);
-  for (let j = 0; j < n; j++) v += (mc[j] - mM[j]) ** 2;
-  return v;
+  for (let j = 0; j < n; j++) value += (mc[j] - mM[j]) ** 2;
+  return { value, residuals, mM };
 }
 
-/** R = M·Lc − Lp·M */
-function residual(M: Float64Array, Lp: Float64Array, Lc: Float64Array, n: number): Float64Array {
-  const a = matmulSquare(M, Lc, n);
-  const b = matmulSquare(Lp, M, n);
-  for (let i = 0; i < a.length; i++) a[i] -= b[i];
-  return a;
-}
-
-/** ∂/∂M of the objective: Σ 2(R Lcᵀ − Lpᵀ R) − 2 mpᵀ(mc − mp M). */
+/** ∂/∂M of the objective from an evaluation at M: Σ 2(R Lcᵀ − Lpᵀ R) − 2 mpᵀ(mc − mp M). */
 function gradient(
-  M: Float64Array,
+  ev: Evaluation,
   Lp: Float64Array[],
   Lc: Float64Array[],
   mp: Float64Array,
@@ -184,13 +190,12 @@ function gradient(
 ): Float64Array {
   const G = new Float64Array(n * n);
   for (let r = 0; r < Lp.length; r++) {
-    const R = residual(M, Lp[r], Lc[r], n);
+    const R = ev.residuals[r];
     const a = matmulSquare(R, transpose(Lc[r], n), n);
     const b = matmulSquare(transpose(Lp[r], n), R, n);
     for (let i = 0; i < G.length; i++) G[i] += 2 * (a[i] - b[i]);
   }
-  const mM = rowTimes(mp, M, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) G[i * n + j] -= 2 * mp[i] * (mc[j] - mM[j]);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) G[i * n + j] -= 2 * mp[i] * (mc[j] - ev.mM[j]);
   return G;
 }
 
@@ -201,24 +206,14 @@ function polar(A: Float64Array, n: number): Float64Array {
 
 /** S^{1/2} and S^{-1/2} of a symmetric positive definite matrix (eigenvalues floored at 1e-12 × the largest). */
 function symmetricPowers(S: Float64Array, n: number): { sqrt: Float64Array; invSqrt: Float64Array } {
-  const { values, vectors } = symmetricEigen(S, n);
-  const top = Math.max(...values);
+  const eig = symmetricEigen(S, n);
+  const top = Math.max(...eig.values);
   if (!(top > 0)) throw new Error("statisticalAttack: a covariance is zero (constant images?)");
-  const sqrt = new Float64Array(n * n);
-  const invSqrt = new Float64Array(n * n);
-  for (let e = 0; e < n; e++) {
-    const l = Math.max(values[e], 1e-12 * top);
-    const [s, is] = [Math.sqrt(l), 1 / Math.sqrt(l)];
-    for (let i = 0; i < n; i++) {
-      const vi = vectors[i * n + e];
-      for (let j = 0; j < n; j++) {
-        const p = vi * vectors[j * n + e];
-        sqrt[i * n + j] += s * p;
-        invSqrt[i * n + j] += is * p;
-      }
-    }
-  }
-  return { sqrt, invSqrt };
+  const floor = (l: number) => Math.max(l, 1e-12 * top);
+  return {
+    sqrt: symmetricFunction(eig, n, (l) => Math.sqrt(floor(l))),
+    invSqrt: symmetricFunction(eig, n, (l) => 1 / Math.sqrt(floor(l))),
+  };
 }
 
 /** Eigenvectors (columns) of a symmetric matrix, ordered by eigenvalue. */
@@ -247,23 +242,6 @@ function rowTimes(v: Float64Array, M: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[j] += v[i] * M[i * n + j];
   return out;
-}
-
-function transpose(A: Float64Array, n: number): Float64Array {
-  const T = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) T[j * n + i] = A[i * n + j];
-  return T;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(rng: () => number): number {

@@ -1,4 +1,5 @@
 /** Small seeded PRNG (mulberry32) and helpers. Deterministic across platforms; not for secrets. */
+import { mulberry32 } from "../cipher/rng.ts";
 
 /** Hashes a string or number seed to a 32-bit unsigned integer (FNV-1a over the decimal/text form). */
 export function seedToU32(seed: string | number): number {
@@ -15,13 +16,7 @@ export function seedToU32(seed: string | number): number {
 export function makeRng(seed: string | number, ...streams: number[]): () => number {
   let a = seedToU32(seed);
   for (const s of streams) a = (Math.imul(a ^ (s >>> 0), 0x9e3779b1) + 0x6d2b79f5) >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(a);
 }
 
 /** Integer in [0, n). */

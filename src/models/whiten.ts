@@ -12,10 +12,8 @@
 // (it is a fixed function of their statistics), and the adaptation stays trainable afterwards.
 //
 // Block vectors use the conv's input order u = ch·k² + r·k + s (channel, row, column within the block).
-import { symmetricEigen } from "../cipher/linalg.ts";
+import { symmetricEigen, symmetricFunction } from "../cipher/linalg.ts";
 import { type Tensor, tidy } from "../torch/index.ts";
-
-export { symmetricEigen };
 
 export class BlockStats {
   readonly dim: number;
@@ -74,16 +72,9 @@ export class BlockStats {
  */
 export function zcaWhitening(stats: BlockStats, eps = 1e-3): { weight: Float64Array; bias: Float64Array } {
   const d = stats.dim;
-  const { values, vectors } = symmetricEigen(stats.covariance(), d);
-  const floor = (eps * values.reduce((a, b) => a + Math.max(b, 0), 0)) / d;
-  const weight = new Float64Array(d * d);
-  for (let e = 0; e < d; e++) {
-    const s = 1 / Math.sqrt(Math.max(values[e], 0) + floor);
-    for (let i = 0; i < d; i++) {
-      const vi = vectors[i * d + e] * s;
-      for (let j = 0; j < d; j++) weight[i * d + j] += vi * vectors[j * d + e];
-    }
-  }
+  const eig = symmetricEigen(stats.covariance(), d);
+  const floor = (eps * eig.values.reduce((a, b) => a + Math.max(b, 0), 0)) / d;
+  const weight = symmetricFunction(eig, d, (l) => 1 / Math.sqrt(Math.max(l, 0) + floor));
   const mu = stats.mean();
   const bias = new Float64Array(d);
   for (let i = 0; i < d; i++) {

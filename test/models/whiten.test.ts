@@ -2,7 +2,8 @@
 // against a float64 loop, the ZCA map against its definition, and the adaptation it initialises.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Adaptation, BlockStats, symmetricEigen, zcaWhitening } from "../../src/models/index.ts";
+import { symmetricEigen } from "../../src/cipher/index.ts";
+import { Adaptation, BlockStats, zcaWhitening } from "../../src/models/index.ts";
 import { fromTypedArray, noGrad, tidy } from "../../src/torch/index.ts";
 
 function lcg(seed: number): () => number {
