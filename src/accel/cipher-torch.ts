@@ -11,7 +11,7 @@
  * accuracy at lower speed. The ciphertext range is not [0, 1].
  */
 
-import { checkDims } from "../cipher/block.ts";
+import { checkDims, type Geometry } from "../cipher/block.ts";
 import { type CipherKey, type ImageDims, inverseKey } from "../cipher/index.ts";
 import { F, fromTypedArray, type Tensor, tidy } from "../torch/index.ts";
 
@@ -82,13 +82,7 @@ export class TorchCipher {
     return dst;
   }
 
-  private applyChunk(
-    data: Float32Array,
-    g: ReturnType<typeof checkDims>,
-    m: Tensor,
-    w: Tensor,
-    out: Float32Array,
-  ): void {
+  private applyChunk(data: Float32Array, g: Geometry, m: Tensor, w: Tensor, out: Float32Array): void {
     const { n: N, c: C, h: H, w: W, k } = g;
     const n = k * k;
     const bh = H / k;

@@ -83,10 +83,17 @@ export class Adaptation extends nn.Module {
         `keyFolded: key is k=${key.blockSize}, C=${key.channels}; adaptation is k=${this.blockSize}, C=${this.channels}`,
       );
     const w = keyFoldedWeights(key, normalization);
+    this.loadLinear(w.convWeight, w.convBias, w.deconvWeight);
+  }
+
+  /** Copies conv weight/bias and deconv weight in (layouts [C·k²][C][k][k]); the deconv bias becomes 0. */
+  private loadLinear(convWeight: Float32Array, convBias: Float32Array, deconvWeight: Float32Array): void {
+    const d = this.channels * this.blockSize * this.blockSize;
+    const shape: [number, number, number, number] = [d, this.channels, this.blockSize, this.blockSize];
     noGrad(() => {
-      const cw = fromTypedArray(w.convWeight, w.convShape);
-      const cb = fromTypedArray(w.convBias, [w.convBias.length]);
-      const dw = fromTypedArray(w.deconvWeight, w.deconvShape);
+      const cw = fromTypedArray(convWeight, shape);
+      const cb = fromTypedArray(convBias, [d]);
+      const dw = fromTypedArray(deconvWeight, shape);
       this.conv!.weight.copy_(cw);
       this.conv!.bias!.copy_(cb);
       this.deconv!.weight.copy_(dw);
@@ -106,17 +113,7 @@ export class Adaptation extends nn.Module {
     const d = this.channels * this.blockSize * this.blockSize;
     if (weight.length !== d * d || bias.length !== d)
       throw new Error(`setWhitening: expected a ${d}×${d} weight and ${d} biases`);
-    const shape: [number, number, number, number] = [d, this.channels, this.blockSize, this.blockSize];
-    noGrad(() => {
-      const cw = fromTypedArray(Float32Array.from(weight), shape);
-      const cb = fromTypedArray(Float32Array.from(bias), [d]);
-      const dw = fromTypedArray(unflattenWeight(this.channels, this.blockSize), shape);
-      this.conv!.weight.copy_(cw);
-      this.conv!.bias!.copy_(cb);
-      this.deconv!.weight.copy_(dw);
-      this.deconv!.bias!.zero_();
-      for (const t of [cw, cb, dw]) t.dispose();
-    });
+    this.loadLinear(Float32Array.from(weight), Float32Array.from(bias), unflattenWeight(this.channels, this.blockSize));
   }
 
   forward(x: Tensor): Tensor {

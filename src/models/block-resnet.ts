@@ -13,11 +13,8 @@
 //   stem: Conv(3→w1, k, stride k, no bias)-BN-ReLU  →  layer1: `blocks1` × Residual(w1)
 //   → layer2: ConvBN(w1→w2), MaxPool 2, `blocks2` × Residual(w2)  →  global max pool → fc (no bias) × scale.
 // Names follow ResNet-9's (prep/layer1/layer2/fc) so weights and frozen parts read the same way.
-import { aten, nn, type Tensor } from "../torch/index.ts";
-import { ConvBN, Residual } from "./cifar-fast.ts";
-import { type Backbone, getSubmodule } from "./common.ts";
-
-const amax = aten<Tensor>("aten::amax");
+import { nn, type Tensor } from "../torch/index.ts";
+import { ConvBN, MaxPoolHeadNet, Residual } from "./cifar-fast.ts";
 
 export interface BlockResNetOptions {
   numClasses?: number;
@@ -29,22 +26,17 @@ export interface BlockResNetOptions {
   scale?: number;
 }
 
-export class BlockResNet extends nn.Module implements Backbone {
+export class BlockResNet extends MaxPoolHeadNet {
   readonly family = "block-resnet";
-  readonly headName = "fc";
-  readonly numFeatures: number;
   readonly patchSize: number;
-  readonly scale: number;
 
   constructor(o: BlockResNetOptions = {}) {
-    super();
     const k = o.patchSize ?? 4;
     const [w1, w2] = o.widths ?? [128, 256];
     const [n1, n2] = o.blocks ?? [2, 2];
     if (!Number.isInteger(k) || k < 1) throw new Error(`BlockResNet: bad patch size ${k}`);
+    super(["prep", "layer1", "layer2"], w2, o.scale ?? 0.125);
     this.patchSize = k;
-    this.scale = o.scale ?? 0.125;
-    this.numFeatures = w2;
     this.registerModule(
       "prep",
       new nn.Sequential(new nn.Conv2d(3, w1, k, { stride: k, bias: false }), new nn.BatchNorm2d(w1), new nn.ReLU()),
@@ -57,32 +49,10 @@ export class BlockResNet extends nn.Module implements Backbone {
     this.registerModule("fc", new nn.Linear(w2, o.numClasses ?? 10, { bias: false }));
   }
 
-  head(): nn.Linear {
-    return getSubmodule(this, "fc") as nn.Linear;
-  }
-  resetHead(numClasses: number): nn.Linear {
-    const fc = new nn.Linear(this.numFeatures, numClasses, { bias: false });
-    this.replaceModule("fc", fc);
-    return fc;
-  }
-
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     const k = this.patchSize;
     if (x.shape[2] % k || x.shape[3] % k)
       throw new Error(`BlockResNet: input ${x.shape[2]}×${x.shape[3]} is not a multiple of the ${k}×${k} blocks`);
-    let t = x;
-    for (const name of ["prep", "layer1", "layer2"]) {
-      const u = (this.getModule(name) as nn.Module).forward(t);
-      if (t !== x) t.dispose();
-      t = u;
-    }
-    const p = amax(t, [2, 3], false);
-    t.dispose();
-    const y = this.head().forward(p);
-    p.dispose();
-    if (this.scale === 1) return y;
-    const z = y.mul(this.scale);
-    y.dispose();
-    return z;
+    return super.forward(x);
   }
 }

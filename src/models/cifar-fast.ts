@@ -35,35 +35,34 @@ export interface ResNet9Options {
   scale?: number;
 }
 
-export class ResNet9 extends nn.Module implements Backbone {
-  readonly family = "cifar-fast";
+/**
+ * The shape ResNet-9 and BlockResNet share: named stages run in order, global max pool, a bias-free Linear head
+ * `fc`, logits × `scale`.
+ */
+export abstract class MaxPoolHeadNet extends nn.Module implements Backbone {
+  abstract readonly family: string;
   readonly headName = "fc";
-  readonly numFeatures = 512;
-  readonly scale: number;
 
-  constructor(o: ResNet9Options = {}) {
+  constructor(
+    private readonly stages: readonly string[],
+    readonly numFeatures: number,
+    readonly scale: number,
+  ) {
     super();
-    this.scale = o.scale ?? 0.125;
-    this.registerModule("prep", new ConvBN(3, 64));
-    this.registerModule("layer1", new nn.Sequential(new ConvBN(64, 128), new nn.MaxPool2d(2), new Residual(128)));
-    this.registerModule("layer2", new nn.Sequential(new ConvBN(128, 256), new nn.MaxPool2d(2)));
-    this.registerModule("layer3", new nn.Sequential(new ConvBN(256, 512), new nn.MaxPool2d(2), new Residual(512)));
-    this.registerModule("fc", new nn.Linear(512, o.numClasses ?? 10, { bias: false }));
   }
 
   head(): nn.Linear {
     return getSubmodule(this, "fc") as nn.Linear;
   }
   resetHead(numClasses: number): nn.Linear {
-    const old = this.head();
-    const fc = new nn.Linear(512, numClasses, { bias: old.bias !== null });
+    const fc = new nn.Linear(this.numFeatures, numClasses, { bias: this.head().bias !== null });
     this.replaceModule("fc", fc);
     return fc;
   }
 
   forward(x: Tensor): Tensor {
     let t = x;
-    for (const name of ["prep", "layer1", "layer2", "layer3"]) {
+    for (const name of this.stages) {
       const u = (this.getModule(name) as nn.Module).forward(t);
       if (t !== x) t.dispose();
       t = u;
@@ -76,6 +75,19 @@ export class ResNet9 extends nn.Module implements Backbone {
     const z = y.mul(this.scale);
     y.dispose();
     return z;
+  }
+}
+
+export class ResNet9 extends MaxPoolHeadNet {
+  readonly family = "cifar-fast";
+
+  constructor(o: ResNet9Options = {}) {
+    super(["prep", "layer1", "layer2", "layer3"], 512, o.scale ?? 0.125);
+    this.registerModule("prep", new ConvBN(3, 64));
+    this.registerModule("layer1", new nn.Sequential(new ConvBN(64, 128), new nn.MaxPool2d(2), new Residual(128)));
+    this.registerModule("layer2", new nn.Sequential(new ConvBN(128, 256), new nn.MaxPool2d(2)));
+    this.registerModule("layer3", new nn.Sequential(new ConvBN(256, 512), new nn.MaxPool2d(2), new Residual(512)));
+    this.registerModule("fc", new nn.Linear(512, o.numClasses ?? 10, { bias: false }));
   }
 }
 

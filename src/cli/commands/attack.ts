@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { Command } from "commander";
-import { decrypt, inverseKey, makeKey, psnr, shortFingerprint } from "../../cipher/index.ts";
+import { decrypt, inverseKey, makeKey, psnr, relativeError, shortFingerprint } from "../../cipher/index.ts";
 import { attackStore, Store } from "../../data/index.ts";
 import { decryptStoreValues } from "../../data/store-cipher.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
@@ -77,17 +77,10 @@ export async function runAttack(o: AttackOptions): Promise<{ lines: string[]; ps
     const plain = decryptStoreValues(x, dims, evalKey);
     const guess = decrypt(x, dims, estimate).map((v) => Math.min(1, Math.max(0, v)));
     const n2 = r.blockSize ** 2;
-    let num = 0;
-    let den = 0;
-    const inv = inverseKey(evalKey);
-    for (let i = 0; i < inv.length; i++) {
-      num += (r.inverse[i] - inv[i]) ** 2;
-      den += inv[i] ** 2;
-    }
     measured = psnr(guess, plain);
     lines.push(
       `measured with the true key: decryption PSNR ${measured.toFixed(2)} dB on ${n} images; ` +
-        `K⁻¹ relative error ${Math.sqrt(num / den).toFixed(3)} (${c}×${n2}×${n2})`,
+        `K⁻¹ relative error ${relativeError(r.inverse, inverseKey(evalKey)).toFixed(3)} (${c}×${n2}×${n2})`,
     );
     if (o.picture) {
       const rows = Array.from({ length: Math.min(8, n) }, (_, i) => ({
