@@ -26,10 +26,8 @@ export function storeBlockMoments(
   const total = Math.min(store.count, opts.limit ?? Number.POSITIVE_INFINITY);
   const m = new BlockMoments(blockSize, c);
   let done = 0;
-  for (let s = 0; s < store.meta.shards.length && done < total; s++) {
-    const sh = store.readShard(s);
-    const n = Math.min(sh.n, total - done);
-    m.add(sh.x.subarray(0, n * c * h * w), { n, c, h, w, layout: "CHW" });
+  for (const { x, n } of store.images({ limit: total })) {
+    m.add(x, { n, c, h, w, layout: "CHW" });
     done += n;
     opts.onProgress?.(done, total);
   }

@@ -339,6 +339,37 @@ export class Store {
     return { x: xa.data as Float32Array, y, n: sh.count };
   }
 
+  /**
+   * Shard by shard, the images at the positions `keep` accepts (all by default), at most `limit` in all; reads
+   * only the shards it needs and never the whole store at once.
+   */
+  *images(o: { limit?: number; keep?: (pos: number) => boolean } = {}): Generator<{ x: Float32Array; n: number }> {
+    const per = this.meta.shape[0] * this.meta.shape[1] * this.meta.shape[2];
+    const limit = o.limit ?? Number.POSITIVE_INFINITY;
+    let pos = 0;
+    let taken = 0;
+    for (let s = 0; s < this.meta.shards.length && taken < limit; s++) {
+      const count = this.meta.shards[s].count;
+      if (o.keep) {
+        const picked: number[] = [];
+        for (let i = 0; i < count && taken + picked.length < limit; i++) if (o.keep(pos + i)) picked.push(i);
+        if (picked.length) {
+          const sh = this.readShard(s);
+          const x = new Float32Array(picked.length * per);
+          for (const [j, i] of picked.entries()) x.set(sh.x.subarray(i * per, (i + 1) * per), j * per);
+          yield { x, n: picked.length };
+          taken += picked.length;
+        }
+      } else {
+        const sh = this.readShard(s);
+        const n = Math.min(count, limit - taken);
+        yield { x: sh.x.subarray(0, n * per), n };
+        taken += n;
+      }
+      pos += count;
+    }
+  }
+
   /** Reads every shard into one N×C×H×W array (in a SharedArrayBuffer by default, for the loader's workers). */
   readAll(opts: { shared?: boolean } = {}): { x: Float32Array; y: Int32Array; n: number } {
     const [c, h, w] = this.meta.shape;

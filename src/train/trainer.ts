@@ -4,7 +4,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CipherKey, shortFingerprint } from "../cipher/index.ts";
-import { attackStore, Loader, normalizationFor, Store, stratifiedSplit } from "../data/index.ts";
+import {
+  attackStore,
+  Loader,
+  type Normalization,
+  normalizationFor,
+  normalizeInPlace,
+  Store,
+  stratifiedSplit,
+} from "../data/index.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { loadKey } from "../io/keyfile.ts";
 import {
@@ -90,21 +98,21 @@ async function maybeKey(path: string | null): Promise<CipherKey | null> {
   return path ? loadKey(path) : null;
 }
 
-/** Block statistics of up to `max` training images (normalised as the model sees them, not augmented). */
-async function blockStatistics(
+/** Block statistics of the first `max` training images (normalised as the model sees them, not augmented). */
+function blockStatistics(
   store: Store,
   trainIdx: Int32Array,
-  common: { batchSize: number; normalize: TrainConfig["normalize"]; workers: number; seed: number },
+  norm: Normalization | null,
   blockSize: number,
   max = 10_000,
-): Promise<BlockStats> {
-  const stats = new BlockStats(store.shape[0], blockSize);
-  const idx = trainIdx.length > max ? trainIdx.filter((_, i) => i % Math.ceil(trainIdx.length / max) === 0) : trainIdx;
-  const loader = await Loader.fromStore(store, { ...common, batchSize: 500, indices: idx, shuffle: false });
-  try {
-    for await (const b of loader.iterateEpoch(0)) tidy(() => stats.add(fromTypedArray(b.x, b.shape)));
-  } finally {
-    await loader.close();
+): BlockStats {
+  const [c, h, w] = store.shape;
+  const stats = new BlockStats(c, blockSize);
+  const inTrain = new Uint8Array(store.count);
+  for (const i of trainIdx) inTrain[i] = 1;
+  for (const { x, n } of store.images({ limit: max, keep: (p) => inTrain[p] === 1 })) {
+    if (norm) normalizeInPlace(x, n, c, h * w, norm);
+    tidy(() => stats.add(fromTypedArray(x, [n, c, h, w])));
   }
   return stats;
 }
@@ -199,7 +207,7 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
   };
   if (cfg.adaptInit === "whiten" && !lastCkpt) {
     const t = performance.now();
-    const stats = await blockStatistics(store, trainIdx, common, blockSize);
+    const stats = blockStatistics(store, trainIdx, norm, blockSize);
     const { weight, bias } = zcaWhitening(stats);
     model.adapt.setWhitening(weight, bias);
     log(`adaptation: whitening of ${stats.count} cipher blocks (${((performance.now() - t) / 1000).toFixed(1)} s)`);

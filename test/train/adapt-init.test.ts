@@ -19,7 +19,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "ercnn-init-"));
   const key = await generateKey({ blockSize: 4, seed: "init-tests" });
   await writeSyntheticStore(join(dir, "enc"), { n: 96, classes: 2, size: 16, key, seed: 3 });
-  await writeSyntheticStore(join(dir, "plain"), { n: 96, classes: 2, size: 16, key: null, seed: 4 });
+  await writeSyntheticStore(join(dir, "plain"), { n: 96, classes: 2, size: 16, key: null, seed: 4, shardSize: 40 });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -85,4 +85,20 @@ test("--adapt-init attack folds the ciphertext-only estimate into the adaptation
   const err = keyMapError(map!, est.inverse, 3, 4).relError;
   assert.ok(err < 1e-5, `adaptation vs estimate: ${err}`);
   await assert.rejects(train({ ...base("b"), adaptInit: "attack" }, quiet), /reference must name a plain store/);
+});
+
+test("Store.images: shard by shard, the kept positions in order, at most `limit`", () => {
+  const store = Store.open(join(dir, "plain"));
+  const all = store.readAll({ shared: false }).x;
+  const per = 3 * 16 * 16;
+  const got: number[] = [];
+  const chunks = [...store.images({ limit: 30, keep: (p) => p % 3 === 0 })];
+  for (const { x, n } of chunks) for (let i = 0; i < n; i++) got.push(x[i * per + 5]);
+  const want = Array.from({ length: 30 }, (_, j) => all[3 * j * per + 5]);
+  assert.deepEqual(got, want);
+  assert.deepEqual(
+    chunks.map((c) => c.n),
+    [14, 13, 3],
+  );
+  assert.equal([...store.images({ limit: 50 })].reduce((a, c) => a + c.n, 0), 50);
 });
