@@ -10,8 +10,24 @@ import { aten, cat, F, rand, type Tensor, tidy } from "../torch/index.ts";
 
 export type AdaptAugment = "none" | "flip-crop";
 export const ADAPT_AUGMENTS: readonly AdaptAugment[] = ["none", "flip-crop"];
+/** Test-time augmentation in eval mode: "flip" averages the logits of the adaptation output and of its mirror. */
+export type TestTimeAugment = "none" | "flip";
+export const TEST_TIME_AUGMENTS: readonly TestTimeAugment[] = ["none", "flip"];
 
 const flip = aten<Tensor>("aten::flip");
+
+/** x with its horizontal mirror appended along the batch: [x; flip(x)] (2B samples). */
+export function withMirror(x: Tensor): Tensor {
+  return tidy(() => cat([x, flip(x, [3])], 0));
+}
+
+/** Mean of the two halves of 2B logits produced from withMirror's batch. */
+export function meanOfHalves(logits: Tensor): Tensor {
+  return tidy(() => {
+    const b = logits.shape[0] / 2;
+    return logits.narrow(0, 0, b).add(logits.narrow(0, b, b)).mul(0.5);
+  });
+}
 
 /** Per sample: mirror horizontally with probability ½, then crop back to H×W from the image zero-padded by `pad`. */
 export function flipCrop(x: Tensor, pad = 4): Tensor {

@@ -12,7 +12,7 @@
 // (un-normalise it for display). `resize` (ImageNet nets on small inputs) is applied after the adaptation, so the
 // adaptation always works on the cipher's block grid.
 import { F, nn, type Tensor } from "../torch/index.ts";
-import { type AdaptAugment, flipCrop } from "./adapt-augment.ts";
+import { type AdaptAugment, flipCrop, meanOfHalves, type TestTimeAugment, withMirror } from "./adapt-augment.ts";
 import type { Adaptation, AdaptKind } from "./adaptation.ts";
 import type { Backbone } from "./common.ts";
 
@@ -37,6 +37,8 @@ export class ERModel extends nn.Module {
   backbone: Backbone;
   /** Augmentation of the adaptation output in training mode (see adapt-augment.ts); not part of the weights. */
   adaptAugment: AdaptAugment = "none";
+  /** Test-time augmentation in eval mode (see adapt-augment.ts); not part of the weights. */
+  tta: TestTimeAugment = "none";
 
   constructor(
     adapt: Adaptation,
@@ -70,6 +72,12 @@ export class ERModel extends nn.Module {
       if (a !== x) a.dispose();
       a = t;
     }
+    const mirror = !this.training && this.tta === "flip";
+    if (mirror) {
+      const t = withMirror(a);
+      if (a !== x) a.dispose();
+      a = t;
+    }
     let b = a;
     const r = this.config.resize;
     if (r && (a.shape[2] !== r || a.shape[3] !== r)) {
@@ -78,7 +86,10 @@ export class ERModel extends nn.Module {
     }
     const y = this.backbone.forward(b);
     if (b !== x) b.dispose();
-    return y;
+    if (!mirror) return y;
+    const m = meanOfHalves(y);
+    y.dispose();
+    return m;
   }
 
   /**

@@ -2,7 +2,7 @@
 // validation, and loading from a JSON file merged under command-line flags.
 import { readFileSync } from "node:fs";
 import type { AugmentMode, NormalizeMode } from "../data/index.ts";
-import type { AdaptAugment, AdaptKind, ModelPart } from "../models/index.ts";
+import type { AdaptAugment, AdaptKind, ModelPart, TestTimeAugment } from "../models/index.ts";
 
 export type OptimizerName = "sgd" | "adam" | "adamw";
 export type ScheduleName = "none" | "step" | "cosine";
@@ -62,6 +62,11 @@ export interface TrainConfig {
    * Valid only where the adaptation decrypts, e.g. with --adapt-init attack.
    */
   adaptAugment: AdaptAugment;
+  /**
+   * Test-time augmentation for validation and test ("flip": average the logits of the adaptation output and its
+   * mirror). Like --adapt-augment, meaningful only where the adaptation decrypts.
+   */
+  tta: TestTimeAugment;
   /** Cipher-safe augmentation also mirrors the block order (not the pixels inside a block), half the time. */
   blockFlip: boolean;
   seed: number;
@@ -104,6 +109,7 @@ export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
   normalize: "imagenet",
   augment: "none",
   adaptAugment: "none",
+  tta: "none",
   blockFlip: false,
   seed: 0,
   threads: null,
@@ -121,6 +127,7 @@ const ONE_OF: Partial<Record<keyof TrainConfig, readonly string[]>> = {
   normalize: ["imagenet", "store", "none"],
   augment: ["cipher-safe", "plain", "none"],
   adaptAugment: ["none", "flip-crop"],
+  tta: ["none", "flip"],
 };
 
 /** Fills defaults and checks every field; errors name the field and the value. */

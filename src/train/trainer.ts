@@ -201,6 +201,7 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
     normalization: norm,
   });
   model.adaptAugment = cfg.adaptAugment;
+  model.tta = cfg.tta;
   const applyFreeze = () => {
     if (foldKey) model.freeze("adapt");
     for (const part of cfg.freeze) model.freeze(part);

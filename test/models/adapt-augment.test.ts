@@ -2,8 +2,8 @@
 // both mirror states and several offsets occur; gradients flow back to the input.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { flipCrop } from "../../src/models/index.ts";
-import { fromTypedArray, manualSeed, tidy } from "../../src/torch/index.ts";
+import { buildModel, flipCrop } from "../../src/models/index.ts";
+import { fromTypedArray, manualSeed, noGrad, tidy } from "../../src/torch/index.ts";
 
 test("flipCrop outputs padded, possibly mirrored windows of each sample, and passes gradients", () => {
   const [b, c, h, w, pad] = [6, 2, 5, 7, 2];
@@ -42,4 +42,31 @@ test("flipCrop outputs padded, possibly mirrored windows of each sample, and pas
     return t.grad!.sum().item();
   });
   assert.ok(g > 0 && g <= b * c * h * w, `gradient mass ${g}`);
+});
+
+test("tta flip in eval mode averages the logits of the adaptation output and its mirror; training ignores it", () => {
+  manualSeed(3);
+  const m = buildModel({ backbone: "resnet20", blockSize: 4, classes: 5 });
+  m.eval();
+  const x = Float32Array.from({ length: 2 * 3 * 16 * 16 }, (_, i) => Math.sin(0.37 * i) + 0.1 * ((i * 7) % 5));
+  const [plain, mirrored] = tidy(() =>
+    noGrad(() => {
+      const a = m.adaptOutput(fromTypedArray(x, [2, 3, 16, 16]));
+      const v = a.toFloat32Array();
+      const r = v.map((_, i) => v[i - (i % 16) + 15 - (i % 16)]); // each 16-wide row reversed, by hand
+      return [m.backbone.forward(a).toFloat32Array(), m.backbone.forward(fromTypedArray(r, a.shape)).toFloat32Array()];
+    }),
+  );
+  m.tta = "flip";
+  const got = tidy(() => noGrad(() => m.forward(fromTypedArray(x, [2, 3, 16, 16])).toFloat32Array()));
+  assert.equal(got.length, 10);
+  let gap = 0;
+  for (let i = 0; i < got.length; i++) {
+    assert.ok(Math.abs(got[i] - (plain[i] + mirrored[i]) / 2) < 1e-5, `logit ${i}: ${got[i]}`);
+    gap = Math.max(gap, Math.abs(plain[i] - mirrored[i]));
+  }
+  assert.ok(gap > 1e-4, "the mirror must change the logits, or this test shows nothing");
+  m.train();
+  const shape = tidy(() => m.forward(fromTypedArray(x, [2, 3, 16, 16])).shape);
+  assert.deepEqual(shape, [2, 5]);
 });

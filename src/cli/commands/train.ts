@@ -63,6 +63,12 @@ export function addTrainOptions(c: Command): Command {
         "augment the adaptation output (flip-crop: CIFAR flip + padded crop; valid only where it decrypts)",
       ).choices(["none", "flip-crop"]),
     )
+    .addOption(
+      new Option(
+        "--tta <how>",
+        "test-time augmentation for val/test (flip: average with the mirrored adaptation output)",
+      ).choices(["none", "flip"]),
+    )
     .option("--block-flip", "cipher-safe augmentation also mirrors the block order (half the images)")
     .option("--seed <n>", "seed for splits, shuffling and initialisation", int)
     .option("--threads <n>", "libtorch threads", int)
@@ -116,6 +122,7 @@ export function configFromFlags(
     "augment",
     "blockFlip",
     "adaptAugment",
+    "tta",
     "seed",
     "threads",
     "workers",
