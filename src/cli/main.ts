@@ -9,6 +9,7 @@ import { decryptCommand } from "./commands/decrypt.ts";
 import { decryptViewCommand } from "./commands/decrypt-view.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { encryptCommand } from "./commands/encrypt.ts";
+import { evaluateCommand } from "./commands/evaluate.ts";
 import { inspectCommand } from "./commands/inspect.ts";
 import { keygenCommand } from "./commands/keygen.ts";
 import { pretrainCommand } from "./commands/pretrain.ts";
@@ -23,6 +24,7 @@ export const COMMANDS: (() => Command)[] = [
   inspectCommand,
   trainCommand,
   pretrainCommand,
+  evaluateCommand,
   decryptViewCommand,
   attackCommand,
   sweepCommand,

@@ -10,7 +10,7 @@
 import type { AugmentMode, AugmentParams } from "./augment.ts";
 import { DataError } from "./errors.ts";
 import type { LoaderWorkerData } from "./loader-worker.ts";
-import { type NormalizeMode, normalizationFor } from "./normalize.ts";
+import { type Normalization, type NormalizeMode, normalizationFor } from "./normalize.ts";
 import { WorkerPool } from "./pool.ts";
 import { permutation } from "./rng.ts";
 import { Store } from "./store.ts";
@@ -32,6 +32,11 @@ export interface LoaderOptions {
   seed?: string | number;
   dropLast?: boolean;
   normalize?: NormalizeMode;
+  /**
+   * Explicit mean/std (or null for none), overriding `normalize`: evaluation data must be normalised with the
+   * training store's statistics, not its own.
+   */
+  normalization?: Normalization | null;
   augment?: AugmentMode;
   /** Largest cipher-safe shift in blocks (default 1) or plain shift in pixels (default 4). */
   maxShift?: number;
@@ -55,7 +60,10 @@ export class Loader implements AsyncIterable<Batch> {
   private constructor(
     readonly store: Store,
     private readonly data: { x: Float32Array; y: Int32Array; n: number },
-    readonly opts: Required<Omit<LoaderOptions, "indices" | "maxShift" | "blockSize" | "blockFlip">> & {
+    readonly opts: Required<
+      Omit<LoaderOptions, "indices" | "maxShift" | "blockSize" | "blockFlip" | "normalization">
+    > & {
+      normalization?: Normalization | null;
       maxShift?: number;
       blockFlip?: boolean;
       blockSize?: number;
@@ -106,7 +114,10 @@ export class Loader implements AsyncIterable<Batch> {
 
   private ensurePool(): WorkerPool {
     if (this.pool) return this.pool;
-    const norm = normalizationFor(this.opts.normalize, this.store.meta);
+    const norm =
+      this.opts.normalization !== undefined
+        ? this.opts.normalization
+        : normalizationFor(this.opts.normalize, this.store.meta);
     const augment: AugmentParams = {
       mode: this.opts.augment,
       blockSize: this.opts.blockSize ?? this.store.meta.blockSize ?? 1,

@@ -25,7 +25,10 @@ export function withMirror(x: Tensor): Tensor {
 export function meanOfHalves(logits: Tensor): Tensor {
   return tidy(() => {
     const b = logits.shape[0] / 2;
-    return logits.narrow(0, 0, b).add(logits.narrow(0, b, b)).mul(0.5);
+    return logits
+      .narrow(0, 0, b)
+      .add(logits.narrow(0, b, b))
+      .mul(0.5);
   });
 }
 

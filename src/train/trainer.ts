@@ -242,7 +242,7 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
 
   const t0 = performance.now() - state.wallSeconds * 1000;
   const keyFingerprint = keyInfo?.fingerprint ?? null;
-  const ckptInfo = () => ({ classNames: store.meta.classes, keyFingerprint });
+  const ckptInfo = () => ({ classNames: store.meta.classes, keyFingerprint, extra: { normalization: norm } });
   let epochsThisCall = 0;
   try {
     for (let round = state.round; round <= cfg.rounds; round++) {
@@ -343,7 +343,8 @@ export async function train(partial: Parameters<typeof resolveConfig>[0], o: Tra
     if (best) await loadCheckpointInto(best, model);
     let test = null;
     if (testStore) {
-      const testLoader = await Loader.fromStore(testStore, { ...common, shuffle: false });
+      // The training store's normalisation, never the test store's own statistics.
+      const testLoader = await Loader.fromStore(testStore, { ...common, normalization: norm, shuffle: false });
       try {
         test = await evaluate(model, testLoader);
       } finally {

@@ -85,6 +85,21 @@ test("normalisation: imagenet and per-store statistics", async () => {
     assert.ok(Math.abs(m / (N * 64)) < 1e-4, `mean ${m / (N * 64)}`);
   }
   await s.close();
+  // an explicit normalisation (another store's statistics) wins over the store's own
+  const given = { mean: [0.5, -1, 2], std: [2, 4, 0.5] };
+  const e = await Loader.fromStore(join(t.dir, "s"), {
+    batchSize: N,
+    shuffle: false,
+    normalize: "store",
+    normalization: given,
+    workers: 1,
+  });
+  for await (const b of e)
+    for (const i of [5, 70, 150]) {
+      const ch = Math.floor(i / 64);
+      assert.ok(Math.abs(b.x[i] - (raw[i] - given.mean[ch]) / given.std[ch]) < 1e-5, `x[${i}] = ${b.x[i]}`);
+    }
+  await e.close();
 });
 
 test("cipher-safe augmentation: a block-aligned shift of a ciphertext is the ciphertext of the shifted image", () => {

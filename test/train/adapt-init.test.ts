@@ -100,5 +100,8 @@ test("Store.images: shard by shard, the kept positions in order, at most `limit`
     chunks.map((c) => c.n),
     [14, 13, 3],
   );
-  assert.equal([...store.images({ limit: 50 })].reduce((a, c) => a + c.n, 0), 50);
+  assert.equal(
+    [...store.images({ limit: 50 })].reduce((a, c) => a + c.n, 0),
+    50,
+  );
 });

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type CipherKey, generateKey } from "../../src/cipher/index.ts";
+import { Loader, type Normalization } from "../../src/data/index.ts";
 import { saveKey } from "../../src/io/keyfile.ts";
+import { loadCheckpoint } from "../../src/models/index.ts";
 import { loadSafetensors } from "../../src/torch/index.ts";
-import { type EpochMetrics, train } from "../../src/train/index.ts";
+import { type EpochMetrics, evaluate, train } from "../../src/train/index.ts";
 import { writeSyntheticStore } from "./synthetic.ts";
 
 let dir: string;
@@ -69,6 +71,23 @@ test("a tiny encrypted run learns well above chance and writes metrics, checkpoi
     "last/state.json",
   ])
     assert.ok(existsSync(join(out, f)), `${f} exists`);
+  // evaluation data is normalised with the TRAINING store's statistics, which the checkpoint records
+  const trainStats = JSON.parse(readFileSync(join(dir, "train", "meta.json"), "utf8")).stats;
+  const testStats = JSON.parse(readFileSync(join(dir, "test", "meta.json"), "utf8")).stats;
+  assert.notDeepEqual(trainStats.mean, testStats.mean);
+  const recorded = JSON.parse(readFileSync(join(out, "best", "checkpoint.json"), "utf8")).extra.normalization;
+  assert.deepEqual(recorded, { mean: trainStats.mean, std: trainStats.std });
+  const { model } = await loadCheckpoint(join(out, "best"));
+  const lossWith = async (o: { normalize: "store" } | { normalization: Normalization }) => {
+    const l = await Loader.fromStore(join(dir, "test"), { batchSize: 16, shuffle: false, workers: 1, ...o });
+    try {
+      return (await evaluate(model, l)).loss;
+    } finally {
+      await l.close();
+    }
+  };
+  assert.ok(Math.abs((await lossWith({ normalization: recorded })) - r.testLoss!) < 1e-6, "test loss as reported");
+  assert.ok(Math.abs((await lossWith({ normalize: "store" })) - r.testLoss!) > 1e-6, "own statistics would differ");
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
   assert.equal(cfg.evalKey, keyPath, "the config names the key file, never its values");
   assert.ok(!readFileSync(join(out, "config.json"), "utf8").includes(String(key.values[0])));

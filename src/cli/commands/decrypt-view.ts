@@ -1,10 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Command, Option } from "commander";
-import { type NormalizeMode, normalizationFor, Store } from "../../data/index.ts";
+import { Store } from "../../data/index.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { loadCheckpoint } from "../../models/index.ts";
 import { Eavesdropper, storeLabels } from "../../train/index.ts";
+import { checkpointDir, NORMALIZE_CHOICES, runNormalization } from "../run-normalization.ts";
 
 /** The eavesdropper's view of a trained model: ciphertext | adaptation output | plaintext, and its quality. */
 export function decryptViewCommand(): Command {
@@ -16,24 +15,19 @@ export function decryptViewCommand(): Command {
     .option("-k, --key <file>", "key to decrypt the plaintext panel and measure quality (the eavesdropper lacks it)")
     .option("-n, --samples <n>", "samples", (v) => Number.parseInt(v, 10), 8)
     .addOption(
-      new Option("--normalize <mode>", "input normalisation (default: the run's)").choices([
-        "imagenet",
-        "store",
-        "none",
-      ]),
+      new Option("--normalize <mode>", "input normalisation (default: the run's recorded statistics)").choices(
+        NORMALIZE_CHOICES,
+      ),
     )
     .action(async (model: string, o) => {
-      const runCfg = join(model, "config.json");
-      const ckpt = existsSync(join(model, "best", "checkpoint.json")) ? join(model, "best") : model;
-      const mode = (o.normalize ??
-        (existsSync(runCfg) ? JSON.parse(readFileSync(runCfg, "utf8")).normalize : "imagenet")) as NormalizeMode;
       const store = Store.open(o.store);
       const key = o.key ? await loadKey(o.key) : null;
       if (key) store.checkKey(key);
-      const { model: m } = await loadCheckpoint(ckpt);
+      const { model: m, meta } = await loadCheckpoint(checkpointDir(model));
       try {
+        const norm = runNormalization(model, meta, store, o.normalize);
         const positions = Int32Array.from(storeLabels(store).keys());
-        const eaves = new Eavesdropper(store, positions, o.samples, normalizationFor(mode, store.meta), key);
+        const eaves = new Eavesdropper(store, positions, o.samples, norm, key);
         await eaves.picture(m, o.out);
         const q = eaves.measure(m);
         process.stdout.write(

@@ -1,0 +1,66 @@
+import { Command, Option } from "commander";
+import { Loader, Store } from "../../data/index.ts";
+import { loadCheckpoint, TEST_TIME_AUGMENTS, type TestTimeAugment } from "../../models/index.ts";
+import { setNumThreads } from "../../torch/index.ts";
+import { evaluate } from "../../train/index.ts";
+import { checkpointDir, NORMALIZE_CHOICES, runNormalization } from "../run-normalization.ts";
+
+const int = (v: string) => Number.parseInt(v, 10);
+
+/** Accuracy and loss of a trained model on a store (e.g. a test split it never saw). */
+export function evaluateCommand(): Command {
+  return new Command("evaluate")
+    .description("accuracy and loss of a trained model on a store, normalised as in training")
+    .argument("<model>", "run directory (uses best/) or checkpoint directory")
+    .argument("<store>", "store to evaluate on (same key and classes as the training store)")
+    .addOption(
+      new Option("--tta <how>", "test-time augmentation (flip: average with the mirrored adaptation output)")
+        .choices(TEST_TIME_AUGMENTS)
+        .default("none"),
+    )
+    .addOption(
+      new Option("--normalize <mode>", "input normalisation (default: the run's recorded statistics)").choices(
+        NORMALIZE_CHOICES,
+      ),
+    )
+    .option("-b, --batch-size <n>", "batch size", int, 128)
+    .option("--threads <n>", "libtorch threads", int)
+    .option("--workers <n>", "loader worker threads", int, 2)
+    .option("--json", "print one JSON object instead of a sentence")
+    .action(async (model: string, storeDir: string, o) => {
+      if (o.threads) setNumThreads(o.threads);
+      const store = Store.open(storeDir);
+      const ckpt = checkpointDir(model);
+      const { model: m, meta } = await loadCheckpoint(ckpt);
+      try {
+        const storeKey = store.meta.key?.fingerprint ?? null;
+        if (storeKey !== meta.keyFingerprint)
+          throw new Error(
+            `${storeDir}: ${storeKey ? "encrypted with a different key" : "plain"}, but ${ckpt} was trained ` +
+              (meta.keyFingerprint ? "on ciphertexts of another key" : "on plain images"),
+          );
+        if (store.meta.classes.join("\n") !== meta.classNames.join("\n"))
+          throw new Error(
+            `${storeDir}: classes [${store.meta.classes.slice(0, 4).join(", ")}…] differ from the model's ` +
+              `[${meta.classNames.slice(0, 4).join(", ")}…] (${store.meta.classes.length} vs ${meta.classNames.length})`,
+          );
+        m.tta = o.tta as TestTimeAugment;
+        const loader = await Loader.fromStore(store, {
+          batchSize: o.batchSize,
+          shuffle: false,
+          workers: o.workers,
+          normalization: runNormalization(model, meta, store, o.normalize),
+        });
+        const r = await evaluate(m, loader).finally(() => loader.close());
+        const out = { accuracy: r.acc, loss: r.loss, images: r.images, tta: o.tta, seconds: r.seconds };
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify(out)}\n`
+            : `accuracy ${(100 * r.acc).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${r.images} images of ` +
+                `${storeDir}, tta ${o.tta}, ${r.seconds.toFixed(1)} s\n`,
+        );
+      } finally {
+        m.dispose();
+      }
+    });
+}

@@ -1,0 +1,79 @@
+// `ercnn evaluate`: a trained model on a store, normalised with the TRAINING store's statistics (recorded in the
+// checkpoint, or for older checkpoints taken from the training store the run's config names); it reproduces the
+// trainer's own test number, --tta flip changes it, and a store of another key, or other classes, is refused.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { generateKey } from "../../src/cipher/index.ts";
+import { train } from "../../src/train/index.ts";
+import { tempDir } from "../data/helpers.ts";
+import { writeSyntheticStore } from "../train/synthetic.ts";
+
+const t = tempDir("ercnn-evaluate-");
+after(t.cleanup);
+const cli = (...args: string[]) => spawnSync(process.execPath, ["bin/ercnn.js", ...args], { encoding: "utf8" });
+const run = join(t.dir, "run");
+const testStore = join(t.dir, "test");
+let final: { testAcc: number; testLoss: number };
+
+before(async () => {
+  const key = await generateKey({ blockSize: 4, seed: "evaluate-cli" });
+  const other = await generateKey({ blockSize: 4, seed: "evaluate-cli-other" });
+  await writeSyntheticStore(join(t.dir, "train"), { n: 160, classes: 4, size: 16, key, seed: 1 });
+  await writeSyntheticStore(testStore, { n: 64, classes: 4, size: 16, key, seed: 2 });
+  await writeSyntheticStore(join(t.dir, "other-key"), { n: 16, classes: 4, size: 16, key: other, seed: 3 });
+  await writeSyntheticStore(join(t.dir, "three-classes"), { n: 15, classes: 3, size: 16, key, seed: 4 });
+  final = (await train(
+    {
+      train: join(t.dir, "train"),
+      test: testStore,
+      out: run,
+      backbone: "resnet20",
+      optimizer: "adam",
+      batchSize: 16,
+      epochs: 1,
+      valFraction: 0.25,
+      normalize: "store",
+      workers: 1,
+      threads: 1,
+      decryptSamples: 2,
+    },
+    { quiet: true, log: () => {} },
+  )) as typeof final;
+});
+
+const evaluateJson = (...extra: string[]) => {
+  const r = cli("evaluate", run, testStore, "--json", "--workers", "1", ...extra);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { accuracy: number; loss: number; images: number; tta: string };
+};
+
+test("evaluate reproduces the trainer's test accuracy and loss; --tta flip changes the loss", () => {
+  const plain = evaluateJson();
+  assert.equal(plain.images, 64);
+  assert.equal(plain.accuracy, final.testAcc);
+  assert.ok(Math.abs(plain.loss - final.testLoss) < 1e-6, `${plain.loss} vs ${final.testLoss}`);
+  const tta = evaluateJson("--tta", "flip");
+  assert.equal(tta.tta, "flip");
+  assert.ok(Math.abs(tta.loss - plain.loss) > 1e-6, "mirrored logits must change the loss");
+});
+
+test("a checkpoint without recorded statistics falls back to the training store the run's config names", () => {
+  const meta = join(run, "best", "checkpoint.json");
+  const m = JSON.parse(readFileSync(meta, "utf8"));
+  delete m.extra;
+  writeFileSync(meta, JSON.stringify(m));
+  const r = evaluateJson();
+  assert.ok(Math.abs(r.loss - final.testLoss) < 1e-6, `${r.loss} vs ${final.testLoss}`);
+});
+
+test("evaluate refuses a store of another key or other classes, naming it", () => {
+  const k = cli("evaluate", run, join(t.dir, "other-key"));
+  assert.equal(k.status, 1);
+  assert.match(k.stderr, /other-key.*different key/);
+  const c = cli("evaluate", run, join(t.dir, "three-classes"));
+  assert.equal(c.status, 1);
+  assert.match(c.stderr, /three-classes.*classes/);
+});
