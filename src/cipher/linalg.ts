@@ -339,3 +339,54 @@ export function transposeSquare(a: Float64Array, n: number): Float64Array {
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
   return t;
 }
+
+/**
+ * Minimum-cost perfect matching of an n×n cost matrix (row-major): the Hungarian method with potentials, O(n³).
+ * Returns match with match[row] = column.
+ */
+export function linearAssignment(cost: ArrayLike<number>, n: number): Int32Array {
+  // 1-based potentials u (rows), v (columns); p[col] = row matched to col; way[col] = previous column on the path
+  const u = new Float64Array(n + 1);
+  const v = new Float64Array(n + 1);
+  const p = new Int32Array(n + 1);
+  const way = new Int32Array(n + 1);
+  for (let i = 1; i <= n; i++) {
+    p[0] = i;
+    let j0 = 0;
+    const minv = new Float64Array(n + 1).fill(Number.POSITIVE_INFINITY);
+    const used = new Uint8Array(n + 1);
+    do {
+      used[j0] = 1;
+      const i0 = p[j0];
+      let delta = Number.POSITIVE_INFINITY;
+      let j1 = 0;
+      for (let j = 1; j <= n; j++) {
+        if (used[j]) continue;
+        const cur = cost[(i0 - 1) * n + (j - 1)] - u[i0] - v[j];
+        if (cur < minv[j]) {
+          minv[j] = cur;
+          way[j] = j0;
+        }
+        if (minv[j] < delta) {
+          delta = minv[j];
+          j1 = j;
+        }
+      }
+      for (let j = 0; j <= n; j++) {
+        if (used[j]) {
+          u[p[j]] += delta;
+          v[j] -= delta;
+        } else minv[j] -= delta;
+      }
+      j0 = j1;
+    } while (p[j0] !== 0);
+    do {
+      const j1 = way[j0];
+      p[j0] = p[j1];
+      j0 = j1;
+    } while (j0);
+  }
+  const match = new Int32Array(n);
+  for (let j = 1; j <= n; j++) match[p[j] - 1] = j - 1;
+  return match;
+}

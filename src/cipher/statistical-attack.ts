@@ -9,7 +9,8 @@
  * (MᵀM = I since Σ_c = Kᵀ Σ_p K), with L_c(r) = Mᵀ L_p(r) M for the whitened cross-covariances L = A C A and
  * μ_c A_c = (μ_p A_p) M. The attack finds the orthogonal M minimising
  *     Σ_r ‖M L_c(r) − L_p(r) M‖² + ‖μ_c A_c − μ_p A_p M‖²
- * (start: match the eigenvectors of a random symmetric combination of the L's, sign by sign greedily; then projected
+ * (start: match the eigenvectors of a random symmetric combination of the L's, sign by sign greedily, for k > 4 also
+ * swapping neighbours in eigenvalue order; then projected
  * gradient descent on the orthogonal group; several random starts, the lowest loss wins), and returns
  *     K⁻¹ ≈ A_c Mᵀ Σ_p^{1/2},   K ≈ A_p M Σ_c^{1/2}.
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
@@ -18,7 +19,13 @@
  * ciphertexts' correlations; it hides images only from someone with no natural-image statistics at all.
  */
 
-import { matmulSquare, symmetricEigen, symmetricFunction, transposeSquare as transpose } from "./linalg.ts";
+import {
+  linearAssignment,
+  matmulSquare,
+  symmetricEigen,
+  symmetricFunction,
+  transposeSquare as transpose,
+} from "./linalg.ts";
 import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
 import { mulberry32 } from "./rng.ts";
 
@@ -29,6 +36,12 @@ export interface StatisticalAttackOptions {
   iterations?: number;
   /** Seed of the starts (default 1). */
   seed?: number;
+  /**
+   * Also repair the eigenvector matching by swapping neighbours in eigenvalue order (with their signs) before the
+   * gradient descent (default: on for k > 4, where close eigenvalues trade places under the reference statistics'
+   * noise; off for k ≤ 4, which keeps earlier k ≤ 4 estimates bit for bit).
+   */
+  swaps?: boolean;
 }
 
 export interface StatisticalAttackResult {
@@ -78,6 +91,7 @@ export function statisticalAttack(
       n,
       o.restarts ?? (small ? 12 : 4),
       o.iterations ?? (small ? 1500 : 400),
+      o.swaps ?? !small,
       rng,
     );
     loss.push(value);
@@ -96,6 +110,7 @@ function solveOrthogonal(
   n: number,
   restarts: number,
   iterations: number,
+  swaps: boolean,
   rng: () => number,
 ): { M: Float64Array; value: number } {
   const f = (M: Float64Array) => evaluate(M, Lp, Lc, mp, mc, n);
@@ -107,28 +122,49 @@ function solveOrthogonal(
     const Sc = symCombination(Lc, a, n);
     const ep = sortedEigen(Sp, n);
     const ec = sortedEigen(Sc, n);
+    // M = Σ_e signs[e] · ep[:, e] ⊗ ec[:, match[e]]: plaintext eigenvector e paired with ciphertext eigenvector match[e]
     const signs = new Float64Array(n).fill(1);
+    const match = swaps
+      ? signatureMatch(Lp, Lc, mp, mc, ep, ec, n, signs)
+      : Int32Array.from({ length: n }, (_, e) => e);
     const build = () => {
       const M = new Float64Array(n * n);
       for (let e = 0; e < n; e++)
         for (let i = 0; i < n; i++) {
           const u = ep[i * n + e] * signs[e];
-          for (let j = 0; j < n; j++) M[i * n + j] += u * ec[j * n + e];
+          const m = match[e];
+          for (let j = 0; j < n; j++) M[i * n + j] += u * ec[j * n + m];
         }
       return M;
     };
     let M: Float64Array = build();
     let cur = f(M);
+    /** Applies `change`, keeps it if the objective drops, else undoes it. */
+    const attempt = (change: () => void, undo: () => void): boolean => {
+      change();
+      const M2 = build();
+      const ev = f(M2);
+      if (ev.value < cur.value - 1e-15) {
+        [M, cur] = [M2, ev];
+        return true;
+      }
+      undo();
+      return false;
+    };
+    const flip = (e: number) => () => {
+      signs[e] = -signs[e];
+    };
+    const swap = (e: number, flips: number) => () => {
+      [match[e], match[e + 1]] = [match[e + 1], match[e]];
+      if (flips & 1) signs[e] = -signs[e];
+      if (flips & 2) signs[e + 1] = -signs[e + 1];
+    };
     for (let improved = true; improved; ) {
       improved = false;
-      for (let e = 0; e < n; e++) {
-        signs[e] = -signs[e];
-        const M2 = build();
-        const ev = f(M2);
-        if (ev.value < cur.value - 1e-15) {
-          [M, cur, improved] = [M2, ev, true];
-        } else signs[e] = -signs[e];
-      }
+      for (let e = 0; e < n; e++) improved = attempt(flip(e), flip(e)) || improved;
+      if (swaps)
+        for (let e = 0; e + 1 < n; e++)
+          for (let flips = 0; flips < 4; flips++) if (attempt(swap(e, flips), swap(e, flips))) improved = true;
     }
     // projected gradient descent with an adaptive step; the gradient changes only when a step is accepted
     let lr = 0.05;
@@ -147,6 +183,54 @@ function solveOrthogonal(
     if (!best || cur.value < best.value) best = { M, value: cur.value };
   }
   return best!;
+}
+
+/**
+ * Pairs plaintext and ciphertext eigenvectors by their signatures, invariant to the sign of each vector: the
+ * quadratic forms uᵀ L(r) u of every relation and |mean·u|, matched at least total squared distance (an assignment
+ * over all relations, where eigenvalue order uses only one combination of them). Signs start from the mean's.
+ */
+function signatureMatch(
+  Lp: Float64Array[],
+  Lc: Float64Array[],
+  mp: Float64Array,
+  mc: Float64Array,
+  ep: Float64Array,
+  ec: Float64Array,
+  n: number,
+  signs: Float64Array,
+): Int32Array {
+  const features = (L: Float64Array[], m: Float64Array, E: Float64Array) => {
+    const d = L.length + 1;
+    const out = new Float64Array(n * d);
+    const proj = new Float64Array(n);
+    for (let e = 0; e < n; e++) {
+      for (let r = 0; r < L.length; r++) {
+        let q = 0;
+        for (let i = 0; i < n; i++) {
+          let row = 0;
+          for (let j = 0; j < n; j++) row += L[r][i * n + j] * E[j * n + e];
+          q += E[i * n + e] * row;
+        }
+        out[e * d + r] = q;
+      }
+      for (let i = 0; i < n; i++) proj[e] += m[i] * E[i * n + e];
+      out[e * d + L.length] = Math.abs(proj[e]);
+    }
+    return { out, d, proj };
+  };
+  const fp = features(Lp, mp, ep);
+  const fc = features(Lc, mc, ec);
+  const cost = new Float64Array(n * n);
+  for (let e = 0; e < n; e++)
+    for (let m = 0; m < n; m++) {
+      let c = 0;
+      for (let k = 0; k < fp.d; k++) c += (fp.out[e * fp.d + k] - fc.out[m * fc.d + k]) ** 2;
+      cost[e * n + m] = c;
+    }
+  const match = linearAssignment(cost, n);
+  for (let e = 0; e < n; e++) signs[e] = fp.proj[e] * fc.proj[match[e]] < 0 ? -1 : 1;
+  return match;
 }
 
 interface Evaluation {

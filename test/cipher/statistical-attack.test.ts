@@ -91,35 +91,36 @@ describe("BlockMoments", () => {
 });
 
 describe("statisticalAttack (ciphertext-only)", () => {
-  test("recovers a decryption from ciphertexts plus statistics of other images (k = 2)", async () => {
-    const [c, size, k] = [3, 16, 2];
-    const dims = (n: number) => ({ n, c, h: size, w: size, layout: "CHW" as const });
-    const reference = smoothImages(300, c, size, 1);
-    const secret = smoothImages(300, c, size, 2);
-    const key = await generateKey({ blockSize: k, seed: "stat-attack" });
-    const cipher = encrypt(secret, dims(300), key);
-    const r = statisticalAttack(
-      new BlockMoments(k, c).add(cipher, dims(300)),
-      new BlockMoments(k, c).add(reference, dims(300)),
-      { restarts: 6 },
-    );
-    const guess = encrypt(cipher, dims(300), { ...key, values: r.inverse }).map((v) => Math.min(1, Math.max(0, v)));
-    const attackPsnr = psnr(guess, secret);
-    // chance level: the mean image of the reference set
-    const mean = reference.reduce((a, v) => a + v, 0) / reference.length;
-    const chance = psnr(new Float32Array(secret.length).fill(mean), secret);
-    assert.ok(attackPsnr > 28, `attack PSNR ${attackPsnr.toFixed(2)} dB (chance ${chance.toFixed(2)} dB)`);
-    assert.ok(attackPsnr > chance + 10);
-    // the estimated key and its inverse are consistent: K·K⁻¹ ≈ I per channel
-    const n2 = k * k;
-    for (let ch = 0; ch < c; ch++)
-      for (let i = 0; i < n2; i++)
-        for (let j = 0; j < n2; j++) {
-          let s = 0;
-          for (let t = 0; t < n2; t++) s += r.key[ch * n2 * n2 + i * n2 + t] * r.inverse[ch * n2 * n2 + t * n2 + j];
-          assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-8);
-        }
-  });
+  for (const swaps of [false, true])
+    test(`recovers a decryption from ciphertexts plus statistics of other images (k = 2, swaps ${swaps})`, async () => {
+      const [c, size, k] = [3, 16, 2];
+      const dims = (n: number) => ({ n, c, h: size, w: size, layout: "CHW" as const });
+      const reference = smoothImages(300, c, size, 1);
+      const secret = smoothImages(300, c, size, 2);
+      const key = await generateKey({ blockSize: k, seed: "stat-attack" });
+      const cipher = encrypt(secret, dims(300), key);
+      const r = statisticalAttack(
+        new BlockMoments(k, c).add(cipher, dims(300)),
+        new BlockMoments(k, c).add(reference, dims(300)),
+        { restarts: 6, swaps },
+      );
+      const guess = encrypt(cipher, dims(300), { ...key, values: r.inverse }).map((v) => Math.min(1, Math.max(0, v)));
+      const attackPsnr = psnr(guess, secret);
+      // chance level: the mean image of the reference set
+      const mean = reference.reduce((a, v) => a + v, 0) / reference.length;
+      const chance = psnr(new Float32Array(secret.length).fill(mean), secret);
+      assert.ok(attackPsnr > 28, `attack PSNR ${attackPsnr.toFixed(2)} dB (chance ${chance.toFixed(2)} dB)`);
+      assert.ok(attackPsnr > chance + 10);
+      // the estimated key and its inverse are consistent: K·K⁻¹ ≈ I per channel
+      const n2 = k * k;
+      for (let ch = 0; ch < c; ch++)
+        for (let i = 0; i < n2; i++)
+          for (let j = 0; j < n2; j++) {
+            let s = 0;
+            for (let t = 0; t < n2; t++) s += r.key[ch * n2 * n2 + i * n2 + t] * r.inverse[ch * n2 * n2 + t * n2 + j];
+            assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-8);
+          }
+    });
 
   test("refuses statistics of different block sizes", () => {
     assert.throws(() => statisticalAttack(new BlockMoments(2, 3), new BlockMoments(4, 3)), /k=2.*k=4/);

@@ -22,6 +22,7 @@ export interface AttackOptions {
   picture?: string;
   limit?: number;
   restarts?: number;
+  iterations?: number;
   seed?: number;
   quiet?: boolean;
 }
@@ -40,6 +41,7 @@ export async function runAttack(o: AttackOptions): Promise<{ lines: string[]; ps
   const r = attackStore(store, reference, {
     limit: o.limit,
     restarts: o.restarts,
+    iterations: o.iterations,
     seed: o.seed,
     onProgress: (what, done, total) => {
       if (o.quiet) return;
@@ -112,6 +114,7 @@ export function attackCommand(): Command {
     .option("--picture <file>", "PNG: ciphertext | attack decryption | plaintext (with --eval-key)")
     .option("--limit <n>", "images used from each store (default: all)", int)
     .option("--restarts <n>", "random starts per channel (default 12 for k ≤ 4, else 4)", int)
+    .option("--iterations <n>", "gradient steps per start (default 1500 for k ≤ 4, else 400)", int)
     .option("--seed <n>", "seed of the random starts (default 1)", int)
     .option("-q, --quiet", "no progress")
     .action(async (storeDir: string, o) => {
