@@ -1,0 +1,123 @@
+/**
+ * Is the ciphertext-only attack limited by its search or by its objective? For an encrypted store, a plain reference
+ * store and the true key (measurement only), it prints the objective at the true key's orthogonal factor M and the
+ * PSNR that basin would decrypt at, then runs the attack for each (restarts, iterations) budget and prints its
+ * objective and PSNR per channel. The statistics are computed once and cached next to the encrypted store's name in
+ * OUT (JSON). RESULTS.md, tiny50: the k = 8 numbers.
+ *
+ *   node --import tsx bench/experiments/attack-diagnosis.ts runs/results-t50/enc50 runs/results-t50/plain150 \
+ *       runs/results-t50/key.json [--limit 10000] [--budgets '[[4,400],[4,1500]]'] [--out runs/attack-diagnosis]
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import { BlockMoments, type CipherKey, decrypt, makeKey, psnr, statisticalAttack } from "../../src/cipher/index.ts";
+import {
+  matmulSquare as mm,
+  symmetricEigen,
+  symmetricFunction,
+  transposeSquare as tr,
+} from "../../src/cipher/linalg.ts";
+import { NEIGHBOUR_OFFSETS } from "../../src/cipher/moments.ts";
+import { Store } from "../../src/data/index.ts";
+import { storeBlockMoments } from "../../src/data/store-attack.ts";
+import { decryptStoreValues } from "../../src/data/store-cipher.ts";
+import { loadKey } from "../../src/io/keyfile.ts";
+
+const { values: o, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    limit: { type: "string", default: "10000" },
+    budgets: { type: "string", default: "[[4,400],[4,1500]]" },
+    out: { type: "string", default: "runs/attack-diagnosis" },
+  },
+});
+if (positionals.length !== 3) throw new Error("usage: attack-diagnosis.ts <encrypted store> <plain store> <key>");
+const [encDir, refDir, keyPath] = positionals;
+const enc = Store.open(encDir);
+const ref = Store.open(refDir);
+const key = await loadKey(keyPath);
+enc.checkKey(key);
+const k = key.blockSize;
+const n = k * k;
+const limit = Number(o.limit);
+mkdirSync(o.out, { recursive: true });
+
+const moments = (store: Store): BlockMoments => {
+  const path = join(o.out, `${basename(store.dir)}-k${k}-${limit}.json`);
+  if (existsSync(path)) return BlockMoments.fromJSON(JSON.parse(readFileSync(path, "utf8")));
+  const t = performance.now();
+  const m = storeBlockMoments(store, k, { limit });
+  console.log(`statistics of ${store.dir}: ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  writeFileSync(path, JSON.stringify(m.toJSON()));
+  return m;
+};
+const cm = moments(enc);
+const pm = moments(ref);
+
+// the PSNR of a key estimate on the encrypted store's first 500 images, overall and per channel
+const [C, h, w] = enc.shape;
+const N = Math.min(500, enc.meta.shards[0].count);
+const x = enc.readShard(0).x.subarray(0, N * C * h * w);
+const dims = { n: N, c: C, h, w, layout: "CHW" as const };
+const plain = decryptStoreValues(x, dims, key);
+const channel = (a: ArrayLike<number>, ch: number) =>
+  Float32Array.from(
+    { length: N * h * w },
+    (_, q) => a[Math.floor(q / (h * w)) * C * h * w + ch * h * w + (q % (h * w))],
+  );
+const measure = async (values: Float64Array): Promise<string> => {
+  const est: CipherKey = await makeKey({ mode: "uniform", blockSize: k, channels: C, values, source: "diagnosis" });
+  const g = decrypt(x, dims, est).map((v) => Math.min(1, Math.max(0, v)));
+  const per = Array.from({ length: C }, (_, ch) => psnr(channel(g, ch), channel(plain, ch)).toFixed(1));
+  return `PSNR ${psnr(g, plain).toFixed(2)} dB (per channel ${per.join(", ")})`;
+};
+
+// the objective (statistical-attack.ts) at the true key's whitened orthogonal factor M = polar(Σp^½ K Σc^-½)
+const powers = (S: Float64Array) => {
+  const e = symmetricEigen(S, n);
+  const top = Math.max(...e.values);
+  const fl = (l: number) => Math.max(l, 1e-12 * top);
+  return {
+    sqrt: symmetricFunction(e, n, (l) => Math.sqrt(fl(l))),
+    inv: symmetricFunction(e, n, (l) => 1 / Math.sqrt(fl(l))),
+  };
+};
+const oracle = new Float64Array(C * n * n);
+const trueLoss: string[] = [];
+for (let ch = 0; ch < C; ch++) {
+  const sp = powers(pm.covariance(ch, 0));
+  const sc = powers(cm.covariance(ch, 0));
+  const raw = mm(mm(sp.sqrt, key.values.slice(ch * n * n, (ch + 1) * n * n), n), sc.inv, n);
+  const M = mm(raw, powers(mm(tr(raw, n), raw, n)).inv, n);
+  let value = 0;
+  for (let r = 1; r < NEIGHBOUR_OFFSETS.length; r++) {
+    const a = mm(M, mm(mm(sc.inv, cm.covariance(ch, r), n), sc.inv, n), n);
+    const b = mm(mm(mm(sp.inv, pm.covariance(ch, r), n), sp.inv, n), M, n);
+    for (let i = 0; i < a.length; i++) value += (a[i] - b[i]) ** 2;
+  }
+  const mp = pm.mean(ch);
+  const mc = cm.mean(ch);
+  for (let j = 0; j < n; j++) {
+    let p = 0;
+    let c = 0;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let t = 0; t < n; t++) s += mp[t] * sp.inv[t * n + i];
+      p += s * M[i * n + j];
+      c += mc[i] * sc.inv[i * n + j];
+    }
+    value += (c - p) ** 2;
+  }
+  trueLoss.push(value.toExponential(2));
+  oracle.set(mm(mm(sp.inv, M, n), sc.sqrt, n), ch * n * n);
+}
+console.log(`true key's basin: objective ${trueLoss.join(", ")}; ${await measure(oracle)}`);
+for (const [restarts, iterations] of JSON.parse(o.budgets) as [number, number][]) {
+  const t = performance.now();
+  const r = statisticalAttack(cm, pm, { restarts, iterations });
+  const s = ((performance.now() - t) / 1000).toFixed(1);
+  console.log(
+    `attack ${restarts} × ${iterations}: ${s} s, objective ${r.loss.map((v) => v.toExponential(2)).join(", ")}; ${await measure(r.key)}`,
+  );
+}
