@@ -11,14 +11,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { BlockMoments, type CipherKey, decrypt, makeKey, psnr, statisticalAttack } from "../../src/cipher/index.ts";
 import {
-  matmulSquare as mm,
-  symmetricEigen,
-  symmetricFunction,
-  transposeSquare as tr,
-} from "../../src/cipher/linalg.ts";
-import { NEIGHBOUR_OFFSETS } from "../../src/cipher/moments.ts";
+  attackObjectiveAtKey,
+  BlockMoments,
+  type CipherKey,
+  decrypt,
+  makeKey,
+  psnr,
+  statisticalAttack,
+} from "../../src/cipher/index.ts";
 import { Store } from "../../src/data/index.ts";
 import { storeBlockMoments } from "../../src/data/store-attack.ts";
 import { decryptStoreValues } from "../../src/data/store-cipher.ts";
@@ -39,7 +40,6 @@ const ref = Store.open(refDir);
 const key = await loadKey(keyPath);
 enc.checkKey(key);
 const k = key.blockSize;
-const n = k * k;
 const limit = Number(o.limit);
 mkdirSync(o.out, { recursive: true });
 
@@ -73,45 +73,10 @@ const measure = async (values: Float64Array): Promise<string> => {
   return `PSNR ${psnr(g, plain).toFixed(2)} dB (per channel ${per.join(", ")})`;
 };
 
-// the objective (statistical-attack.ts) at the true key's whitened orthogonal factor M = polar(Σp^½ K Σc^-½)
-const powers = (S: Float64Array) => {
-  const e = symmetricEigen(S, n);
-  const top = Math.max(...e.values);
-  const fl = (l: number) => Math.max(l, 1e-12 * top);
-  return {
-    sqrt: symmetricFunction(e, n, (l) => Math.sqrt(fl(l))),
-    inv: symmetricFunction(e, n, (l) => 1 / Math.sqrt(fl(l))),
-  };
-};
-const oracle = new Float64Array(C * n * n);
-const trueLoss: string[] = [];
-for (let ch = 0; ch < C; ch++) {
-  const sp = powers(pm.covariance(ch, 0));
-  const sc = powers(cm.covariance(ch, 0));
-  const raw = mm(mm(sp.sqrt, key.values.slice(ch * n * n, (ch + 1) * n * n), n), sc.inv, n);
-  const M = mm(raw, powers(mm(tr(raw, n), raw, n)).inv, n);
-  let value = 0;
-  for (let r = 1; r < NEIGHBOUR_OFFSETS.length; r++) {
-    const a = mm(M, mm(mm(sc.inv, cm.covariance(ch, r), n), sc.inv, n), n);
-    const b = mm(mm(mm(sp.inv, pm.covariance(ch, r), n), sp.inv, n), M, n);
-    for (let i = 0; i < a.length; i++) value += (a[i] - b[i]) ** 2;
-  }
-  const mp = pm.mean(ch);
-  const mc = cm.mean(ch);
-  for (let j = 0; j < n; j++) {
-    let p = 0;
-    let c = 0;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let t = 0; t < n; t++) s += mp[t] * sp.inv[t * n + i];
-      p += s * M[i * n + j];
-      c += mc[i] * sc.inv[i * n + j];
-    }
-    value += (c - p) ** 2;
-  }
-  trueLoss.push(value.toExponential(2));
-  oracle.set(mm(mm(sp.inv, M, n), sc.sqrt, n), ch * n * n);
-}
+// the objective at the true key's whitened orthogonal factor, and the key that basin gives
+const atKey = attackObjectiveAtKey(cm, pm, key.values);
+const trueLoss = atKey.loss.map((v) => v.toExponential(2));
+const oracle = atKey.key;
 console.log(`true key's basin: objective ${trueLoss.join(", ")}; ${await measure(oracle)}`);
 for (const [restarts, iterations] of JSON.parse(o.budgets) as [number, number][]) {
   const t = performance.now();

@@ -59,6 +59,7 @@ export { BlockMoments, type BlockMomentsJson, NEIGHBOUR_OFFSETS } from "./moment
 export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "./npy.ts";
 export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "./rng.ts";
 export {
+  attackObjectiveAtKey,
   type StatisticalAttackOptions,
   type StatisticalAttackResult,
   statisticalAttack,

@@ -9,8 +9,8 @@
  * (MᵀM = I since Σ_c = Kᵀ Σ_p K), with L_c(r) = Mᵀ L_p(r) M for the whitened cross-covariances L = A C A and
  * μ_c A_c = (μ_p A_p) M. The attack finds the orthogonal M minimising
  *     Σ_r ‖M L_c(r) − L_p(r) M‖² + ‖μ_c A_c − μ_p A_p M‖²
- * (start: match the eigenvectors of a random symmetric combination of the L's, sign by sign greedily, for k > 4 also
- * swapping neighbours in eigenvalue order; then projected
+ * (start: match the eigenvectors of a random symmetric combination of the L's, in eigenvalue order or, for k > 4, by
+ * their signatures over all relations, then sign by sign greedily (k > 4: also neighbour swaps); then projected
  * gradient descent on the orthogonal group; several random starts, the lowest loss wins), and returns
  *     K⁻¹ ≈ A_c Mᵀ Σ_p^{1/2},   K ≈ A_p M Σ_c^{1/2}.
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
@@ -37,11 +37,12 @@ export interface StatisticalAttackOptions {
   /** Seed of the starts (default 1). */
   seed?: number;
   /**
-   * Also repair the eigenvector matching by swapping neighbours in eigenvalue order (with their signs) before the
-   * gradient descent (default: on for k > 4, where close eigenvalues trade places under the reference statistics'
-   * noise; off for k ≤ 4, which keeps earlier k ≤ 4 estimates bit for bit).
+   * Refine the start's eigenvector matching: pair eigenvectors by their signatures over all relations (a linear
+   * assignment) instead of eigenvalue order, and try swapping neighbours (with their signs) before the gradient
+   * descent (default: on for k > 4, where close eigenvalues trade places under the reference statistics' noise; off
+   * for k ≤ 4, which keeps earlier k ≤ 4 estimates bit for bit).
    */
-  swaps?: boolean;
+  refine?: boolean;
 }
 
 export interface StatisticalAttackResult {
@@ -60,11 +61,7 @@ export function statisticalAttack(
   plain: BlockMoments,
   o: StatisticalAttackOptions = {},
 ): StatisticalAttackResult {
-  if (cipher.blockSize !== plain.blockSize || cipher.channels !== plain.channels)
-    throw new Error(
-      `statisticalAttack: ciphertext statistics are k=${cipher.blockSize}, C=${cipher.channels}; plaintext ` +
-        `statistics k=${plain.blockSize}, C=${plain.channels}`,
-    );
+  checkCompatible(cipher, plain);
   const n = cipher.n;
   const C = cipher.channels;
   const key = new Float64Array(C * n * n);
@@ -72,16 +69,7 @@ export function statisticalAttack(
   const loss: number[] = [];
   const rng = mulberry32(o.seed ?? 1);
   for (let ch = 0; ch < C; ch++) {
-    const sp = symmetricPowers(plain.covariance(ch, 0), n);
-    const sc = symmetricPowers(cipher.covariance(ch, 0), n);
-    const Lp: Float64Array[] = [];
-    const Lc: Float64Array[] = [];
-    for (let r = 1; r < NEIGHBOUR_OFFSETS.length; r++) {
-      Lp.push(sandwich(sp.invSqrt, plain.covariance(ch, r), n));
-      Lc.push(sandwich(sc.invSqrt, cipher.covariance(ch, r), n));
-    }
-    const mp = rowTimes(plain.mean(ch), sp.invSqrt, n);
-    const mc = rowTimes(cipher.mean(ch), sc.invSqrt, n);
+    const { sp, sc, Lp, Lc, mp, mc } = whitenedProblem(cipher, plain, ch);
     const small = n <= 16;
     const { M, value } = solveOrthogonal(
       Lp,
@@ -91,7 +79,7 @@ export function statisticalAttack(
       n,
       o.restarts ?? (small ? 12 : 4),
       o.iterations ?? (small ? 1500 : 400),
-      o.swaps ?? !small,
+      o.refine ?? !small,
       rng,
     );
     loss.push(value);
@@ -102,6 +90,57 @@ export function statisticalAttack(
   return { blockSize: cipher.blockSize, channels: C, key, inverse, loss };
 }
 
+/**
+ * Diagnosis with the true key (measurement only): per channel, the attack's objective at the key's own orthogonal
+ * factor M = polar(Σ_p^{1/2} K Σ_c^{-1/2}), and the key estimate that basin gives (what a perfect search returns
+ * from these statistics). An attack that stops above this loss is limited by its search, one that reaches it by the
+ * statistics.
+ */
+export function attackObjectiveAtKey(
+  cipher: BlockMoments,
+  plain: BlockMoments,
+  trueKey: Float64Array,
+): { loss: number[]; key: Float64Array } {
+  checkCompatible(cipher, plain);
+  const n = cipher.n;
+  if (trueKey.length !== cipher.channels * n * n)
+    throw new Error(`attackObjectiveAtKey: key has ${trueKey.length} values, expected ${cipher.channels}×${n}×${n}`);
+  const key = new Float64Array(trueKey.length);
+  const loss: number[] = [];
+  for (let ch = 0; ch < cipher.channels; ch++) {
+    const { sp, sc, Lp, Lc, mp, mc } = whitenedProblem(cipher, plain, ch);
+    const K = trueKey.subarray(ch * n * n, (ch + 1) * n * n);
+    const M = polar(matmulSquare(matmulSquare(sp.sqrt, K, n), sc.invSqrt, n), n);
+    loss.push(evaluate(M, Lp, Lc, mp, mc, n).value);
+    key.set(matmulSquare(matmulSquare(sp.invSqrt, M, n), sc.sqrt, n), ch * n * n);
+  }
+  return { loss, key };
+}
+
+function checkCompatible(cipher: BlockMoments, plain: BlockMoments): void {
+  if (cipher.blockSize !== plain.blockSize || cipher.channels !== plain.channels)
+    throw new Error(
+      `statisticalAttack: ciphertext statistics are k=${cipher.blockSize}, C=${cipher.channels}; plaintext ` +
+        `statistics k=${plain.blockSize}, C=${plain.channels}`,
+    );
+}
+
+/** One channel's problem: both sides' Σ^{±1/2}, the whitened neighbour cross-covariances L(r) and whitened means. */
+function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number) {
+  const n = cipher.n;
+  const sp = symmetricPowers(plain.covariance(ch, 0), n);
+  const sc = symmetricPowers(cipher.covariance(ch, 0), n);
+  const Lp: Float64Array[] = [];
+  const Lc: Float64Array[] = [];
+  for (let r = 1; r < NEIGHBOUR_OFFSETS.length; r++) {
+    Lp.push(sandwich(sp.invSqrt, plain.covariance(ch, r), n));
+    Lc.push(sandwich(sc.invSqrt, cipher.covariance(ch, r), n));
+  }
+  const mp = rowTimes(plain.mean(ch), sp.invSqrt, n);
+  const mc = rowTimes(cipher.mean(ch), sc.invSqrt, n);
+  return { sp, sc, Lp, Lc, mp, mc };
+}
+
 function solveOrthogonal(
   Lp: Float64Array[],
   Lc: Float64Array[],
@@ -110,7 +149,7 @@ function solveOrthogonal(
   n: number,
   restarts: number,
   iterations: number,
-  swaps: boolean,
+  refine: boolean,
   rng: () => number,
 ): { M: Float64Array; value: number } {
   const f = (M: Float64Array) => evaluate(M, Lp, Lc, mp, mc, n);
@@ -124,7 +163,7 @@ function solveOrthogonal(
     const ec = sortedEigen(Sc, n);
     // M = Σ_e signs[e] · ep[:, e] ⊗ ec[:, match[e]]: plaintext eigenvector e paired with ciphertext eigenvector match[e]
     const signs = new Float64Array(n).fill(1);
-    const match = swaps
+    const match = refine
       ? signatureMatch(Lp, Lc, mp, mc, ep, ec, n, signs)
       : Int32Array.from({ length: n }, (_, e) => e);
     const build = () => {
@@ -139,16 +178,16 @@ function solveOrthogonal(
     };
     let M: Float64Array = build();
     let cur = f(M);
-    /** Applies `change`, keeps it if the objective drops, else undoes it. */
-    const attempt = (change: () => void, undo: () => void): boolean => {
-      change();
+    /** Applies a move that is its own inverse; keeps it if the objective drops, else applies it again. */
+    const attempt = (move: () => void): boolean => {
+      move();
       const M2 = build();
       const ev = f(M2);
       if (ev.value < cur.value - 1e-15) {
         [M, cur] = [M2, ev];
         return true;
       }
-      undo();
+      move();
       return false;
     };
     const flip = (e: number) => () => {
@@ -161,10 +200,10 @@ function solveOrthogonal(
     };
     for (let improved = true; improved; ) {
       improved = false;
-      for (let e = 0; e < n; e++) improved = attempt(flip(e), flip(e)) || improved;
-      if (swaps)
+      for (let e = 0; e < n; e++) improved = attempt(flip(e)) || improved;
+      if (refine)
         for (let e = 0; e + 1 < n; e++)
-          for (let flips = 0; flips < 4; flips++) if (attempt(swap(e, flips), swap(e, flips))) improved = true;
+          for (let flips = 0; flips < 4; flips++) improved = attempt(swap(e, flips)) || improved;
     }
     // projected gradient descent with an adaptive step; the gradient changes only when a step is accepted
     let lr = 0.05;

@@ -4,9 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Normalization, type NormalizeMode, normalizationFor, Store } from "../data/index.ts";
-import type { CheckpointMeta } from "../models/index.ts";
-
-export const NORMALIZE_CHOICES: readonly NormalizeMode[] = ["imagenet", "store", "none"];
+import { type CheckpointMeta, META_FILE } from "../models/index.ts";
 
 /** `runDir` is the run directory (its config.json names the mode) or a bare checkpoint directory. */
 export function runNormalization(
@@ -26,5 +24,5 @@ export function runNormalization(
 
 /** The checkpoint directory of a run (its best/) or the directory itself. */
 export function checkpointDir(model: string): string {
-  return existsSync(join(model, "best", "checkpoint.json")) ? join(model, "best") : model;
+  return existsSync(join(model, "best", META_FILE)) ? join(model, "best") : model;
 }

@@ -6,6 +6,7 @@
 import type { StoreMeta } from "./store.ts";
 
 export type NormalizeMode = "imagenet" | "store" | "none";
+export const NORMALIZE_MODES: readonly NormalizeMode[] = ["imagenet", "store", "none"];
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];

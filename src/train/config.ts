@@ -1,8 +1,15 @@
 // Training configuration: defaults from the study (SGD momentum 0.9, lr 0.002, batch 32, 5-epoch rounds),
 // validation, and loading from a JSON file merged under command-line flags.
 import { readFileSync } from "node:fs";
-import type { AugmentMode, NormalizeMode } from "../data/index.ts";
-import type { AdaptAugment, AdaptKind, ModelPart, TestTimeAugment } from "../models/index.ts";
+import { type AugmentMode, NORMALIZE_MODES, type NormalizeMode } from "../data/index.ts";
+import {
+  ADAPT_AUGMENTS,
+  type AdaptAugment,
+  type AdaptKind,
+  type ModelPart,
+  TEST_TIME_AUGMENTS,
+  type TestTimeAugment,
+} from "../models/index.ts";
 
 export type OptimizerName = "sgd" | "adam" | "adamw";
 export type ScheduleName = "none" | "step" | "cosine";
@@ -124,10 +131,10 @@ const ONE_OF: Partial<Record<keyof TrainConfig, readonly string[]>> = {
   adaptInit: ["default", "whiten", "attack"],
   optimizer: ["sgd", "adam", "adamw"],
   schedule: ["none", "step", "cosine"],
-  normalize: ["imagenet", "store", "none"],
+  normalize: NORMALIZE_MODES,
   augment: ["cipher-safe", "plain", "none"],
-  adaptAugment: ["none", "flip-crop"],
-  tta: ["none", "flip"],
+  adaptAugment: ADAPT_AUGMENTS,
+  tta: TEST_TIME_AUGMENTS,
 };
 
 /** Fills defaults and checks every field; errors name the field and the value. */

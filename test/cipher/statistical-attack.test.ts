@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+  attackObjectiveAtKey,
   BlockMoments,
   encrypt,
   generateKey,
@@ -91,8 +92,8 @@ describe("BlockMoments", () => {
 });
 
 describe("statisticalAttack (ciphertext-only)", () => {
-  for (const swaps of [false, true])
-    test(`recovers a decryption from ciphertexts plus statistics of other images (k = 2, swaps ${swaps})`, async () => {
+  for (const refine of [false, true])
+    test(`recovers a decryption from ciphertexts plus statistics of other images (k = 2, refine ${refine})`, async () => {
       const [c, size, k] = [3, 16, 2];
       const dims = (n: number) => ({ n, c, h: size, w: size, layout: "CHW" as const });
       const reference = smoothImages(300, c, size, 1);
@@ -102,7 +103,7 @@ describe("statisticalAttack (ciphertext-only)", () => {
       const r = statisticalAttack(
         new BlockMoments(k, c).add(cipher, dims(300)),
         new BlockMoments(k, c).add(reference, dims(300)),
-        { restarts: 6, swaps },
+        { restarts: 6, refine },
       );
       const guess = encrypt(cipher, dims(300), { ...key, values: r.inverse }).map((v) => Math.min(1, Math.max(0, v)));
       const attackPsnr = psnr(guess, secret);
@@ -121,6 +122,31 @@ describe("statisticalAttack (ciphertext-only)", () => {
             assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-8);
           }
     });
+
+  test("attackObjectiveAtKey: with the secret images' own statistics the true key scores 0 and comes back", async () => {
+    const [c, size, k] = [3, 16, 2];
+    const dims = { n: 200, c, h: size, w: size, layout: "CHW" as const };
+    const secret = smoothImages(200, c, size, 2);
+    const key = await generateKey({ blockSize: k, seed: "objective-at-key" });
+    const cipherStats = new BlockMoments(k, c).add(encrypt(secret, dims, key), dims);
+    const exact = attackObjectiveAtKey(cipherStats, new BlockMoments(k, c).add(secret, dims), key.values);
+    for (const v of exact.loss) assert.ok(v < 1e-8, `loss ${v} at the true key with exact statistics`);
+    let err = 0;
+    let norm = 0;
+    for (let i = 0; i < key.values.length; i++) {
+      err += (exact.key[i] - key.values[i]) ** 2;
+      norm += key.values[i] ** 2;
+    }
+    assert.ok(Math.sqrt(err / norm) < 1e-5, `relative key error ${Math.sqrt(err / norm)}`);
+    // with other images' statistics the true key no longer fits exactly
+    const other = attackObjectiveAtKey(
+      cipherStats,
+      new BlockMoments(k, c).add(smoothImages(200, c, size, 1), dims),
+      key.values,
+    );
+    for (const v of other.loss) assert.ok(v > 1e-6, `loss ${v} with another image set's statistics`);
+    assert.throws(() => attackObjectiveAtKey(cipherStats, cipherStats, key.values.subarray(1)), /expected 3×4×4/);
+  });
 
   test("refuses statistics of different block sizes", () => {
     assert.throws(() => statisticalAttack(new BlockMoments(2, 3), new BlockMoments(4, 3)), /k=2.*k=4/);

@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
-import { Store } from "../../data/index.ts";
+import { NORMALIZE_MODES, Store } from "../../data/index.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { loadCheckpoint } from "../../models/index.ts";
 import { Eavesdropper, storeLabels } from "../../train/index.ts";
-import { checkpointDir, NORMALIZE_CHOICES, runNormalization } from "../run-normalization.ts";
+import { checkpointDir, runNormalization } from "../run-normalization.ts";
 
 /** The eavesdropper's view of a trained model: ciphertext | adaptation output | plaintext, and its quality. */
 export function decryptViewCommand(): Command {
@@ -16,7 +16,7 @@ export function decryptViewCommand(): Command {
     .option("-n, --samples <n>", "samples", (v) => Number.parseInt(v, 10), 8)
     .addOption(
       new Option("--normalize <mode>", "input normalisation (default: the run's recorded statistics)").choices(
-        NORMALIZE_CHOICES,
+        NORMALIZE_MODES,
       ),
     )
     .action(async (model: string, o) => {

@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
-import { Loader, Store } from "../../data/index.ts";
+import { Loader, NORMALIZE_MODES, Store } from "../../data/index.ts";
 import { loadCheckpoint, TEST_TIME_AUGMENTS, type TestTimeAugment } from "../../models/index.ts";
 import { setNumThreads } from "../../torch/index.ts";
 import { evaluate } from "../../train/index.ts";
-import { checkpointDir, NORMALIZE_CHOICES, runNormalization } from "../run-normalization.ts";
+import { checkpointDir, runNormalization } from "../run-normalization.ts";
 
 const int = (v: string) => Number.parseInt(v, 10);
 
@@ -20,7 +20,7 @@ export function evaluateCommand(): Command {
     )
     .addOption(
       new Option("--normalize <mode>", "input normalisation (default: the run's recorded statistics)").choices(
-        NORMALIZE_CHOICES,
+        NORMALIZE_MODES,
       ),
     )
     .option("-b, --batch-size <n>", "batch size", int, 128)

@@ -1,5 +1,6 @@
 import { Command, Option } from "commander";
-import { listBackbones } from "../../models/index.ts";
+import { NORMALIZE_MODES } from "../../data/index.ts";
+import { ADAPT_AUGMENTS, listBackbones, TEST_TIME_AUGMENTS } from "../../models/index.ts";
 import { readConfigFile, type TrainConfig, train } from "../../train/index.ts";
 
 const int = (v: string) => {
@@ -50,24 +51,20 @@ export function addTrainOptions(c: Command): Command {
     .option("--label-smoothing <eps>", "label smoothing", num)
     .option("--val-fraction <f>", "stratified validation share of the training store (default 0.1)", num)
     .addOption(
-      new Option("--normalize <mode>", "input normalisation (default imagenet, as the study)").choices([
-        "imagenet",
-        "store",
-        "none",
-      ]),
+      new Option("--normalize <mode>", "input normalisation (default imagenet, as the study)").choices(NORMALIZE_MODES),
     )
     .addOption(new Option("--augment <mode>", "augmentation").choices(["cipher-safe", "plain", "none"]))
     .addOption(
       new Option(
         "--adapt-augment <how>",
         "augment the adaptation output (flip-crop: CIFAR flip + padded crop; valid only where it decrypts)",
-      ).choices(["none", "flip-crop"]),
+      ).choices(ADAPT_AUGMENTS),
     )
     .addOption(
       new Option(
         "--tta <how>",
         "test-time augmentation for val/test (flip: average with the mirrored adaptation output)",
-      ).choices(["none", "flip"]),
+      ).choices(TEST_TIME_AUGMENTS),
     )
     .option("--block-flip", "cipher-safe augmentation also mirrors the block order (half the images)")
     .option("--seed <n>", "seed for splits, shuffling and initialisation", int)
