@@ -18,7 +18,7 @@ done
 
 pkgs=(g++ make python3 libopenblas0-openmp libturbojpeg0-dev)
 [ -n "${LIBTORCH:-}" ] || pkgs+=(libtorch-dev)
-[ "$with_test" = 1 ] && pkgs+=(python3-torch python3-torchvision python3-numpy)
+[ "$with_test" = 1 ] && pkgs+=(python3-torch python3-torchvision python3-numpy chromium)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,7 +11,7 @@
  */
 import { CipherError, checkDims, type Geometry, type ImageDims, planeAddressing } from "./block.ts";
 import type { CipherKey } from "./key.ts";
-import { invert } from "./linalg.ts";
+import { invert } from "../core/linalg.ts";
 
 export class RankDeficientError extends CipherError {
   constructor(

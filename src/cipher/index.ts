@@ -54,10 +54,10 @@ export {
   validateKeyMaterial,
 } from "./key.ts";
 export { keyFromNpy, keyToNpy } from "./keynpy.ts";
-export { conditionNumber, invert, invertMod256, singularValues, symmetricEigen, symmetricFunction } from "./linalg.ts";
+export { conditionNumber, invert, invertMod256, singularValues, symmetricEigen, symmetricFunction } from "../core/linalg.ts";
 export { BlockMoments, type BlockMomentsJson, NEIGHBOUR_OFFSETS } from "./moments.ts";
-export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "./npy.ts";
-export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "./rng.ts";
+export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "../core/npy.ts";
+export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "../core/rng.ts";
 export {
   attackObjectiveAtKey,
   type StatisticalAttackOptions,

@@ -16,8 +16,8 @@
  *
  * Never print or log `values`; print `shortFingerprint(key)` instead.
  */
-import { conditionNumber, haarOrthogonalFromGaussian, invert, invertibleMod2, invertMod256 } from "./linalg.ts";
-import { nextDouble, nextGaussian, nextInt, type RandomSource, randomSource, sha256, toHex } from "./rng.ts";
+import { conditionNumber, haarOrthogonalFromGaussian, invert, invertibleMod2, invertMod256 } from "../core/linalg.ts";
+import { nextDouble, nextGaussian, nextInt, type RandomSource, randomSource, sha256, toHex } from "../core/rng.ts";
 
 export type KeyMode = "uniform" | "orthogonal" | "mod256";
 

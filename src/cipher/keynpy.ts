@@ -4,7 +4,7 @@
  * integer Hill key. The fingerprint is computed; createdAt is the load time.
  */
 import { type CipherKey, KeyError, type KeyMode, makeKey } from "./key.ts";
-import { type NpyArray, readNpy, writeNpy } from "./npy.ts";
+import { type NpyArray, readNpy, writeNpy } from "../core/npy.ts";
 
 export async function keyFromNpy(
   bytes: Uint8Array,

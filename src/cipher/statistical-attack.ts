@@ -25,9 +25,9 @@ import {
   symmetricEigen,
   symmetricFunction,
   transposeSquare as transpose,
-} from "./linalg.ts";
+} from "../core/linalg.ts";
 import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
-import { mulberry32 } from "./rng.ts";
+import { mulberry32 } from "../core/rng.ts";
 
 export interface StatisticalAttackOptions {
   /** Random starts per channel (default 12 for k ≤ 4, 4 above: each start costs O(k⁶)). */

@@ -1,5 +1,5 @@
 /** Small seeded PRNG (mulberry32) and helpers. Deterministic across platforms; not for secrets. */
-import { mulberry32 } from "../cipher/rng.ts";
+import { mulberry32 } from "../core/rng.ts";
 
 /** Hashes a string or number seed to a 32-bit unsigned integer (FNV-1a over the decimal/text form). */
 export function seedToU32(seed: string | number): number {

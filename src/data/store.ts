@@ -12,7 +12,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { type CipherKey, type KeyMode, readNpy, writeNpy } from "../cipher/index.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { DataError, KeyMismatchError } from "./errors.ts";
 import { storeValuesDescription } from "./store-cipher.ts";
 

@@ -5,7 +5,7 @@
  */
 import { lstat, readFile } from "node:fs/promises";
 import { type CipherKey, isNpy, type KeyMode, keyFromJson, keyFromNpy, keyToJson } from "../cipher/index.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 
 export const KEY_FILE_MODE = 0o600;
 

@@ -12,7 +12,7 @@
 // (it is a fixed function of their statistics), and the adaptation stays trainable afterwards.
 //
 // Block vectors use the conv's input order u = ch·k² + r·k + s (channel, row, column within the block).
-import { symmetricEigen, symmetricFunction } from "../cipher/linalg.ts";
+import { symmetricEigen, symmetricFunction } from "../core/linalg.ts";
 import { type Tensor, tidy } from "../torch/index.ts";
 
 export class BlockStats {

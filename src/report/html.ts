@@ -13,7 +13,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { barChart, type LineSeries, lineChart } from "./plots.ts";
 import { type Cell, type Column, formatCell, type Row, toCsv } from "./table.ts";
 

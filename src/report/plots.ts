@@ -6,7 +6,7 @@ import { extname } from "node:path";
 import sharp from "sharp";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 
 export interface Plot {
   /** The vega-lite spec the chart was made from (data inlined). */

@@ -5,7 +5,7 @@
 import { type CipherKey, inverseKey } from "../cipher/index.ts";
 import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
 import { decryptStoreValues } from "../data/store-cipher.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import type { ERModel } from "../models/index.ts";
 import { composedAdaptationMap, decryptionQuality, keyMapError } from "../report/metrics.ts";
 import { decryptionPicture } from "../report/pictures.ts";

@@ -5,7 +5,7 @@
 // removed: a kill at any moment leaves either NAME or NAME.old complete, and openCheckpoint() finds it.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import type { MetricRow } from "../report/html.ts";
 
 /** One metrics.jsonl row as the trainer writes it: the report's MetricRow with round, epoch and split always set. */

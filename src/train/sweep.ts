@@ -2,7 +2,7 @@
 // resumable cell by cell, summarised as CSV/Markdown tables, plots and one HTML report.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { barChart, lineChart, loadRun, savePlot, toCsv, toMarkdown, writeReport } from "../report/index.ts";
 import { resolveConfig, type TrainConfig } from "./config.ts";
 import type { EpochMetrics } from "./run-dir.ts";

@@ -13,7 +13,7 @@ import {
   Store,
   stratifiedSplit,
 } from "../data/index.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { loadKey } from "../io/keyfile.ts";
 import {
   BlockStats,

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ChaCha20Random } from "../../src/cipher/rng.ts";
+import { ChaCha20Random } from "../../src/core/rng.ts";
 
 export const PYTHON = "/usr/bin/python3";
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures", "cipher_npy_fixtures.py");

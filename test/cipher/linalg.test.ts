@@ -1,8 +1,8 @@
 // linearAssignment (the Hungarian method) against brute force over every permutation.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { linearAssignment } from "../../src/cipher/linalg.ts";
-import { mulberry32 } from "../../src/cipher/rng.ts";
+import { linearAssignment } from "../../src/core/linalg.ts";
+import { mulberry32 } from "../../src/core/rng.ts";
 
 const permutations = (n: number): number[][] =>
   n === 0

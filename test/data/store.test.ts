@@ -9,7 +9,7 @@ import { encryptDataset } from "../../src/data/encrypt-dataset.ts";
 import { BadImageError, BlockSizeError, DataError, KeyMismatchError } from "../../src/data/errors.ts";
 import { readImageFolder } from "../../src/data/image-folder.ts";
 import { Store } from "../../src/data/store.ts";
-import { writeFileAtomic } from "../../src/io/atomic.ts";
+import { writeFileAtomic } from "../../src/core/atomic.ts";
 import { makeFolder, tempDir, writeImage } from "./helpers.ts";
 
 const t = tempDir();

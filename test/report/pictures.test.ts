@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import sharp from "sharp";
 import { encrypt, generateKey } from "../../src/cipher/index.ts";
-import { writeFileAtomic } from "../../src/io/atomic.ts";
+import { writeFileAtomic } from "../../src/core/atomic.ts";
 import { decryptionPicture, minMaxScale, panelImages } from "../../src/report/pictures.ts";
 
 function gradientImage(c: number, h: number, w: number, phase: number): Float32Array {

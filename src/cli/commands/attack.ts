@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { decrypt, inverseKey, makeKey, psnr, relativeError, shortFingerprint } from "../../cipher/index.ts";
 import { attackStore, Store } from "../../data/index.ts";
 import { decryptStoreValues } from "../../data/store-cipher.ts";
-import { writeFileAtomic } from "../../io/atomic.ts";
+import { writeFileAtomic } from "../../core/atomic.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
 import { decryptionPicture } from "../../report/pictures.ts";
 import { createProgress } from "../progress.ts";

@@ -5,7 +5,7 @@ import { encodePng } from "../../data/decode.ts";
 import { DataError } from "../../data/errors.ts";
 import { Store } from "../../data/store.ts";
 import { decryptStoreValues } from "../../data/store-cipher.ts";
-import { writeFileAtomic } from "../../io/atomic.ts";
+import { writeFileAtomic } from "../../core/atomic.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { createProgress } from "../progress.ts";
 
