@@ -3,9 +3,9 @@
 // training) their plaintexts give PSNR/SSIM of the affine-fitted adaptation output, and for the aligned
 // adaptation the composed linear map is compared with K⁻¹.
 import { type CipherKey, inverseKey } from "../cipher/index.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
 import { decryptStoreValues } from "../data/store-cipher.ts";
-import { writeFileAtomic } from "../core/atomic.ts";
 import type { ERModel } from "../models/index.ts";
 import { composedAdaptationMap, decryptionQuality, keyMapError } from "../report/metrics.ts";
 import { decryptionPicture } from "../report/pictures.ts";

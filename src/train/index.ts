@@ -4,5 +4,6 @@ export * from "./eavesdropper.ts";
 export * from "./epoch.ts";
 export * from "./labels.ts";
 export * from "./run-dir.ts";
+export * from "./run-normalization.ts";
 export * from "./sweep.ts";
 export * from "./trainer.ts";

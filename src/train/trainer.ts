@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CipherKey, shortFingerprint } from "../cipher/index.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import {
   attackStore,
   Loader,
@@ -13,7 +14,6 @@ import {
   Store,
   stratifiedSplit,
 } from "../data/index.ts";
-import { writeFileAtomic } from "../core/atomic.ts";
 import { loadKey } from "../io/keyfile.ts";
 import {
   BlockStats,

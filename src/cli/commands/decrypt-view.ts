@@ -2,8 +2,7 @@ import { Command, Option } from "commander";
 import { NORMALIZE_MODES, Store } from "../../data/index.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { loadCheckpoint } from "../../models/index.ts";
-import { Eavesdropper, storeLabels } from "../../train/index.ts";
-import { checkpointDir, runNormalization } from "../run-normalization.ts";
+import { checkpointDir, Eavesdropper, runNormalization, storeLabels } from "../../train/index.ts";
 
 /** The eavesdropper's view of a trained model: ciphertext | adaptation output | plaintext, and its quality. */
 export function decryptViewCommand(): Command {

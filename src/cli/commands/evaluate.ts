@@ -2,8 +2,7 @@ import { Command, Option } from "commander";
 import { Loader, NORMALIZE_MODES, Store } from "../../data/index.ts";
 import { loadCheckpoint, TEST_TIME_AUGMENTS, type TestTimeAugment } from "../../models/index.ts";
 import { setNumThreads } from "../../torch/index.ts";
-import { evaluate } from "../../train/index.ts";
-import { checkpointDir, runNormalization } from "../run-normalization.ts";
+import { checkpointDir, evaluate, runNormalization } from "../../train/index.ts";
 
 const int = (v: string) => Number.parseInt(v, 10);
 
