@@ -16,6 +16,7 @@
  *
  * Never print or log `values`; print `shortFingerprint(key)` instead.
  */
+import { conditionEstimate } from "../core/condition.ts";
 import { conditionNumber, haarOrthogonalFromGaussian, invert, invertibleMod2, invertMod256 } from "../core/linalg.ts";
 import { nextDouble, nextGaussian, nextInt, type RandomSource, randomSource, sha256, toHex } from "../core/rng.ts";
 
@@ -40,6 +41,18 @@ export const MAX_GENERATED_CONDITION = 1e6;
 /** Loaded real keys are refused as numerically singular above this condition number. */
 export const MAX_LOADED_CONDITION = 1e12;
 const MAX_REDRAWS = 1000;
+/**
+ * Largest block size: a k×k block key is C·k⁴ float64 values, so k = 32 is already 24 MB (≈ 60 MB as JSON) and
+ * k = 64 would be 400 MB (≈ 1 GB as JSON) for blocks larger than most images in the field.
+ */
+export const MAX_BLOCK_SIZE = 32;
+/** Up to this matrix side (k ≤ 8) the exact Jacobi SVD is used; above it the LU-based estimate (core/condition.ts). */
+const EXACT_CONDITION_MAX_N = 64;
+
+/** cond₂ of one channel: exact for small keys, a close lower-bound estimate (≈ 0.1%) for large ones. */
+export function keyConditionNumber(m: Float64Array, n: number): number {
+  return n <= EXACT_CONDITION_MAX_N ? conditionNumber(m, n) : conditionEstimate(m, n);
+}
 
 export class KeyError extends Error {
   constructor(message: string) {
@@ -49,8 +62,12 @@ export class KeyError extends Error {
 }
 
 function checkBlockSize(k: unknown, where: string): number {
-  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > 64) {
-    throw new KeyError(`${where}: blockSize must be an integer in [1, 64], got ${String(k)}`);
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > MAX_BLOCK_SIZE) {
+    const why =
+      typeof k === "number" && k > MAX_BLOCK_SIZE
+        ? ` (a k=${k} key is ${k * k}×${k * k} values per channel, ${((3 * k ** 4 * 8) / 2 ** 20).toFixed(0)} MB for 3 channels)`
+        : "";
+    throw new KeyError(`${where}: blockSize must be an integer in [1, ${MAX_BLOCK_SIZE}], got ${String(k)}${why}`);
   }
   return k;
 }
@@ -111,7 +128,7 @@ function drawChannel(mode: KeyMode, n: number, rng: RandomSource): Float64Array 
 function channelAcceptable(mode: KeyMode, m: Float64Array, n: number): boolean {
   if (mode === "mod256") return invertibleMod2(m, n);
   if (mode === "orthogonal") return true; // cond = 1 by construction
-  return conditionNumber(m, n) <= MAX_GENERATED_CONDITION;
+  return keyConditionNumber(m, n) <= MAX_GENERATED_CONDITION;
 }
 
 /**
@@ -124,6 +141,8 @@ export async function generateKey(opts: {
   blockSize: number;
   channels?: number;
   seed?: string | number;
+  /** Called after each channel is drawn and checked (large keys take about a second per channel). */
+  onChannel?: (done: number, channels: number) => void;
 }): Promise<CipherKey> {
   const mode = opts.mode ?? "uniform";
   if (!KEY_MODES.includes(mode)) throw new KeyError(`generateKey: unknown mode '${String(mode)}'`);
@@ -143,6 +162,7 @@ export async function generateKey(opts: {
     }
     if (!m) throw new KeyError(`generateKey: no acceptable ${mode} key after ${MAX_REDRAWS} draws (k=${k})`);
     values.set(m, c * n * n);
+    opts.onChannel?.(c + 1, channels);
   }
   return {
     version: 1,
@@ -200,7 +220,7 @@ export function validateKeyMaterial(
         return `orthogonal key: channel ${c} is not orthogonal (max |KᵀK − I| = ${worst.toExponential(2)})`;
       continue;
     }
-    const cond = conditionNumber(m, n);
+    const cond = keyConditionNumber(m, n);
     if (!(cond <= MAX_LOADED_CONDITION)) {
       return `channel ${c} is not invertible (condition number ${Number.isFinite(cond) ? cond.toExponential(2) : "∞"} > ${MAX_LOADED_CONDITION.toExponential(0)})`;
     }

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { generateKey, type KeyMode, shortFingerprint } from "../../cipher/index.ts";
 import { isPreset, PRESETS, type PresetName } from "../../data/presets.ts";
 import { saveKey } from "../../io/keyfile.ts";
+import { createProgress } from "../progress.ts";
 
 export function keygenCommand(): Command {
   return new Command("keygen")
@@ -23,7 +24,16 @@ export function keygenCommand(): Command {
       }
       if (!k || !Number.isInteger(k) || k < 1)
         throw new Error("give --block-size <k> (a positive integer) or --preset");
-      const key = await generateKey({ mode: o.mode as KeyMode, blockSize: k, channels: o.channels, seed: o.seed });
+      // Above k = 8 each channel's invertibility check takes a noticeable time (about 1 s per channel at k = 32).
+      const bar = k > 8 ? createProgress({ label: `keygen k=${k}`, total: o.channels, unit: "channel" }) : null;
+      const key = await generateKey({
+        mode: o.mode as KeyMode,
+        blockSize: k,
+        channels: o.channels,
+        seed: o.seed,
+        onChannel: (done, total) => bar?.update(done, total),
+      });
+      bar?.stop();
       await saveKey(o.out, key, { force: !!o.force });
       process.stdout.write(
         `wrote ${o.out}: ${key.mode} key, k=${key.blockSize}, ${key.channels} channels, fingerprint ${shortFingerprint(key)}\n`,
