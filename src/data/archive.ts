@@ -3,10 +3,23 @@
  * (`$ERCNN_CACHE` or `~/.cache/ercnn`) and read the folder from there.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
-import { extract, list } from "tar";
+import { createGunzip } from "node:zlib";
+import { extract, Parser } from "tar";
 import { DataError } from "./errors.ts";
 import { type ImageSource, isImageName, type SourceItem } from "./source.ts";
 
@@ -18,7 +31,11 @@ export function isArchive(path: string): boolean {
   return /\.(tar\.gz|tgz|tar)$/i.test(path);
 }
 
-/** Reads all regular-file members accepted by `filter` into memory. */
+/**
+ * Reads all regular-file members accepted by `filter` into memory. The archive (gzip or plain tar) is decompressed
+ * here and fed to node-tar's parser, so that the end of the tar stream can be checked: an archive must end with its
+ * zero end-of-archive block, else it was cut short (at a member boundary node-tar says nothing).
+ */
 export async function readTarMembers(
   file: string,
   filter: (path: string) => boolean = () => true,
@@ -26,34 +43,76 @@ export async function readTarMembers(
   if (!existsSync(file)) throw new DataError(`archive ${file} does not exist`, "NOT_FOUND");
   const out = new Map<string, Uint8Array>();
   const pending: Promise<void>[] = [];
+  const damage = archiveDamage();
+  const parser = new Parser({
+    onwarn: damage.onwarn,
+    filter: (p: string) => filter(p.replace(/^\.\//, "")),
+    onReadEntry: (entry) => {
+      if (entry.type !== "File") {
+        entry.resume();
+        return;
+      }
+      const name = entry.path.replace(/^\.\//, "");
+      const chunks: Buffer[] = [];
+      pending.push(
+        new Promise<void>((resolve) => {
+          entry.on("data", (c: Buffer) => chunks.push(c));
+          entry.on("end", () => {
+            const b = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+            out.set(name, new Uint8Array(b.buffer, b.byteOffset, b.length));
+            resolve();
+          });
+        }),
+      );
+    },
+  });
+  let tail: Buffer = Buffer.alloc(0);
   try {
-    await list({
-      file,
-      filter: (p) => filter(p.replace(/^\.\//, "")),
-      onReadEntry: (entry) => {
-        if (entry.type !== "File") {
-          entry.resume();
-          return;
-        }
-        const name = entry.path.replace(/^\.\//, "");
-        const chunks: Buffer[] = [];
-        pending.push(
-          new Promise<void>((resolve) => {
-            entry.on("data", (c: Buffer) => chunks.push(c));
-            entry.on("end", () => {
-              const b = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-              out.set(name, new Uint8Array(b.buffer, b.byteOffset, b.length));
-              resolve();
-            });
-          }),
-        );
-      },
-    });
+    const fd = openSync(file, "r");
+    const magic = Buffer.alloc(2);
+    readSync(fd, magic, 0, 2, 0);
+    closeSync(fd);
+    const raw = createReadStream(file);
+    const stream = magic[0] === 0x1f && magic[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+    raw.on("error", (e) => stream.destroy(e));
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      tail = chunk.length >= 512 ? chunk.subarray(chunk.length - 512) : Buffer.concat([tail, chunk]).subarray(-512);
+      if (!parser.write(chunk)) await new Promise((r) => parser.once("drain", r));
+    }
+    await new Promise<void>((resolve) => parser.end(resolve));
   } catch (e) {
     throw new DataError(`cannot read archive ${file}: ${(e as Error).message}`, "BAD_ARCHIVE");
   }
   await Promise.all(pending);
+  if (tail.length < 512 || tail.some((b) => b !== 0))
+    damage.onwarn("TAR_BAD_ARCHIVE", "the tar stream ends without its end-of-archive block");
+  damage.check(file, `${out.size} member(s) were read before the damage`);
   return out;
+}
+
+/**
+ * node-tar reports a tar stream that ends early (a truncated download inside a complete gzip) or a damaged header only
+ * as a warning and keeps what it read; ercnn refuses such an archive, since importing part of a dataset without a
+ * word would train and test on something else than the user thinks.
+ */
+function archiveDamage(): {
+  onwarn: (code: string, message: string | Error) => void;
+  check: (file: string, what: string) => void;
+} {
+  const problems: string[] = [];
+  return {
+    onwarn: (code, message) => {
+      if (code === "TAR_BAD_ARCHIVE" || code === "TAR_ABORT" || code === "TAR_ENTRY_INVALID" || code === "ZLIB_ERROR")
+        problems.push(typeof message === "string" ? message : message.message);
+    },
+    check: (file, what) => {
+      if (problems.length)
+        throw new DataError(
+          `archive ${file} is truncated or damaged (${problems[0]}); ${what}. Download or create it again`,
+          "BAD_ARCHIVE",
+        );
+    },
+  };
 }
 
 export interface ArchiveOptions {
@@ -117,13 +176,16 @@ export async function unpackArchive(file: string, cache = cacheDir()): Promise<s
   const tmp = `${dest}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
+  const damage = archiveDamage();
   try {
-    await extract({ file, cwd: tmp });
+    await extract({ file, cwd: tmp, onwarn: damage.onwarn });
+    damage.check(file, "nothing was unpacked");
     writeFileSync(join(tmp, ".ercnn-complete"), `${file}\n`);
     rmSync(dest, { recursive: true, force: true });
     renameSync(tmp, dest);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
+    if (e instanceof DataError) throw e;
     throw new DataError(`cannot unpack ${file}: ${(e as Error).message}`, "BAD_ARCHIVE");
   }
   return dest;

@@ -1,6 +1,7 @@
 /**
  * Image decoding with sharp (libvips): any JPEG/PNG/WebP → RGB uint8. Greyscale is expanded to RGB, alpha is dropped
- * (like PIL's `convert("RGB")`). Optional `resize` (shorter side, bilinear) then `crop` (centre), the equivalent of
+ * (like PIL's `convert("RGB")`: transparent pixels keep their stored colour); `transparent` tells the caller when
+ * that lost information (some pixel was not fully opaque), so the import can say so. Optional `resize` (shorter side, bilinear) then `crop` (centre), the equivalent of
  * torchvision's `Resize(256)` + `CenterCrop(224)`.
  */
 import { existsSync } from "node:fs";
@@ -51,6 +52,21 @@ export interface DecodedImage {
   data: Uint8Array;
   h: number;
   w: number;
+  /** The image had an alpha channel with at least one pixel that was not fully opaque (the alpha was dropped). */
+  transparent?: boolean;
+}
+
+/** Drops the alpha of RGBA (HWC uint8) pixels; says whether any pixel was not fully opaque. */
+function dropAlpha(rgba: Uint8Array, hw: number): { rgb: Uint8Array; transparent: boolean } {
+  const rgb = new Uint8Array(hw * 3);
+  let minAlpha = 255;
+  for (let i = 0; i < hw; i++) {
+    rgb[i * 3] = rgba[i * 4];
+    rgb[i * 3 + 1] = rgba[i * 4 + 1];
+    rgb[i * 3 + 2] = rgba[i * 4 + 2];
+    if (rgba[i * 4 + 3] < minAlpha) minAlpha = rgba[i * 4 + 3];
+  }
+  return { rgb, transparent: minAlpha < 255 };
 }
 
 /** Output size of an image of h×w after the given options. */
@@ -104,9 +120,14 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
         img = img.extract({ left, top, width: c, height: c });
       }
     }
-    const { data, info } = await img.removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await img.toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    const px = new Uint8Array(data.buffer, data.byteOffset, data.length);
+    if (info.channels === 4) {
+      const { rgb, transparent } = dropAlpha(px, info.width * info.height);
+      return { data: rgb, h: info.height, w: info.width, ...(transparent ? { transparent } : {}) };
+    }
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), h: info.height, w: info.width };
+    return { data: px, h: info.height, w: info.width };
   } catch (e) {
     if (e instanceof BadImageError) throw e;
     throw new BadImageError(name, (e as Error).message.split("\n")[0]);

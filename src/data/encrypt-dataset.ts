@@ -4,13 +4,14 @@
  * or another source/plan.
  */
 import { createHash } from "node:crypto";
+import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import type { CipherKey } from "../cipher/index.ts";
 import { type DecodeOptions, decodeImage } from "./decode.ts";
 import { BadImageError, BlockSizeError, DataError } from "./errors.ts";
 import type { EncodeWorkerData } from "./loader-worker.ts";
 import { defaultWorkers, WorkerPool, WorkerTaskError } from "./pool.ts";
 import type { ImageSource, SourceItem } from "./source.ts";
-import { type SkippedItem, type StoreMeta, StoreWriter, type WriterOptions } from "./store.ts";
+import { isStore, type SkippedItem, type StoreMeta, StoreWriter, type WriterOptions } from "./store.ts";
 import { readStudyItem } from "./study-layout.ts";
 
 export interface EncryptDatasetOptions {
@@ -46,6 +47,32 @@ export interface EncryptDatasetResult {
   alreadyDone: number;
   skipped: SkippedItem[];
   seconds: number;
+  /** Images whose alpha channel had non-opaque pixels (the alpha was dropped). */
+  transparent: string[];
+  /** Damaged shard files found on resume (those shards were written again). */
+  repaired: string[];
+  /** The source's warnings (e.g. class ids that never occur). */
+  warnings: string[];
+}
+
+/** Where an `--overwrite` of an existing store is built before it replaces the old one. */
+export function overwriteScratch(out: string): string {
+  return `${out.replace(/[/\\]+$/, "")}.overwrite-partial`;
+}
+
+/**
+ * Replaces the store at `out` with the complete one built at `scratch`: rename the old one aside, rename the new
+ * one in, delete the old one. Files in the old folder that are not part of a store are carried over.
+ */
+function swapStore(scratch: string, out: string): void {
+  const old = `${out.replace(/[/\\]+$/, "")}.overwrite-old`;
+  rmSync(old, { recursive: true, force: true });
+  for (const f of readdirSync(out))
+    if (f !== "meta.json" && !/^shard-\d+\.[xy]\.npy/.test(f) && !existsSync(`${scratch}/${f}`))
+      renameSync(`${out}/${f}`, `${scratch}/${f}`);
+  renameSync(out, old);
+  renameSync(scratch, out);
+  rmSync(old, { recursive: true, force: true });
 }
 
 async function probeSize(it: SourceItem, decode: DecodeOptions): Promise<{ h: number; w: number }> {
@@ -107,6 +134,26 @@ export function defaultShardSize(shape: [number, number, number]): number {
 }
 
 export async function encryptDataset(opts: EncryptDatasetOptions): Promise<EncryptDatasetResult> {
+  // --overwrite of an existing store: build the new one aside and swap it in only once it is complete, so a failing
+  // run (bad input, full disk, Ctrl-C) leaves the old store as it was.
+  if (opts.overwrite && isStore(opts.out)) {
+    const scratch = overwriteScratch(opts.out);
+    rmSync(scratch, { recursive: true, force: true });
+    let res: EncryptDatasetResult;
+    try {
+      res = await encryptInto({ ...opts, out: scratch, overwrite: false });
+    } catch (e) {
+      rmSync(scratch, { recursive: true, force: true });
+      if (e instanceof DataError) e.message += ` (the existing store ${opts.out} was left unchanged)`;
+      throw e;
+    }
+    swapStore(scratch, opts.out);
+    return res;
+  }
+  return encryptInto(opts);
+}
+
+async function encryptInto(opts: EncryptDatasetOptions): Promise<EncryptDatasetResult> {
   const t0 = performance.now();
   const { source, key } = opts;
   const decode = opts.decode ?? {};
@@ -150,6 +197,7 @@ export async function encryptDataset(opts: EncryptDatasetOptions): Promise<Encry
   let done = alreadyDone;
   opts.onProgress?.(done, total);
   const skipped: SkippedItem[] = [];
+  const transparent: string[] = [];
   let written = 0;
 
   if (todo.length > 0) {
@@ -171,7 +219,7 @@ export async function encryptDataset(opts: EncryptDatasetOptions): Promise<Encry
         const s1 = Math.min(s0 + shardSize, total);
         for (let a = s0; a < s1; a += chunkSize) chunks.push({ shard: s, start: a, end: Math.min(a + chunkSize, s1) });
       }
-      type Res = { x: Float32Array; labels: Int32Array; n: number; skipped: SkippedItem[] };
+      type Res = { x: Float32Array; labels: Int32Array; n: number; skipped: SkippedItem[]; transparent: string[] };
       const results = new Map<number, Promise<Res>>();
       const inflight = workers * 3;
       let issued = 0;
@@ -212,6 +260,7 @@ export async function encryptDataset(opts: EncryptDatasetOptions): Promise<Encry
           for (let i = 0; i < r.n; i++) labels.push(r.labels[i]);
           n += r.n;
           shardSkipped.push(...r.skipped);
+          transparent.push(...r.transparent);
           done += chunks[ci - 1].end - chunks[ci - 1].start;
           opts.onProgress?.(done, total);
           issue();
@@ -228,5 +277,15 @@ export async function encryptDataset(opts: EncryptDatasetOptions): Promise<Encry
   }
   const meta = await writer.finish();
   for (const sh of meta.shards) if (!todo.includes(sh.index)) skipped.push(...sh.skipped);
-  return { meta, resumed: writer.resumed, written, alreadyDone, skipped, seconds: (performance.now() - t0) / 1000 };
+  return {
+    meta,
+    resumed: writer.resumed,
+    written,
+    alreadyDone,
+    skipped,
+    seconds: (performance.now() - t0) / 1000,
+    transparent,
+    repaired: writer.repairs,
+    warnings: source.warnings ?? [],
+  };
 }

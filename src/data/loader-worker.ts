@@ -54,6 +54,7 @@ async function encodeChunk(packed: (SourceItem & { off?: number; len?: number; k
   const plain = new Float32Array(items.length * per);
   const labels = new Int32Array(items.length);
   const skipped: { name: string; reason: string }[] = [];
+  const transparent: string[] = [];
   const ok = new Uint8Array(items.length);
   let next = 0;
   const one = async (i: number) => {
@@ -75,6 +76,7 @@ async function encodeChunk(packed: (SourceItem & { off?: number; len?: number; k
         }
       }
       const img = await decodeImage(bytes, it.name, d.decode);
+      if (img.transparent) transparent.push(it.name);
       if (img.h !== h || img.w !== w)
         throw new BadImageError(
           it.name,
@@ -110,7 +112,7 @@ async function encodeChunk(packed: (SourceItem & { off?: number; len?: number; k
     const sc = await getStoreCipher();
     x = sc.encryptStoreValues(x, { n, c, h, w, layout: "CHW" }, d.key);
   }
-  return { x, labels: labels.slice(0, n), n, skipped };
+  return { x, labels: labels.slice(0, n), n, skipped, transparent };
 }
 
 function makeBatch(indices: Int32Array, epoch: number, batchIndex: number) {

@@ -29,6 +29,8 @@ export interface ImageSource {
   items: SourceItem[];
   /** Known fixed image size (CIFAR binary, study layout), if any. */
   size?: { h: number; w: number };
+  /** Things a user must hear about that do not stop the import (e.g. class ids that never occur). */
+  warnings?: string[];
 }
 
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".webp"];

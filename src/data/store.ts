@@ -9,7 +9,8 @@
  * Every file is written atomically (temp + rename) and meta.json lists a shard only after both of its files are in
  * place, so a kill or a full disk leaves the store at its last complete shard; `StoreWriter.open` resumes from there.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type CipherKey, type KeyMode, readNpy, writeNpy } from "../cipher/index.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
@@ -44,6 +45,9 @@ export interface ShardInfo {
   sum: number[];
   sumSq: number[];
   skipped: SkippedItem[];
+  /** sha256 of the two files as written (absent in stores written before checksums were recorded). */
+  xSha256?: string;
+  ySha256?: string;
 }
 
 export interface StorePlan {
@@ -117,6 +121,70 @@ export function checkStoreKey(dir: string, meta: StoreMeta, key: CipherKey | nul
   if (sf !== kf) throw new KeyMismatchError(dir, sf, kf);
 }
 
+/** Bytes a .npy file of `count` items of `itemBytes` must have, from its own header; null if the header is unreadable. */
+function expectedNpyBytes(path: string, itemBytes: number): number | null {
+  const head = Buffer.alloc(12);
+  const fd = openSync(path, "r");
+  try {
+    if (readSync(fd, head, 0, 12, 0) < 10 || head.toString("latin1", 1, 6) !== "NUMPY") return null;
+  } finally {
+    closeSync(fd);
+  }
+  const major = head[6];
+  const prefix = major === 1 ? 10 : 12;
+  const headerLen = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
+  return prefix + headerLen + itemBytes;
+}
+
+function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+/**
+ * What is wrong with each listed shard's files: missing, not the size their header and count require (a truncated
+ * copy or an interrupted write outside ercnn), or (with `checksums`) not the bytes that were written. Sizes cost a
+ * stat each; checksums read every byte (about 0.2 s per 60 MB shard).
+ */
+export function shardProblems(
+  dir: string,
+  meta: StoreMeta,
+  opts: { checksums?: boolean } = {},
+): { index: number; file: string; problem: string }[] {
+  const per = meta.shape[0] * meta.shape[1] * meta.shape[2];
+  const out: { index: number; file: string; problem: string }[] = [];
+  for (const sh of meta.shards) {
+    for (const [name, itemBytes, sha] of [
+      [sh.x, sh.count * per * 4, sh.xSha256],
+      [sh.y, sh.count * 8, sh.ySha256],
+    ] as const) {
+      const file = join(dir, name);
+      if (!existsSync(file)) {
+        out.push({ index: sh.index, file, problem: "is missing" });
+        break;
+      }
+      const size = statSync(file).size;
+      const want = expectedNpyBytes(file, itemBytes);
+      if (want === null) {
+        out.push({ index: sh.index, file, problem: "has no .npy header" });
+        break;
+      }
+      if (size !== want) {
+        out.push({
+          index: sh.index,
+          file,
+          problem: `has ${size} bytes, ${want} expected for ${sh.count} images (${size < want ? "truncated" : "too long"})`,
+        });
+        break;
+      }
+      if (opts.checksums && sha && sha256File(file) !== sha) {
+        out.push({ index: sh.index, file, problem: "does not match its sha256 in meta.json (changed after writing)" });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 function statsFromShards(shards: ShardInfo[], c: number, hw: number): { mean: number[]; std: number[] } | null {
   const n = shards.reduce((a, s) => a + s.count, 0);
   if (n === 0) return null;
@@ -176,6 +244,8 @@ export class StoreWriter {
     private readonly write: (path: string, data: string | Uint8Array) => Promise<void>,
     /** True when an existing store was reopened. */
     readonly resumed: boolean,
+    /** On resume: the damaged shard files found, one line each (those shards are written again). */
+    readonly repairs: string[] = [],
   ) {}
 
   /** Opens `dir` for writing: creates a new store, or resumes one written with the same key and plan. */
@@ -199,9 +269,19 @@ export class StoreWriter {
             "use --overwrite or another --out",
           "PLAN_MISMATCH",
         );
-      // Drop shards whose files vanished (should not happen, but never trust a listing blindly).
-      meta.shards = meta.shards.filter((s) => existsSync(join(dir, s.x)) && existsSync(join(dir, s.y)));
-      return new StoreWriter(dir, meta, write, true);
+      // Shards whose files are missing, truncated or changed are written again (never trust a listing blindly).
+      const problems = shardProblems(dir, meta, { checksums: true });
+      const bad = new Set(problems.map((p) => p.index));
+      meta.shards = meta.shards.filter((s) => !bad.has(s.index));
+      meta.count = meta.shards.reduce((a, s) => a + s.count, 0);
+      meta.complete = false;
+      return new StoreWriter(
+        dir,
+        meta,
+        write,
+        true,
+        problems.map((p) => `${p.file} ${p.problem}`),
+      );
     }
     if (existsSync(dir)) {
       const foreign = readdirSync(dir).filter((f) => !/^shard-\d+\.[xy]\.npy/.test(f) && !f.startsWith("."));
@@ -273,9 +353,13 @@ export class StoreWriter {
     for (let i = 0; i < n; i++) y[i] = BigInt(labels[i]);
     const xName = shardName(index, "x");
     const yName = shardName(index, "y");
+    const xBytes = writeNpy({ dtype: "float32", shape: [n, c, h, w], data: xs });
+    const yBytes = writeNpy({ dtype: "int64", shape: [n], data: y });
+    const xSha256 = createHash("sha256").update(xBytes).digest("hex");
+    const ySha256 = createHash("sha256").update(yBytes).digest("hex");
     try {
-      await this.write(join(this.dir, xName), writeNpy({ dtype: "float32", shape: [n, c, h, w], data: xs }));
-      await this.write(join(this.dir, yName), writeNpy({ dtype: "int64", shape: [n], data: y }));
+      await this.write(join(this.dir, xName), xBytes);
+      await this.write(join(this.dir, yName), yBytes);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       throw new DataError(
@@ -286,7 +370,7 @@ export class StoreWriter {
     }
     const { sum, sumSq } = channelSums(xs, n, c, h * w);
     this.meta.shards = this.meta.shards.filter((s) => s.index !== index);
-    this.meta.shards.push({ index, x: xName, y: yName, count: n, start, end, sum, sumSq, skipped });
+    this.meta.shards.push({ index, x: xName, y: yName, count: n, start, end, sum, sumSq, skipped, xSha256, ySha256 });
     this.meta.shards.sort((a, b) => a.index - b.index);
     this.meta.count = this.meta.shards.reduce((a, s) => a + s.count, 0);
     this.meta.stats = statsFromShards(this.meta.shards, c, h * w);
@@ -307,8 +391,20 @@ export class Store {
     readonly meta: StoreMeta,
   ) {}
 
+  /** Opens a store; refuses one whose shard files are missing or not the size their header and count require. */
   static open(dir: string): Store {
-    return new Store(dir, readMeta(dir));
+    const meta = readMeta(dir);
+    const problems = shardProblems(dir, meta);
+    if (problems.length)
+      throw new DataError(
+        `store ${dir} is damaged: ${problems
+          .slice(0, 3)
+          .map((p) => `${p.file} ${p.problem}`)
+          .join("; ")}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ""}; ` +
+          "re-run ercnn encrypt with the same arguments to write those shards again",
+        "BAD_STORE",
+      );
+    return new Store(dir, meta);
   }
 
   get count(): number {

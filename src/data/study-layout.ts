@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readNpy } from "../cipher/index.ts";
-import { DataError } from "./errors.ts";
+import { BadImageError, DataError } from "./errors.ts";
 import type { ImageSource, SourceItem } from "./source.ts";
 
 export function isStudyLayout(dir: string): boolean {
@@ -28,23 +28,58 @@ export function readStudyLayout(dir: string, split: "train" | "test" = "train"):
   }
   if (items.length === 0) throw new DataError(`${lf} lists no images`, "EMPTY");
   const classes = Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
-  return { kind: "study", description: `study layout ${dir} (${split})`, classes, items };
+  const seen = new Set(items.map((it) => it.label));
+  const missing = classes.filter((_, i) => !seen.has(i));
+  // A warning, not an error: class ids must stay those of the other split (renumbering would pair the wrong
+  // classes), and a small split may legitimately miss a class; but an empty class is never silent.
+  const warnings = missing.length
+    ? [
+        `${lf}: labels run 0..${maxLabel} but ${missing.length} of them never occur (${missing.slice(0, 10).join(", ")}` +
+          `${missing.length > 10 ? ", …" : ""}); the store keeps ${classes.length} classes, ${missing.length} of them empty`,
+      ]
+    : undefined;
+  return {
+    kind: "study",
+    description: `study layout ${dir} (${split})`,
+    classes,
+    items,
+    ...(warnings ? { warnings } : {}),
+  };
 }
 
-/** Reads one study ciphertext (H×W×3 float32) and returns it as CHW float32. */
+/**
+ * Reads one study ciphertext (H×W×3 float32) and returns it as CHW float32. A missing or unreadable file, a shape
+ * that is not H×W×3 and non-finite values (NaN/Inf, which no image encrypts to) are a BadImageError naming the file,
+ * so `--skip-bad` skips and lists them like undecodable images.
+ */
 export function readStudyItem(path: string): { data: Float32Array; h: number; w: number } {
   let arr: ReturnType<typeof readNpy>;
   try {
     arr = readNpy(new Uint8Array(readFileSync(path)), path);
   } catch (e) {
-    throw new DataError(`bad study ciphertext ${path}: ${(e as Error).message}`, "BAD_IMAGE");
+    const err = e as NodeJS.ErrnoException;
+    throw new BadImageError(path, err.code === "ENOENT" ? "file does not exist" : err.message);
   }
   if (arr.shape.length !== 3 || arr.shape[2] !== 3)
-    throw new DataError(`bad study ciphertext ${path}: shape [${arr.shape}] is not H×W×3`, "BAD_IMAGE");
+    throw new BadImageError(path, `shape [${arr.shape}] is not H×W×3 (a study ciphertext is H×W×3 float32)`);
   const [h, w] = arr.shape;
   const src = arr.data;
   const out = new Float32Array(3 * h * w);
   const hw = h * w;
-  for (let i = 0; i < hw; i++) for (let c = 0; c < 3; c++) out[c * hw + i] = Number(src[i * 3 + c]);
+  let bad = -1;
+  for (let i = 0; i < hw; i++)
+    for (let c = 0; c < 3; c++) {
+      const v = Number(src[i * 3 + c]);
+      if (!Number.isFinite(v) && bad < 0) bad = i * 3 + c;
+      out[c * hw + i] = v;
+    }
+  if (bad >= 0) {
+    const y = Math.floor(bad / 3 / w);
+    const x = Math.floor(bad / 3) % w;
+    throw new BadImageError(
+      path,
+      `value ${Number(src[bad])} at row ${y}, column ${x}, channel ${bad % 3} is not finite`,
+    );
+  }
   return { data: out, h, w };
 }

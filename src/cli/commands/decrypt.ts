@@ -1,11 +1,11 @@
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Command } from "commander";
+import { writeFileAtomic } from "../../core/atomic.ts";
 import { encodePng } from "../../data/decode.ts";
 import { DataError } from "../../data/errors.ts";
-import { Store } from "../../data/store.ts";
+import { isStore, Store } from "../../data/store.ts";
 import { decryptStoreValues } from "../../data/store-cipher.ts";
-import { writeFileAtomic } from "../../core/atomic.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { createProgress } from "../progress.ts";
 
@@ -15,7 +15,22 @@ export interface DecryptCliOptions {
   limit?: number;
 }
 
+/** The store folder that `dir` is or lies inside, if any: plaintext must never be written into a store. */
+function enclosingStore(dir: string): string | null {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (isStore(d)) return d;
+    if (dirname(d) === d) return null;
+  }
+}
+
 export async function runDecrypt(storeDir: string, o: DecryptCliOptions): Promise<void> {
+  const inside = enclosingStore(o.out);
+  if (inside)
+    throw new DataError(
+      `--out ${o.out} is inside the store ${inside}: decrypted images would lie as plaintext beside ` +
+        "the ciphertexts (and anyone given the store would get them); choose a folder outside any store",
+      "OUT_IN_STORE",
+    );
   const store = Store.open(storeDir);
   const meta = store.meta;
   if (meta.key && !o.key)

@@ -93,10 +93,9 @@ function printHuman(d: Record<string, any>): void {
     lines.push(`  shards       ${d.shards} × ≤${d.shardSize}`);
     if (d.skipped) lines.push(`  skipped      ${d.skipped} bad images`);
     lines.push(`  source       ${d.source.description}`);
-    if (d.stats)
-      lines.push(
-        `  mean / std   [${d.stats.mean.map((v: number) => v.toFixed(4))}] / [${d.stats.std.map((v: number) => v.toFixed(4))}]`,
-      );
+    // A store written before non-finite values were refused at import can hold NaN (null in JSON) statistics.
+    const f = (v: number | null) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(4) : "not finite");
+    if (d.stats) lines.push(`  mean / std   [${d.stats.mean.map(f)}] / [${d.stats.std.map(f)}]`);
     lines.push(`  classes      ${d.classes.length}`);
     for (const [i, c] of d.classes.entries())
       lines.push(`    ${String(i).padStart(3)} ${c.id}${c.name ? ` (${c.name})` : ""}: ${c.count}`);
