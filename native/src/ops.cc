@@ -1,14 +1,18 @@
 // Boxed calls into any registered ATen operator: resolve a schema once, call it by id.
 // Autograd, dtype promotion and error checking are libtorch's own, exactly as from Python.
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <deque>
 #include <mutex>
 
 #include "common.h"
 
 namespace ercnn {
 
+// Shared by every thread that loads the addon (main thread, inference workers): the mutex guards the table, and a
+// std::deque never moves its elements on push_back, so a handle returned by opById stays valid while another
+// thread's resolve appends (a std::vector could reallocate under it).
 static std::mutex opsMutex;
-static std::vector<c10::OperatorHandle> ops;
+static std::deque<c10::OperatorHandle> ops;
 
 // resolve("aten::conv2d", "") -> op id
 static Napi::Value Resolve(const Napi::CallbackInfo& info) {

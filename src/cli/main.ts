@@ -5,6 +5,7 @@
 import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { attackCommand } from "./commands/attack.ts";
+import { classifyCommand } from "./commands/classify.ts";
 import { decryptCommand } from "./commands/decrypt.ts";
 import { decryptViewCommand } from "./commands/decrypt-view.ts";
 import { demoCommand } from "./commands/demo.ts";
@@ -14,6 +15,7 @@ import { inspectCommand } from "./commands/inspect.ts";
 import { keygenCommand } from "./commands/keygen.ts";
 import { pretrainCommand } from "./commands/pretrain.ts";
 import { reportCommand } from "./commands/report.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { sweepCommand } from "./commands/sweep.ts";
 import { trainCommand } from "./commands/train.ts";
 
@@ -30,6 +32,8 @@ export const COMMANDS: (() => Command)[] = [
   sweepCommand,
   reportCommand,
   demoCommand,
+  serveCommand,
+  classifyCommand,
 ];
 
 export function buildProgram(): Command {

@@ -1,0 +1,127 @@
+import { availableParallelism } from "node:os";
+import { Command } from "commander";
+import { createApp, DEFAULT_UI_DIR } from "../../serve/app.ts";
+import { type ModelInfo, readModelInfo } from "../../serve/model-info.ts";
+
+const int = (what: string, min = 1) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${what}: expected an integer ≥ ${min}, got '${v}'`);
+  return n;
+};
+const collect = (v: string, prev: string[]) => [...prev, v];
+const size = (v: string): [number, number] => {
+  const m = /^(\d+)(?:x(\d+))?$/i.exec(v);
+  if (!m) throw new Error(`--input-size: expected HxW or N, got '${v}'`);
+  return [Number(m[1]), Number(m[2] ?? m[1])];
+};
+
+export interface ServeCliOptions {
+  name: string[];
+  host: string;
+  port: number;
+  maxBatch: number;
+  maxQueueDelay: number;
+  maxQueue: number;
+  timeout: number;
+  threads?: number;
+  bodyLimit: number;
+  ui: boolean;
+  uiDir: string;
+  cors: string[];
+  inputSize?: [number, number];
+  logLevel: string;
+  shutdownTimeout: number;
+}
+
+export async function runServe(runDirs: string[], o: ServeCliOptions): Promise<void> {
+  if (o.name.length > runDirs.length) throw new Error(`${o.name.length} --name for ${runDirs.length} run directories`);
+  const models: ModelInfo[] = [];
+  for (const [i, dir] of runDirs.entries())
+    models.push(await readModelInfo(dir, { ...(o.name[i] ? { name: o.name[i] } : {}), inputSize: o.inputSize }));
+  const { app, service, close } = await createApp(models, {
+    maxBatch: o.maxBatch,
+    maxQueueDelayUs: o.maxQueueDelay,
+    maxQueue: o.maxQueue,
+    timeoutMs: o.timeout,
+    threads: o.threads ?? Math.max(1, availableParallelism() - 1),
+    bodyLimit: o.bodyLimit * 1024 * 1024,
+    uiDir: o.ui ? o.uiDir : null,
+    cors: o.cors,
+    logLevel: o.logLevel === "silent" ? false : o.logLevel,
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, queued: service.batcher.pending }, "shutting down: no new requests, finishing queued ones");
+    const timer = setTimeout(() => {
+      app.log.error(`shutdown took longer than --shutdown-timeout ${o.shutdownTimeout} s; exiting`);
+      process.exit(1);
+    }, o.shutdownTimeout * 1000);
+    close().then(
+      () => {
+        clearTimeout(timer);
+        app.log.info("stopped");
+        process.exitCode = 0;
+      },
+      (e: Error) => {
+        app.log.error({ err: e }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  await app.listen({ host: o.host, port: o.port });
+  for (const m of models)
+    app.log.info(
+      {
+        model: m.name,
+        checkpoint: m.checkpoint,
+        input: m.shape,
+        blockSize: m.blockSize,
+        keyMode: m.keyMode,
+        key: m.keyFingerprint?.slice(0, 16) ?? null,
+      },
+      "serving model",
+    );
+  await service.worker.ready.catch(async (e: Error) => {
+    app.log.error(e.message);
+    await close().catch(() => {});
+    throw e;
+  });
+  app.log.info({ models: models.map((m) => m.name) }, "ready");
+}
+
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("serve trained models over HTTP with the Open Inference Protocol (KServe v2), for encrypted images")
+    .argument("<run...>", "run directories (each serves its best/ checkpoint) or checkpoint directories")
+    .option("--name <name>", "model name for the run at the same position (repeatable; default: folder name)", collect, [])
+    .option("--host <host>", "address to bind (default loopback; 0.0.0.0 exposes the service)", "127.0.0.1")
+    .option("-p, --port <n>", "TCP port (0: any free port)", int("--port", 0), 8000)
+    .option("--max-batch <n>", "most images in one forward pass (and in one request)", int("--max-batch"), 64)
+    .option(
+      "--max-queue-delay <us>",
+      "dynamic batching: how long a batch may wait for more requests, in MICROSECONDS (like Triton's max_queue_delay_microseconds)",
+      int("--max-queue-delay", 0),
+      2000,
+    )
+    .option("--max-queue <n>", "most requests waiting; beyond it requests get 503 with Retry-After", int("--max-queue"), 1024)
+    .option("--timeout <ms>", "a request still queued after this many milliseconds gets 504", int("--timeout"), 30000)
+    .option("--threads <n>", "libtorch threads of the inference worker (default: cores - 1)", int("--threads"))
+    .option("--body-limit <MiB>", "largest request body in MiB (413 beyond)", int("--body-limit"), 64)
+    .option("--no-ui", "do not serve the browser client page at /")
+    .option("--ui-dir <dir>", "folder of the client page", DEFAULT_UI_DIR)
+    .option("--cors <origin>", "allow cross-origin requests from this origin (repeatable), e.g. the page on another host", collect, [])
+    .option("--input-size <HxW>", "input size when the run's training store is gone (normally read from it)", size)
+    .option("--log-level <level>", "info, warn, error or silent (one JSON line per request at info)", "info")
+    .option("--shutdown-timeout <s>", "SIGTERM/SIGINT: longest wait for queued requests before exiting 1", int("--shutdown-timeout"), 30)
+    .addHelpText(
+      "after",
+      "\nEndpoints: /v2 (server metadata), /v2/health/{live,ready}, /v2/models/NAME[/ready|/infer], /v2/repository/index,\n" +
+        "/metrics (Prometheus), /openapi.json, / (client page). See docs/serve.md.\n\nExamples:\n" +
+        "  ercnn serve runs/cifar10-k4\n  ercnn serve runs/a runs/b --name cifar --name tiny --port 8080 --max-queue-delay 500\n",
+    )
+    .action(async (runs: string[], o: ServeCliOptions) => runServe(runs, o));
+}

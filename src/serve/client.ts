@@ -1,0 +1,125 @@
+/**
+ * A small Open Inference Protocol client for ercnn models (what `ercnn classify` uses): reads a model's metadata
+ * (ercnn's facts from its `parameters`) and sends ciphertexts with the binary tensor data extension, asking for the
+ * classification extension's top-k of the probabilities. Uses the platform's fetch; never sends a key.
+ */
+
+export interface RemoteModel {
+  name: string;
+  shape: [number, number, number];
+  blockSize: number;
+  keyMode: string;
+  keyFingerprint: string;
+  classNames: string[];
+  decode: { resize?: number; crop?: number };
+  maxBatch: number;
+}
+
+export class ClientError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "ClientError";
+  }
+}
+
+async function answer(res: Response, what: string): Promise<unknown> {
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: reported below.
+  }
+  if (!res.ok) {
+    const msg = (body as { error?: string } | null)?.error ?? text.slice(0, 200);
+    throw new ClientError(`${what}: HTTP ${res.status}: ${msg}`, res.status);
+  }
+  if (body === null) throw new ClientError(`${what}: the answer is not JSON`);
+  return body;
+}
+
+const base = (server: string) => server.replace(/\/+$/, "");
+
+export async function fetchModel(server: string, name: string): Promise<RemoteModel> {
+  const url = `${base(server)}/v2/models/${encodeURIComponent(name)}`;
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new ClientError(`${url}: cannot connect (${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message})`);
+  }
+  const m = (await answer(res, url)) as { name: string; parameters?: Record<string, string | number> };
+  const p = m.parameters;
+  if (!p || typeof p.block_size !== "number") throw new ClientError(`${url}: not an ercnn model (no block_size parameter)`);
+  return {
+    name: m.name,
+    shape: [Number(p.input_channels), Number(p.input_height), Number(p.input_width)],
+    blockSize: p.block_size,
+    keyMode: String(p.key_mode),
+    keyFingerprint: String(p.key_fingerprint),
+    classNames: JSON.parse(String(p.class_names)),
+    decode: JSON.parse(String(p.decode ?? "{}")),
+    maxBatch: Number(p.max_batch_size),
+  };
+}
+
+/** The binary extension's body: the JSON header, then the N×C×H×W float32 values (little-endian). */
+export function binaryInferBody(
+  x: Float32Array,
+  shape: number[],
+  o: { id?: string; keyFingerprint?: string; outputs?: unknown[] } = {},
+): { body: Uint8Array<ArrayBuffer>; headers: Record<string, string> } {
+  const data = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  const header = Buffer.from(
+    JSON.stringify({
+      ...(o.id !== undefined ? { id: o.id } : {}),
+      ...(o.keyFingerprint ? { parameters: { key_fingerprint: o.keyFingerprint } } : {}),
+      inputs: [{ name: "input", shape, datatype: "FP32", parameters: { binary_data_size: data.length } }],
+      ...(o.outputs ? { outputs: o.outputs } : {}),
+    }),
+    "utf8",
+  );
+  const body = new Uint8Array(header.length + data.length);
+  body.set(header);
+  body.set(data, header.length);
+  return {
+    body,
+    headers: { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": String(header.length) },
+  };
+}
+
+export interface Prediction {
+  label: string;
+  index: number;
+  probability: number;
+}
+
+/** Top-k classes of each of the n images in x (probabilities, via the classification extension). */
+export async function classifyRemote(
+  server: string,
+  model: RemoteModel,
+  x: Float32Array,
+  n: number,
+  top: number,
+  id?: string,
+): Promise<Prediction[][]> {
+  const { body, headers } = binaryInferBody(x, [n, ...model.shape], {
+    id,
+    keyFingerprint: model.keyFingerprint || undefined,
+    outputs: [{ name: "probabilities", parameters: { classification: top } }],
+  });
+  const url = `${base(server)}/v2/models/${encodeURIComponent(model.name)}/infer`;
+  const res = await fetch(url, { method: "POST", headers, body });
+  const r = (await answer(res, url)) as { outputs: { shape: number[]; data: string[] }[] };
+  const out = r.outputs[0];
+  const k = out.shape[1];
+  return Array.from({ length: n }, (_, i) =>
+    out.data.slice(i * k, (i + 1) * k).map((s) => {
+      const [value, index, ...label] = s.split(":");
+      return { probability: Number(value), index: Number(index), label: label.join(":") };
+    }),
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * The inference worker thread: it owns the models (libtorch calls block, so they never run on the server's event
+ * loop). Messages in: `{type: "run", id, model, x, n}` with x the batch's raw ciphertexts N×C×H×W (transferred);
+ * out: `{id, ok, logits, computeUs}`. The forward path is `ercnn evaluate`'s: the loader's normalisation, then
+ * `model.forward` in eval mode without autograd, every tensor freed by `tidy` (nothing waits for V8 finalizers).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { normalizeInPlace } from "../data/normalize.ts";
+import { type ERModel, loadCheckpoint } from "../models/index.ts";
+import { fromTypedArray, noGrad, setNumThreads, tidy } from "../torch/index.ts";
+import type { WorkerModel, WorkerReply, WorkerRequest } from "./worker-messages.ts";
+
+const init = workerData as { models: WorkerModel[]; threads?: number };
+if (init.threads) setNumThreads(init.threads);
+
+const loaded = new Map<string, { spec: WorkerModel; model: ERModel }>();
+
+function run(m: { spec: WorkerModel; model: ERModel }, x: Float32Array, n: number): Float32Array {
+  const [c, h, w] = m.spec.shape;
+  if (m.spec.normalization) normalizeInPlace(x, n, c, h * w, m.spec.normalization);
+  return tidy(() => noGrad(() => m.model.forward(fromTypedArray(x, [n, c, h, w])).toFloat32Array()));
+}
+
+async function start(): Promise<void> {
+  for (const spec of init.models) {
+    const { model } = await loadCheckpoint(spec.checkpoint);
+    model.eval();
+    loaded.set(spec.name, { spec, model });
+  }
+  parentPort!.postMessage({ type: "ready" } satisfies WorkerReply);
+  parentPort!.on("message", (msg: WorkerRequest) => {
+    const t0 = performance.now();
+    try {
+      const m = loaded.get(msg.model);
+      if (!m) throw new Error(`worker has no model '${msg.model}'`);
+      const logits = run(m, msg.x, msg.n);
+      const computeUs = Math.round((performance.now() - t0) * 1000);
+      parentPort!.postMessage({ type: "result", id: msg.id, ok: true, logits, computeUs } satisfies WorkerReply, [
+        logits.buffer as ArrayBuffer,
+      ]);
+    } catch (e) {
+      parentPort!.postMessage({ type: "result", id: msg.id, ok: false, error: (e as Error).message } satisfies WorkerReply);
+    }
+  });
+}
+
+start().catch((e) => parentPort!.postMessage({ type: "failed", error: (e as Error).message } satisfies WorkerReply));
