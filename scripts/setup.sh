@@ -66,4 +66,6 @@ if [ ! -f "$addon" ] || [ -n "$(find native/src native/binding.gyp native/torch-
     exit 1
   }
 fi
+# The browser client page (web/ → dist/web/, served by `ercnn serve` at /): esbuild, well under a second.
+node scripts/build-web.mjs
 node --import tsx -e 'import("./src/torch/index.ts").then((t) => console.log(`setup.sh: ready (libtorch ${t.torchVersion}, ${t.getNumThreads()} threads, cuda ${t.cuda.isAvailable()})`))'

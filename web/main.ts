@@ -1,0 +1,498 @@
+/**
+ * The client page: key (generate / load / download), dataset export, and classification through `ercnn serve`.
+ * Encryption and image decoding run in a Web Worker (worker.ts); this file is the UI. The key stays in this page and
+ * its worker: requests carry ciphertexts and the key's fingerprint only.
+ */
+import {
+  type CipherKey,
+  generateKey,
+  isNpy,
+  type KeyMode,
+  keyFromJson,
+  keyFromNpy,
+  keyToJson,
+  shortFingerprint,
+} from "../src/cipher/index.ts";
+import { classify, type ModelInfo, modelInfo, repositoryIndex, serverMetadata, type TopClass } from "./oip.ts";
+import type { DecodeOptions } from "./preprocess.ts";
+import type { EncryptedImage, ExportItem, WorkerReply, WorkerRequest } from "./worker.ts";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const IMAGE = /\.(jpe?g|png|webp)$/i;
+
+// ---------- worker ----------
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+let nextId = 1;
+const pending = new Map<number, { resolve: (r: WorkerReply) => void; onProgress?: (r: WorkerReply) => void }>();
+worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+  const r = e.data;
+  const p = pending.get(r.id);
+  if (!p) return;
+  if (r.type === "progress") {
+    p.onProgress?.(r);
+    return;
+  }
+  pending.delete(r.id);
+  p.resolve(r);
+};
+function ask(req: WorkerRequest & { id: number }, onProgress?: (r: WorkerReply) => void): Promise<WorkerReply> {
+  return new Promise((resolve) => {
+    pending.set(req.id, { resolve, onProgress });
+    worker.postMessage(req);
+  });
+}
+
+// ---------- key ----------
+let key: CipherKey | null = null;
+
+function setKey(k: CipherKey, how: string): void {
+  key = k;
+  worker.postMessage({ type: "key", key: k } satisfies WorkerRequest);
+  const s = $("key-status");
+  s.className = "status ok";
+  s.innerHTML = "";
+  s.append(`${how}: ${k.mode} key, k = ${k.blockSize}, ${k.channels} channels, fingerprint `);
+  const code = document.createElement("code");
+  code.id = "key-fingerprint";
+  code.textContent = shortFingerprint(k);
+  s.append(code);
+  $<HTMLButtonElement>("key-download").disabled = false;
+  $<HTMLInputElement>("key-k").value = String(k.blockSize);
+  $<HTMLSelectElement>("key-mode").value = k.mode;
+  updateDataButton();
+  checkKeyAgainstModel();
+}
+
+function keyError(msg: string): void {
+  const s = $("key-status");
+  s.className = "status error";
+  s.textContent = msg;
+}
+
+$("key-generate").addEventListener("click", async () => {
+  const k = Number($<HTMLInputElement>("key-k").value);
+  const mode = $<HTMLSelectElement>("key-mode").value as KeyMode;
+  if (!Number.isInteger(k) || k < 1 || k > 32) return keyError("Block size k must be a whole number from 1 to 32.");
+  $("key-status").textContent = "Generating…";
+  try {
+    // crypto.getRandomValues: generateKey without a seed draws from the system CSPRNG.
+    setKey(await generateKey({ mode, blockSize: k }), "New key");
+  } catch (e) {
+    keyError((e as Error).message);
+  }
+});
+
+$<HTMLInputElement>("key-file").addEventListener("change", async (e) => {
+  const f = (e.target as HTMLInputElement).files?.[0];
+  if (!f) return;
+  try {
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    const npyMode = $<HTMLSelectElement>("key-npy-mode").value as KeyMode;
+    const k = isNpy(bytes)
+      ? await keyFromNpy(bytes, f.name, { mode: npyMode })
+      : await keyFromJson(new TextDecoder().decode(bytes), f.name);
+    setKey(k, `Loaded ${f.name}`);
+  } catch (err) {
+    keyError((err as Error).message);
+  }
+});
+
+function download(blob: Blob, name: string): void {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}
+
+$("key-download").addEventListener("click", () => {
+  if (!key) return;
+  download(new Blob([keyToJson(key)], { type: "application/json" }), `ercnn-key-${shortFingerprint(key)}.json`);
+});
+
+// ---------- dataset export ----------
+let dataItems: ExportItem[] = [];
+let dataClasses: string[] = [];
+let exportId = 0;
+
+function optInt(id: string): number | undefined {
+  const v = $<HTMLInputElement>(id).value.trim();
+  if (!v) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${$(id).parentElement?.textContent?.trim()}: give a whole number of pixels`);
+  return n;
+}
+
+function decodeOptions(resizeId: string, cropId: string): DecodeOptions {
+  const resize = optInt(resizeId);
+  const crop = optInt(cropId);
+  return { ...(resize ? { resize } : {}), ...(crop ? { crop } : {}) };
+}
+
+/** `<root>/<class>/<image>` paths → classes (sorted) and items (sorted by name within a class), like ImageFolder. */
+function layoutDataset(files: { file: File; path: string }[]): void {
+  const images = files.filter((f) => IMAGE.test(f.path) && !f.path.split("/").some((p) => p.startsWith(".")));
+  const roots = new Set<string>();
+  const byClass = new Map<string, { file: File; path: string }[]>();
+  for (const f of images) {
+    const parts = f.path.split("/");
+    if (parts.length < 2) continue;
+    roots.add(parts.slice(0, -2).join("/"));
+    const c = parts[parts.length - 2];
+    if (!byClass.has(c)) byClass.set(c, []);
+    byClass.get(c)!.push(f);
+  }
+  dataItems = [];
+  dataClasses = [];
+  const s = $("data-summary");
+  if (byClass.size === 0) {
+    s.className = "status error";
+    s.textContent = "No JPEG/PNG/WebP images in class folders found: choose a folder laid out as <class>/<image>.";
+  } else if (roots.size > 1) {
+    s.className = "status error";
+    s.textContent = `Images lie under several folders (${[...roots].slice(0, 4).join(", ")}): choose the folder that holds the class folders.`;
+  } else {
+    dataClasses = [...byClass.keys()].sort();
+    for (const [label, c] of dataClasses.entries()) {
+      const list = byClass.get(c)!.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      for (const f of list) dataItems.push({ file: f.file, name: f.path, label });
+    }
+    s.className = "status ok";
+    s.textContent = `${dataItems.length.toLocaleString("en")} images in ${dataClasses.length} classes (${dataClasses.slice(0, 6).join(", ")}${dataClasses.length > 6 ? ", …" : ""}).`;
+  }
+  updateDataButton();
+}
+
+function updateDataButton(): void {
+  $<HTMLButtonElement>("data-start").disabled = !key || dataItems.length === 0 || exportId !== 0;
+}
+
+$<HTMLInputElement>("data-folder").addEventListener("change", (e) => {
+  const files = [...((e.target as HTMLInputElement).files ?? [])];
+  layoutDataset(files.map((file) => ({ file, path: file.webkitRelativePath || file.name })));
+});
+
+async function readEntry(entry: FileSystemEntry, out: { file: File; path: string }[]): Promise<void> {
+  if (entry.isFile) {
+    const file = await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej));
+    out.push({ file, path: entry.fullPath.replace(/^\//, "") });
+    return;
+  }
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+    if (batch.length === 0) break;
+    for (const e of batch) await readEntry(e, out);
+  }
+}
+
+function dropZone(id: string, onDrop: (e: DragEvent) => void): void {
+  const z = $(id);
+  z.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    z.classList.add("over");
+  });
+  z.addEventListener("dragleave", () => z.classList.remove("over"));
+  z.addEventListener("drop", (e) => {
+    e.preventDefault();
+    z.classList.remove("over");
+    onDrop(e);
+  });
+}
+
+dropZone("data-drop", async (e) => {
+  const entries = [...(e.dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry()).filter((x) => x !== null);
+  const files: { file: File; path: string }[] = [];
+  for (const en of entries) await readEntry(en, files);
+  layoutDataset(files);
+});
+
+function fmtBytes(n: number): string {
+  return n > 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+$("data-start").addEventListener("click", async () => {
+  if (!key || dataItems.length === 0) return;
+  const status = $("data-status");
+  const bar = $<HTMLProgressElement>("data-progress");
+  const link = $<HTMLAnchorElement>("data-download");
+  let decode: DecodeOptions;
+  try {
+    decode = decodeOptions("data-resize", "data-crop");
+  } catch (err) {
+    status.className = "status error";
+    status.textContent = (err as Error).message;
+    return;
+  }
+  link.hidden = true;
+  bar.hidden = false;
+  bar.max = dataItems.length;
+  bar.value = 0;
+  status.className = "status";
+  status.textContent = "Starting…";
+  exportId = nextId++;
+  updateDataButton();
+  $<HTMLButtonElement>("data-cancel").disabled = false;
+  const r = await ask(
+    {
+      type: "export",
+      id: exportId,
+      items: dataItems,
+      classes: dataClasses,
+      decode,
+      split: $<HTMLSelectElement>("data-split").value as "train" | "test",
+      skipBad: $<HTMLInputElement>("data-skip").checked,
+    },
+    (p) => {
+      if (p.type !== "progress") return;
+      bar.value = p.done;
+      const rate = p.done / Math.max(p.seconds, 1e-3);
+      const eta = (p.total - p.done) / Math.max(rate, 1e-9);
+      status.textContent = `${p.done.toLocaleString("en")} / ${p.total.toLocaleString("en")} images · ${rate.toFixed(0)} img/s · about ${Math.ceil(eta)} s left`;
+    },
+  );
+  exportId = 0;
+  $<HTMLButtonElement>("data-cancel").disabled = true;
+  updateDataButton();
+  if (r.type === "error") {
+    status.className = "status error";
+    status.textContent = r.message === "cancelled" ? "Cancelled." : r.message;
+    bar.hidden = true;
+    return;
+  }
+  if (r.type !== "exported") return;
+  status.className = "status ok";
+  status.dataset.timing = JSON.stringify(r.timing);
+  status.textContent =
+    `Encrypted ${r.count.toLocaleString("en")} images in ${r.seconds.toFixed(1)} s ` +
+    `(${(r.count / Math.max(r.seconds, 1e-3)).toFixed(0)} img/s), ${fmtBytes(r.blob.size)}` +
+    (r.skipped.length
+      ? `; skipped ${r.skipped.length}: ${r.skipped
+          .slice(0, 3)
+          .map((s) => s.name)
+          .join(", ")}`
+      : "") +
+    ". Give the file to the provider: ercnn encrypt FILE.tar -o STORE (no key needed).";
+  if (link.href) URL.revokeObjectURL(link.href);
+  link.href = URL.createObjectURL(r.blob);
+  link.download = `ercnn-dataset-${shortFingerprint(key)}.tar`;
+  link.textContent = `Download encrypted dataset (${fmtBytes(r.blob.size)})`;
+  link.hidden = false;
+});
+
+$("data-cancel").addEventListener("click", () => {
+  if (exportId) worker.postMessage({ type: "cancel", id: exportId } satisfies WorkerRequest);
+});
+
+// ---------- server and model ----------
+let server = "";
+let model: ModelInfo | null = null;
+
+const serverInput = $<HTMLInputElement>("server-url");
+const fromQuery = new URLSearchParams(location.search).get("server");
+serverInput.value = fromQuery ?? (location.protocol.startsWith("http") ? location.origin : "");
+
+function modelStatus(msg: string, cls = "status"): void {
+  const s = $("model-status");
+  s.className = cls;
+  s.textContent = msg;
+}
+
+async function connect(): Promise<void> {
+  server = serverInput.value.trim();
+  const sel = $<HTMLSelectElement>("model-select");
+  sel.disabled = true;
+  model = null;
+  try {
+    const meta = await serverMetadata(server);
+    const models = await repositoryIndex(server);
+    sel.innerHTML = "";
+    for (const m of models) {
+      const o = document.createElement("option");
+      o.value = m.name;
+      o.textContent = m.state === "READY" ? m.name : `${m.name} (${m.state.toLowerCase()})`;
+      o.disabled = m.state !== "READY";
+      sel.append(o);
+    }
+    sel.disabled = models.length === 0;
+    modelStatus(`Connected to ${meta.name} ${meta.version}: ${models.length} model(s).`, "status ok");
+    if (models.length) await selectModel(sel.value);
+  } catch (e) {
+    modelStatus((e as Error).message, "status error");
+  }
+}
+
+async function selectModel(name: string): Promise<void> {
+  try {
+    model = await modelInfo(server, name);
+    const [c, h, w] = model.shape;
+    modelStatus(
+      `${model.name}: ${c}×${h}×${w} inputs, ${model.classNames.length} classes, block size k = ${model.blockSize}, ` +
+        `${model.keyMode} key ${model.keyFingerprint.slice(0, 16) || "(none: plain model)"}.`,
+      "status ok",
+    );
+    // Bring images to the model's input as the training store was made (the model's resize/crop), else
+    // shorter side to the model's size and a centre crop (a no-op for images already that size).
+    $<HTMLInputElement>("cls-resize").value = String(model.decode.resize ?? h);
+    $<HTMLInputElement>("cls-crop").value = String(model.decode.crop ?? (model.decode.resize ? "" : h));
+    checkKeyAgainstModel();
+  } catch (e) {
+    model = null;
+    modelStatus((e as Error).message, "status error");
+  }
+}
+
+$("server-connect").addEventListener("click", connect);
+$<HTMLSelectElement>("model-select").addEventListener("change", (e) =>
+  selectModel((e.target as HTMLSelectElement).value),
+);
+
+/** Why this key cannot be used with this model, or null. Checked before anything is encrypted or sent. */
+function keyProblem(): string | null {
+  if (!model) return "Connect to a server and choose a model first.";
+  if (!key) return "Generate or load your key first.";
+  if (model.keyMode === "none")
+    return `Model ${model.name} was trained on plain images; this page only sends ciphertexts.`;
+  if (key.blockSize !== model.blockSize)
+    return `Your key has block size k = ${key.blockSize}, model ${model.name} expects k = ${model.blockSize}: nothing was sent.`;
+  if (key.fingerprint !== model.keyFingerprint)
+    return `Your key ${shortFingerprint(key)} is not the key model ${model.name} was trained for (${model.keyFingerprint.slice(0, 16)}): nothing was sent.`;
+  return null;
+}
+
+function checkKeyAgainstModel(): void {
+  const err = $("cls-error");
+  err.textContent = model && key ? (keyProblem() ?? "") : "";
+}
+
+// ---------- classify ----------
+function draw(canvas: HTMLCanvasElement, rgb: Uint8Array, h: number, w: number): void {
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d")!;
+  const img = ctx.createImageData(w, h);
+  for (let i = 0; i < h * w; i++) {
+    img.data[i * 4] = rgb[i * 3];
+    img.data[i * 4 + 1] = rgb[i * 3 + 1];
+    img.data[i * 4 + 2] = rgb[i * 3 + 2];
+    img.data[i * 4 + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function figure(label: string, rgb: Uint8Array, h: number, w: number): HTMLElement {
+  const f = document.createElement("figure");
+  const c = document.createElement("canvas");
+  c.setAttribute("role", "img");
+  c.setAttribute("aria-label", label);
+  draw(c, rgb, h, w);
+  const cap = document.createElement("figcaption");
+  cap.textContent = label;
+  f.append(c, cap);
+  return f;
+}
+
+function resultItem(img: EncryptedImage, h: number, w: number, top: TopClass[] | null, error?: string): HTMLLIElement {
+  const li = document.createElement("li");
+  li.className = "result";
+  const title = document.createElement("h3");
+  title.textContent = img.name;
+  const pics = document.createElement("div");
+  pics.className = "pair";
+  pics.append(figure("plain (stays here)", img.plain, h, w), figure("ciphertext (sent)", img.cipherView, h, w));
+  li.append(title, pics);
+  if (top) {
+    const t = document.createElement("table");
+    t.className = "top";
+    t.innerHTML =
+      "<caption>Top classes</caption><thead><tr><th scope=col>class</th><th scope=col>probability</th></tr></thead>";
+    const body = document.createElement("tbody");
+    for (const [i, c] of top.entries()) {
+      const tr = document.createElement("tr");
+      if (i === 0) tr.className = "top1";
+      const td1 = document.createElement("td");
+      td1.textContent = c.label;
+      const td2 = document.createElement("td");
+      td2.innerHTML = `<meter min="0" max="1" value="${c.probability}"></meter> ${(c.probability * 100).toFixed(1)}%`;
+      tr.append(td1, td2);
+      body.append(tr);
+    }
+    t.append(body);
+    li.append(t);
+    li.dataset.top1 = String(top[0]?.index ?? "");
+  }
+  if (error) {
+    const p = document.createElement("p");
+    p.className = "error";
+    p.textContent = error;
+    li.append(p);
+  }
+  return li;
+}
+
+async function classifyFiles(files: File[]): Promise<void> {
+  const err = $("cls-error");
+  const status = $("cls-status");
+  err.textContent = "";
+  const problem = keyProblem();
+  if (problem) {
+    err.textContent = problem;
+    return;
+  }
+  const m = model!;
+  const k = key!;
+  let decode: DecodeOptions;
+  let topK: number;
+  try {
+    decode = decodeOptions("cls-resize", "cls-crop");
+    topK = Math.min(Number($<HTMLInputElement>("cls-topk").value) || 3, m.classNames.length);
+  } catch (e) {
+    err.textContent = (e as Error).message;
+    return;
+  }
+  status.textContent = `Encrypting ${files.length} image(s) in this page…`;
+  const r = await ask({ type: "encrypt", id: nextId++, files, decode, shape: m.shape });
+  if (r.type === "error") {
+    err.textContent = r.message;
+    return;
+  }
+  if (r.type !== "encrypted") return;
+  if (r.errors.length) err.textContent = r.errors.map((e) => e.reason).join(" ");
+  const [, h, w] = m.shape;
+  const last = r.images[r.images.length - 1];
+  if (last) draw($<HTMLCanvasElement>("sees-canvas"), last.cipherView, h, w);
+  const list = $("cls-results");
+  const per = m.shape[0] * h * w;
+  status.textContent = `Sending ${r.images.length} ciphertext(s) to ${m.name}…`;
+  for (let a = 0; a < r.images.length; a += m.maxBatch) {
+    const batch = r.images.slice(a, a + m.maxBatch);
+    const x = new Float32Array(batch.length * per);
+    for (const [i, img] of batch.entries()) x.set(img.cipher, i * per);
+    try {
+      const tops = await classify(server, m, x, batch.length, {
+        id: `page-${Date.now()}-${a}`,
+        fingerprint: k.fingerprint,
+        topK,
+      });
+      for (const [i, img] of batch.entries()) list.prepend(resultItem(img, h, w, tops[i]));
+    } catch (e) {
+      for (const img of batch) list.prepend(resultItem(img, h, w, null, (e as Error).message));
+    }
+  }
+  status.textContent = `Classified ${r.images.length} image(s) with ${m.name}.`;
+}
+
+$<HTMLInputElement>("cls-files").addEventListener("change", (e) => {
+  const input = e.target as HTMLInputElement;
+  const files = [...(input.files ?? [])];
+  if (files.length) classifyFiles(files).finally(() => (input.value = ""));
+});
+dropZone("cls-drop", (e) => {
+  const files = [...(e.dataTransfer?.files ?? [])].filter((f) => IMAGE.test(f.name) || f.type.startsWith("image/"));
+  if (files.length) classifyFiles(files);
+});
+
+if (serverInput.value) connect();
