@@ -11,6 +11,7 @@ import { readImageFolder } from "../../data/image-folder.ts";
 import { isPreset, PRESETS, type PresetName, type PresetPart, presetSource } from "../../data/presets.ts";
 import { permutation } from "../../data/rng.ts";
 import { type ImageSource, selectClasses } from "../../data/source.ts";
+import { checkExportKey, declaredKey, readPageExport, readPageManifest } from "../../data/page-export.ts";
 import { isStore } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
 import { loadKey } from "../../io/keyfile.ts";
@@ -96,10 +97,21 @@ export function limitSource(src: ImageSource, n: number, seed = 0): ImageSource 
 }
 
 export async function runEncrypt(input: string | undefined, o: EncryptCliOptions): Promise<void> {
-  if (!o.key && !o.plain) throw new DataError("give --key <file> (or --plain for an unencrypted store)", "NO_KEY");
+  // A page export (web/) carries its key's identity: the provider imports it without the key.
+  const page = input && !o.preset ? await readPageManifest(input) : null;
+  if (page && o.plain) throw new DataError(`${input} holds ciphertexts (a page export); drop --plain`, "BAD_ARGS");
+  if (!o.key && !o.plain && !page)
+    throw new DataError("give --key <file> (or --plain for an unencrypted store)", "NO_KEY");
   if (o.key && o.plain) throw new DataError("--key and --plain exclude each other", "BAD_ARGS");
-  const key: CipherKey | null = o.key ? await loadKey(o.key) : null;
-  let { source, info, blockSize } = await resolveSource(input, o);
+  const key: CipherKey | null = o.key ? await loadKey(o.key) : page ? declaredKey(page, input!) : null;
+  if (page && key) checkExportKey(page, key, input!);
+  let { source, info, blockSize } = page
+    ? {
+        source: await readPageExport(input!, page),
+        info: { input, decode: page.decode },
+        blockSize: page.key.blockSize,
+      }
+    : await resolveSource(input, o);
   if (key && blockSize && key.blockSize !== blockSize)
     throw new DataError(`preset uses block size k=${blockSize} but the key has k=${key.blockSize}`, "BLOCK_SIZE");
   if (o.classes)
