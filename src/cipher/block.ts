@@ -188,16 +188,10 @@ function paddedMats(key: CipherKey, dir: "enc" | "dec"): Float64Array {
   return m;
 }
 
-let loadedMats: Float32Array | Float64Array | null = null;
+let loadedMats: Float64Array | null = null;
 
-function applyWasm(
-  kern: WasmKernel,
-  src: Float32Array,
-  dst: Float32Array,
-  g: Geometry,
-  mats: Float32Array | Float64Array,
-): void {
-  const esz = mats instanceof Float64Array ? 8 : 4;
+function applyWasm(kern: WasmKernel, src: Float32Array, dst: Float32Array, g: Geometry, mats: Float64Array): void {
+  const esz = 8;
   const k = g.k;
   const n = k * k;
   const np = padTo8(n);
@@ -214,14 +208,11 @@ function applyWasm(
   ensureMemory(kern, ioOff + Math.min(perChunk, g.n) * imgElems * 4);
   const buf = kern.memory.buffer;
   if (loadedMats !== mats) {
-    if (esz === 8) new Float64Array(buf, mOff, mats.length).set(mats);
-    else new Float32Array(buf, mOff, mats.length).set(mats);
+    new Float64Array(buf, mOff, mats.length).set(mats);
     loadedMats = mats;
   }
   const f32 = new Float32Array(buf);
-  const gather = esz === 8 ? kern.gather64 : kern.gather32;
-  const gemm = esz === 8 ? kern.gemm64 : kern.gemm32;
-  const scatter = esz === 8 ? kern.scatter64 : kern.scatter32;
+  const { gather64: gather, gemm64: gemm, scatter64: scatter } = kern;
   const matB = n * np * esz;
   for (let first = 0; first < g.n; first += perChunk) {
     const count = Math.min(perChunk, g.n - first);

@@ -75,16 +75,30 @@ describe("round trips", () => {
     }
   }
 
+  it("Node runs the wasm SIMD path by default", () => {
+    setCipherBackend("auto");
+    assert.equal(cipherBackend(), "wasm", "Node 20 has WebAssembly SIMD: the kernel must assemble and load");
+    setCipherBackend("js");
+    assert.equal(cipherBackend(), "js");
+    setCipherBackend("wasm");
+    assert.equal(cipherBackend(), "wasm");
+    setCipherBackend("auto");
+  });
+
   it("wasm and js backends agree (224×224, k=8)", async () => {
     const key = await generateKey({ blockSize: 8, seed: "agree" });
     const x = naturalImage(224, 224, 5);
     const dims: ImageDims = { c: 3, h: 224, w: 224, layout: "CHW" };
     setCipherBackend("js");
+    assert.equal(cipherBackend(), "js");
     const a = encrypt(x, dims, key);
+    const aBack = decrypt(a, dims, key);
     setCipherBackend("auto");
+    assert.equal(cipherBackend(), "wasm", "the comparison must be wasm against js, not js against itself");
     const b = encrypt(x, dims, key);
     assert.ok(relErr(b, a) < 1e-6);
     assert.ok(relErr(decrypt(b, dims, key), x) < 1e-5);
+    assert.ok(relErr(decrypt(b, dims, key), aBack) < 1e-5, "wasm and js decryption agree");
     assert.ok(["wasm", "js"].includes(cipherBackend()));
   });
 
