@@ -7,6 +7,9 @@
  * optional), final.json ({testAcc, bestValAcc, bestEpoch, round, wallSeconds, psnr, ssim, ...}) and
  * pictures/*.png. Whatever is missing or unreadable is named on the page instead of failing the report.
  *
+ * The page opens with a headline (the numbers a newcomer came for), then the sections; every field is shown with a
+ * human label and its unit (FIELD_LABELS), axes do not magnify noise (honestDomain) and epochs are integer ticks.
+ *
  * Accuracies are taken as fractions when every value is ≤ 1 (what the trainer writes) and shown as percentages.
  * Curves use a global epoch axis: the rounds are concatenated (round r starts after the last epoch of round r−1)
  * and dashed lines mark the round boundaries.
@@ -14,7 +17,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { writeFileAtomic } from "../core/atomic.ts";
-import { barChart, type LineSeries, lineChart } from "./plots.ts";
+import { barChart, honestDomain, type LineSeries, lineChart } from "./plots.ts";
 import { type Cell, type Column, formatCell, type Row, toCsv } from "./table.ts";
 
 export interface MetricRow {
@@ -130,12 +133,76 @@ function isFractionScale(values: number[]): boolean {
   return values.every((v) => v <= 1.000001);
 }
 
+/** Human labels (with units where the value has one) for the fields of final.json, config.json and metrics. */
+const FIELD_LABELS: Record<string, string> = {
+  testAcc: "test accuracy",
+  testLoss: "test loss (cross-entropy)",
+  bestValAcc: "best validation accuracy",
+  bestRound: "round of the best checkpoint",
+  bestEpoch: "epoch of the best checkpoint",
+  round: "round of the best checkpoint",
+  wallSeconds: "training time",
+  trainImages: "training images",
+  valImages: "validation images",
+  testImages: "test images",
+  keyFingerprint: "key fingerprint",
+  psnr: "adaptation output PSNR (affine-fitted to the plaintext)",
+  ssim: "adaptation output SSIM (affine-fitted, 1 = identical)",
+  psnrRaw: "adaptation output PSNR without the fit",
+  mapError: "adaptation map vs K⁻¹ (relative error)",
+  backbone: "backbone",
+  adapt: "adaptation network",
+  adaptInit: "adaptation initialisation",
+  blockSize: "block size k (pixels)",
+  lr: "learning rate",
+  batchSize: "batch size (images)",
+  epochs: "epochs per round",
+  rounds: "rounds",
+  optimizer: "optimizer",
+  momentum: "momentum",
+  weightDecay: "weight decay",
+  schedule: "learning-rate schedule",
+  warmupEpochs: "warm-up (epochs)",
+  labelSmoothing: "label smoothing",
+  normalize: "input normalisation",
+  augment: "augmentation",
+  train: "training store",
+  test: "test store",
+  out: "run directory",
+  seed: "seed",
+  evalKey: "evaluation key (measurement only)",
+  valFraction: "validation fraction",
+  dataset: "dataset",
+  imgPerSec: "throughput (images/s)",
+  seconds: "time (s)",
+};
+
+/** The human label of a field: from FIELD_LABELS, else its camelCase name spelled out ("warmupEpochs" → "warmup epochs"). */
+export function fieldLabel(key: string): string {
+  return (
+    FIELD_LABELS[key] ??
+    key
+      .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+      .replace(/_/g, " ")
+      .toLowerCase()
+  );
+}
+
+function fmtSeconds(v: number): string {
+  return v >= 120 ? `${(v / 60).toFixed(1)} min (${v.toFixed(0)} s)` : `${v.toFixed(1)} s`;
+}
+
+/** "2.4 min" or "45 s". */
+function minutesText(v: number): string {
+  return v >= 90 ? `${(v / 60).toFixed(1)} min` : `${v.toFixed(0)} s`;
+}
+
 function fmtValue(key: string, v: unknown, accFraction: boolean): string {
   if (typeof v === "number") {
     if (/acc/i.test(key) && Number.isFinite(v)) return accFraction ? `${(100 * v).toFixed(2)}%` : `${v.toFixed(2)}%`;
     if (/psnr/i.test(key) && Number.isFinite(v)) return `${v.toFixed(2)} dB`;
-    if (/seconds/i.test(key) && Number.isFinite(v))
-      return v >= 120 ? `${v.toFixed(0)} s (${(v / 60).toFixed(1)} min)` : `${v.toFixed(1)} s`;
+    if (/seconds/i.test(key) && Number.isFinite(v)) return fmtSeconds(v);
+    if (/images$/i.test(key) && Number.isInteger(v)) return v.toLocaleString("en-US");
     return formatCell(v);
   }
   if (v === null || v === undefined) return "—";
@@ -146,7 +213,10 @@ function fmtValue(key: string, v: unknown, accFraction: boolean): string {
 function kvTable(obj: Record<string, unknown>, accFraction: boolean): string {
   const rows = Object.entries(obj)
     .filter(([k, v]) => !(KEY_MATERIAL.test(k) && typeof v === "object" && v !== null))
-    .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(fmtValue(k, v, accFraction))}</td></tr>`);
+    .map(
+      ([k, v]) =>
+        `<tr><th title="${escapeHtml(k)}">${escapeHtml(fieldLabel(k))}</th><td>${escapeHtml(fmtValue(k, v, accFraction))}</td></tr>`,
+    );
   return `<table class="kv">${rows.join("")}</table>`;
 }
 
@@ -180,12 +250,21 @@ function globalEpochs(metrics: MetricRow[]): {
   };
 }
 
+const SPLIT_NAMES: Record<string, string> = { train: "training", val: "validation", test: "test" };
+
+/** How each curve's y axis is kept honest: its bounds and the smallest span it may show. */
+interface AxisRule {
+  minSpan: number;
+  bounds?: [number, number];
+}
+
 async function curve(
   run: RunData,
   field: string,
   title: string,
   yLabel: string,
   scale: number,
+  axis: AxisRule,
   splits: string[] = ["train", "val"],
 ): Promise<string | null> {
   const { x, boundaries } = globalEpochs(run.metrics);
@@ -194,20 +273,45 @@ async function curve(
     const points = run.metrics
       .filter((m) => (m.split ?? "") === split && num(m[field]) !== undefined && x(m) !== undefined)
       .map((m) => ({ x: x(m)!, y: num(m[field])! * scale }));
-    if (points.length > 0) series.push({ name: split, points });
+    if (points.length > 0) series.push({ name: SPLIT_NAMES[split] ?? split, points });
   }
   if (series.length === 0) return null;
-  const plot = await lineChart({ series, title, xLabel: "epoch (rounds concatenated)", yLabel, rules: boundaries });
+  const plot = await lineChart({
+    series,
+    title,
+    xLabel: boundaries.length ? "epoch (rounds one after another)" : "epoch",
+    yLabel,
+    rules: boundaries,
+    integerX: true,
+    yDomain: honestDomain(
+      series.flatMap((s) => s.points.map((p) => p.y)),
+      axis,
+    ),
+  });
   return plot.svg;
+}
+
+/** "round-2-epoch-3.png" → "round 2, epoch 3"; "final.png" → "final model". */
+function pictureCaption(name: string, rounds: number): string {
+  const m = /round-(\d+)-epoch-(\d+)/.exec(name);
+  if (m) return rounds > 1 ? `round ${m[1]}, epoch ${m[2]}` : `after epoch ${m[2]}`;
+  if (name.startsWith("final")) return "final model (best checkpoint)";
+  return name.replace(/\.png$/i, "");
 }
 
 function picturesHtml(run: RunData): string {
   if (run.pictures.length === 0) return "";
+  const rounds = new Set(run.metrics.map((m) => num(m.round) ?? 1)).size;
   const figs = run.pictures.map(
     (p) =>
-      `<figure><img alt="${escapeHtml(p.name)}" src="data:image/png;base64,${p.png.toString("base64")}"><figcaption>${escapeHtml(p.name)}</figcaption></figure>`,
+      `<figure><img alt="${escapeHtml(p.name)}" src="data:image/png;base64,${p.png.toString("base64")}"><figcaption title="${escapeHtml(p.name)}">${escapeHtml(pictureCaption(p.name, rounds))}</figcaption></figure>`,
   );
-  return `<h3>Decryption pictures</h3><p class="note">ciphertext (min-max scaled) | adaptation output (affine-fitted to the plaintext) | plaintext</p><div class="pics">${figs.join("")}</div>`;
+  return (
+    `<h3>What the provider sees: the adaptation network's output</h3><p class="note">Each row: the ciphertext the ` +
+    "provider holds (min-max scaled to be visible) | the adaptation network's output, affine-fitted per channel to " +
+    "the plaintext | the plaintext (shown for measurement only; the provider never has it).</p>" +
+    `<div class="pics">${figs.join("")}</div>`
+  );
 }
 
 async function runSection(run: RunData, id: string): Promise<string> {
@@ -221,22 +325,40 @@ async function runSection(run: RunData, id: string): Promise<string> {
   if (run.problems.length > 0) {
     parts.push(`<ul class="problems">${run.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join("")}</ul>`);
   }
-  if (run.final) parts.push(`<h3>Final</h3>${kvTable(run.final, accFraction)}`);
+  if (run.final) parts.push(`<h3>Final numbers</h3>${kvTable(run.final, accFraction)}`);
   const charts: string[] = [];
   const accScale = accFraction ? 100 : 1;
-  const c1 = await curve(run, "acc", "Accuracy", "accuracy (%)", accScale);
-  const c2 = await curve(run, "loss", "Loss", "loss", 1);
-  const c3 = await curve(run, "psnr", "Decryption PSNR (affine-fitted adaptation output)", "PSNR (dB)", 1, [
-    "val",
-    "train",
-    "test",
-  ]);
-  const c4 = await curve(run, "ssim", "Decryption SSIM", "SSIM", 1, ["val", "train", "test"]);
-  const c5 = await curve(run, "mapError", "Adaptation map vs K⁻¹ (relative error)", "relative error", 1, [
-    "val",
-    "train",
-    "test",
-  ]);
+  const accBounds: [number, number] = [0, accFraction ? 100 : Math.max(100, ...accValues)];
+  const all = ["val", "train", "test"];
+  const c1 = await curve(run, "acc", "Accuracy", "accuracy (%)", accScale, { minSpan: 50, bounds: accBounds });
+  const c2 = await curve(run, "loss", "Loss", "loss (cross-entropy)", 1, { minSpan: 0.5, bounds: [0, Infinity] });
+  const c3 = await curve(
+    run,
+    "psnr",
+    "Decryption PSNR (affine-fitted adaptation output)",
+    "PSNR (dB)",
+    1,
+    { minSpan: 10, bounds: [0, Infinity] },
+    all,
+  );
+  const c4 = await curve(
+    run,
+    "ssim",
+    "Decryption SSIM",
+    "SSIM (1 = identical)",
+    1,
+    { minSpan: 0.5, bounds: [-1, 1] },
+    all,
+  );
+  const c5 = await curve(
+    run,
+    "mapError",
+    "Adaptation map vs K⁻¹ (relative error)",
+    "relative error",
+    1,
+    { minSpan: 0.5, bounds: [0, Infinity] },
+    all,
+  );
   for (const c of [c1, c2, c3, c4, c5]) if (c) charts.push(`<div class="chart">${c}</div>`);
   if (charts.length > 0) parts.push(`<h3>Curves</h3><div class="charts">${charts.join("")}</div>`);
   else if (run.metrics.length > 0) parts.push(`<p class="note">metrics.jsonl has no plottable per-epoch values</p>`);
@@ -246,20 +368,91 @@ async function runSection(run: RunData, id: string): Promise<string> {
   return parts.join("\n");
 }
 
+/** The eavesdropper's ciphertext-only attack, as the demo (or any caller) measured it. */
+export interface AttackSummary {
+  /** Decryption PSNR of the estimated key (dB, clipped to [0, 1], no fit) against the plaintexts. */
+  psnr: number;
+  /** Images the PSNR was measured on. */
+  images: number;
+  seconds: number;
+  /** What was attacked and what plain photos the attacker used, in words. */
+  encrypted: string;
+  reference: string;
+  /** ciphertext | attack decryption | plaintext rows. */
+  picture?: Buffer;
+}
+
+function attackSection(a: AttackSummary): string {
+  const pic = a.picture
+    ? `<figure><img alt="attack decryption" src="data:image/png;base64,${a.picture.toString("base64")}"><figcaption>ciphertext | decrypted with the estimated key | plaintext</figcaption></figure>`
+    : "";
+  return (
+    `<section id="attack"><h2>The eavesdropper's ciphertext-only attack</h2>` +
+    `<p>Without the key and without a single plaintext of the encrypted images, the attacker matched the block ` +
+    `statistics of the ciphertexts (${escapeHtml(a.encrypted)}) with those of ordinary photos ` +
+    `(${escapeHtml(a.reference)}) and estimated the key in ${escapeHtml(fmtSeconds(a.seconds))}. Decrypted with that ` +
+    `estimate, the images come back at <strong>${a.psnr.toFixed(1)} dB PSNR</strong> (measured on ` +
+    `${a.images.toLocaleString("en-US")} images; above about 30 dB a picture looks like the original): ` +
+    "the block cipher hides images only from someone who has never seen photos.</p>" +
+    `<div class="pics">${pic}</div></section>`
+  );
+}
+
+/** The numbers a newcomer came for, first: accuracy on ciphertexts, what the adaptation output shows, the attack. */
+function headline(run: RunData | null, attack: AttackSummary | undefined): string {
+  const tiles: string[] = [];
+  const f = run?.final;
+  const tile = (big: string, text: string) =>
+    `<div class="tile"><div class="big">${escapeHtml(big)}</div><div>${escapeHtml(text)}</div></div>`;
+  if (f) {
+    const acc = num(f.testAcc) ?? num(f.bestValAcc);
+    const which = num(f.testAcc) !== undefined ? "test" : "validation";
+    const n = num(f.testAcc) !== undefined ? num(f.testImages) : num(f.valImages);
+    const epochs = run?.metrics.filter((m) => m.split === "train").length;
+    const time = num(f.wallSeconds);
+    const how = [epochs ? `${epochs} epochs` : "", time !== undefined ? `in ${minutesText(time)}` : ""].filter(Boolean);
+    if (acc !== undefined)
+      tiles.push(
+        tile(
+          `${(acc <= 1 ? 100 * acc : acc).toFixed(1)}%`,
+          `${which} accuracy on ${n !== undefined ? `${n.toLocaleString("en-US")} ` : ""}encrypted images, after ` +
+            `training on ciphertexts only${how.length ? ` (${how.join(" ")})` : ""}`,
+        ),
+      );
+    const p = num(f.psnr);
+    if (p !== undefined)
+      tiles.push(
+        tile(
+          `${p.toFixed(1)} dB`,
+          `PSNR of the adaptation network's output against the plaintext${num(f.ssim) !== undefined ? ` (SSIM ${num(f.ssim)!.toFixed(2)})` : ""}: ` +
+            "what the provider could see by looking at its own model",
+        ),
+      );
+  }
+  if (attack)
+    tiles.push(
+      tile(
+        `${attack.psnr.toFixed(1)} dB`,
+        "PSNR of the ciphertext-only attack's decryption: the key estimated from the ciphertexts and ordinary photos",
+      ),
+    );
+  return tiles.length ? `<div class="headline">${tiles.join("")}</div>` : "";
+}
+
 const COMPARE_COLUMNS: { key: string; from: "config" | "final"; title: string }[] = [
   { key: "backbone", from: "config", title: "backbone" },
-  { key: "adapt", from: "config", title: "adapt" },
-  { key: "blockSize", from: "config", title: "k" },
+  { key: "adapt", from: "config", title: "adaptation" },
+  { key: "blockSize", from: "config", title: "block size k" },
   { key: "optimizer", from: "config", title: "optimizer" },
-  { key: "lr", from: "config", title: "lr" },
+  { key: "lr", from: "config", title: "learning rate" },
   { key: "epochs", from: "config", title: "epochs" },
   { key: "rounds", from: "config", title: "rounds" },
-  { key: "bestValAcc", from: "final", title: "best val acc" },
-  { key: "testAcc", from: "final", title: "test acc" },
-  { key: "psnr", from: "final", title: "PSNR (dB)" },
-  { key: "ssim", from: "final", title: "SSIM" },
-  { key: "mapError", from: "final", title: "map error" },
-  { key: "wallSeconds", from: "final", title: "wall (s)" },
+  { key: "bestValAcc", from: "final", title: "best validation accuracy" },
+  { key: "testAcc", from: "final", title: "test accuracy" },
+  { key: "psnr", from: "final", title: "adaptation output PSNR" },
+  { key: "ssim", from: "final", title: "adaptation output SSIM" },
+  { key: "mapError", from: "final", title: "map error vs K⁻¹" },
+  { key: "wallSeconds", from: "final", title: "training time" },
 ];
 
 /** The comparison rows (one per run) used for the sweep table and CSV. */
@@ -334,13 +527,26 @@ table.kv th{background:#f6f6f6;font-weight:600;white-space:nowrap}
 table.cmp th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .problems{background:#fff6e5;border:1px solid #f0c36d;padding:8px 8px 8px 28px;font-size:13px}
 .note,.path,.meta{color:#666;font-size:12px}
-.charts{display:flex;flex-wrap:wrap;gap:12px}.chart svg{max-width:100%;height:auto}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:12px}.chart svg{max-width:100%;height:auto}
 .pics{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figure img{image-rendering:pixelated;max-width:100%;border:1px solid #eee}
 figcaption{font-size:12px;color:#555;text-align:center}
+.headline{display:flex;flex-wrap:wrap;gap:14px;margin:16px 0 8px}
+.tile{flex:1 1 240px;border:1px solid #d8e2ef;background:#f5f8fc;border-radius:6px;padding:10px 14px;font-size:13px}
+.tile .big{font-size:30px;font-weight:700;color:#1f4e8c;margin-bottom:2px}
+.intro{font-size:14px;line-height:1.5;max-width:900px}
 `;
 
+export interface ReportOptions {
+  runDirs: string[];
+  title?: string;
+  /** A paragraph of plain text under the title saying what was done (the demo's story). */
+  intro?: string;
+  /** The ciphertext-only attack's numbers and picture (a section, and a headline tile). */
+  attack?: AttackSummary;
+}
+
 /** The report page as an HTML string. */
-export async function renderReport(opts: { runDirs: string[]; title?: string }): Promise<string> {
+export async function renderReport(opts: ReportOptions): Promise<string> {
   const runs = opts.runDirs.map(loadRun);
   const ids = runs.map((_, i) => `run-${i + 1}`);
   const title = opts.title ?? (runs.length === 1 ? `ercnn run ${runs[0].name}` : `ercnn sweep (${runs.length} runs)`);
@@ -348,17 +554,20 @@ export async function renderReport(opts: { runDirs: string[]; title?: string }):
   if (runs.length === 0) sections.push(`<p class="problems">no run directories given</p>`);
   if (runs.length > 1) sections.push(await comparisonSection(runs, ids));
   for (let i = 0; i < runs.length; i++) sections.push(await runSection(runs[i], ids[i]));
+  if (opts.attack) sections.push(attackSection(opts.attack));
+  const top = headline(runs.length === 1 ? runs[0] : null, opts.attack);
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${CSS}</style></head>
 <body><h1>${escapeHtml(title)}</h1><p class="meta">generated ${escapeHtml(new Date().toISOString())} · ${runs.length} run(s)</p>
+${opts.intro ? `<p class="intro">${escapeHtml(opts.intro)}</p>` : ""}${top}
 ${sections.join("\n")}
 </body></html>
 `;
 }
 
 /** Write the self-contained report page to `out` (atomically). Returns the page's path. */
-export async function writeReport(opts: { runDirs: string[]; out: string; title?: string }): Promise<string> {
+export async function writeReport(opts: ReportOptions & { out: string }): Promise<string> {
   const html = await renderReport(opts);
   await writeFileAtomic(opts.out, html);
   return opts.out;

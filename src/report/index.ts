@@ -1,9 +1,12 @@
 // Reports: image-quality and key-map metrics, decryption pictures, vega-lite plots, tables, and the HTML run report.
 export {
+  type AttackSummary,
   comparisonRows,
   escapeHtml,
+  fieldLabel,
   loadRun,
   type MetricRow,
+  type ReportOptions,
   type RunData,
   renderReport,
   writeReport,
@@ -39,6 +42,7 @@ export {
 export {
   type BarChartOptions,
   barChart,
+  honestDomain,
   type LineChartOptions,
   type LineSeries,
   lineChart,

@@ -28,8 +28,10 @@ export interface LineChartOptions {
   yLabel: string;
   /** Vertical marker lines (e.g. round boundaries), with an optional label at the top. */
   rules?: { x: number; label?: string }[];
-  /** Fixed y range (default: fitted to the data, not forced to include 0). */
+  /** Fixed y range (default: fitted to the data, not forced to include 0); see honestDomain. */
   yDomain?: [number, number];
+  /** x values are counts (epochs): integer ticks only. */
+  integerX?: boolean;
   width?: number;
   height?: number;
   /** Draw a dot at each point (default: when no series has more than 60 points). */
@@ -60,6 +62,29 @@ const CONFIG = {
   legend: { labelFontSize: 11, titleFontSize: 12, orient: "right" as const },
   view: { stroke: "#bbb" },
 };
+
+/**
+ * A y range that does not magnify noise: the data's range, widened to at least `minSpan` (centred on the data)
+ * and kept inside `bounds` (e.g. [0, 100] for a percentage). A PSNR that moves by 0.02 dB then looks flat, as it is.
+ */
+export function honestDomain(
+  values: number[],
+  opts: { minSpan: number; bounds?: [number, number] },
+): [number, number] | undefined {
+  const v = values.filter(Number.isFinite);
+  if (v.length === 0) return undefined;
+  let lo = Math.min(...v);
+  let hi = Math.max(...v);
+  if (hi - lo < opts.minSpan) {
+    const mid = (lo + hi) / 2;
+    lo = mid - opts.minSpan / 2;
+    hi = mid + opts.minSpan / 2;
+  }
+  const [bLo, bHi] = opts.bounds ?? [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+  if (lo < bLo) [lo, hi] = [bLo, Math.min(bHi, hi + (bLo - lo))];
+  if (hi > bHi) [lo, hi] = [Math.max(bLo, lo - (hi - bHi)), bHi];
+  return [lo, hi];
+}
 
 /** Render a vega-lite spec to an SVG string (no network: data must be inline). */
 export async function renderSpec(spec: TopLevelSpec): Promise<string> {
@@ -94,12 +119,18 @@ export async function lineChart(opts: LineChartOptions): Promise<Plot> {
       data: { values },
       mark: { type: "line", point: showPoints, strokeWidth: 2, clip: true },
       encoding: {
-        x: { field: "x", type: "quantitative", title: opts.xLabel, scale: { zero: false, nice: false, padding: 8 } },
+        x: {
+          field: "x",
+          type: "quantitative",
+          title: opts.xLabel,
+          scale: { zero: false, nice: false, padding: 8 },
+          ...(opts.integerX ? { axis: { tickMinStep: 1, format: "d" } } : {}),
+        },
         y: {
           field: "y",
           type: "quantitative",
           title: opts.yLabel,
-          scale: opts.yDomain ? { domain: opts.yDomain } : { zero: false },
+          scale: opts.yDomain ? { domain: opts.yDomain, nice: false } : { zero: false },
         },
         color: {
           field: "series",

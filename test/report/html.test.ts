@@ -143,3 +143,110 @@ describe("HTML report", () => {
     assert.ok(r.problems.some((p) => p.includes("pictures")));
   });
 });
+
+describe("HTML report for newcomers", () => {
+  /** A demo-like run: one round of 4 epochs, a PSNR that barely moves (14.926 → 14.946 dB), a psnrRaw field. */
+  async function demoRun(): Promise<string> {
+    const dir = join(root, "demo-run");
+    mkdirSync(join(dir, "pictures"), { recursive: true });
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ backbone: "blockresnet_s", lr: 0.003, warmupEpochs: 0.5 }),
+    );
+    const lines: string[] = [];
+    for (const epoch of [1, 2, 3, 4]) {
+      lines.push(JSON.stringify({ round: 1, epoch, split: "train", loss: 2 - 0.3 * epoch, acc: 0.3 + 0.1 * epoch }));
+      lines.push(
+        JSON.stringify({
+          round: 1,
+          epoch,
+          split: "val",
+          acc: 0.28 + 0.1 * epoch,
+          psnr: 14.926 + 0.005 * epoch,
+          ssim: 0.4,
+          psnrRaw: 0.05,
+        }),
+      );
+    }
+    writeFileSync(join(dir, "metrics.jsonl"), `${lines.join("\n")}\n`);
+    writeFileSync(
+      join(dir, "final.json"),
+      JSON.stringify({
+        testAcc: 0.6512,
+        testImages: 1000,
+        valImages: 500,
+        trainImages: 9500,
+        bestValAcc: 0.66,
+        wallSeconds: 141,
+        psnr: 14.946,
+        ssim: 0.41,
+        psnrRaw: 0.05,
+      }),
+    );
+    const img = new Float32Array(192).map((_, i) => (i % 17) / 16);
+    const png = await decryptionPicture([{ cipher: img, adapt: img, plain: img }], { c: 3, h: 8, w: 8 });
+    writeFileSync(join(dir, "pictures", "round-1-epoch-2.png"), png);
+    return dir;
+  }
+
+  it("a headline first, human labels with units, honest axes, integer epochs, the attack's numbers and picture", async () => {
+    const dir = await demoRun();
+    const attackPng = await decryptionPicture(
+      [{ cipher: new Float32Array(192).fill(0.2), adapt: new Float32Array(192).fill(0.5) }],
+      { c: 3, h: 8, w: 8 },
+    );
+    const out = join(root, "demo.html");
+    await writeReport({
+      runDirs: [dir],
+      out,
+      title: "demo",
+      intro: "A client encrypted images; a provider trained on them.",
+      attack: {
+        psnr: 48.03,
+        images: 1000,
+        seconds: 24.2,
+        encrypted: "10,000 encrypted CIFAR-10 training images",
+        reference: "5,000 plain CIFAR-10 test photos",
+        picture: attackPng,
+      },
+    });
+    const html = readFileSync(out, "utf8");
+    // headline before everything else, with the three numbers
+    const head = html.indexOf('class="headline"');
+    assert.ok(head > 0 && head < html.indexOf("<section"), "headline above the sections");
+    const headText = html.slice(head, html.indexOf("<section"));
+    assert.match(headText, /65\.1%.*test accuracy on 1,000 encrypted images.*\(4 epochs in 2\.4 min\)/s);
+    assert.match(headText, /14\.9 dB.*adaptation network.*output/s);
+    assert.match(headText, /48\.0 dB.*ciphertext-only attack/s);
+    assert.ok(html.includes("A client encrypted images; a provider trained on them."));
+    // human labels with units, the raw names only in title= tooltips
+    for (const label of [
+      "test accuracy",
+      "adaptation output PSNR without the fit",
+      "training time",
+      "learning rate",
+      "warm-up (epochs)",
+    ])
+      assert.ok(html.includes(`>${label}</th>`), `label '${label}'`);
+    const visible = html.replace(/title="[^"]*"/g, "").replace(/<svg[\s\S]*?<\/svg>/g, "");
+    for (const raw of ["testAcc", "psnrRaw", "bestValAcc", "wallSeconds", "warmupEpochs"])
+      assert.ok(!visible.includes(raw), `raw field name ${raw} not shown`);
+    assert.ok(html.includes("2.4 min (141 s)") || html.includes("141.0 s"));
+    // honest PSNR axis: at least 10 dB tall, not 14.926-14.946; integer epoch ticks only
+    const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+    const psnrSvg = svgs.find((s) => s.includes("Decryption PSNR"))!;
+    const ticks = (svg: string, axis: string) =>
+      [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).filter((t) => /^-?[\d.]+$/.test(t) && axis);
+    const psnrTicks = ticks(psnrSvg, "y").map(Number);
+    assert.ok(Math.max(...psnrTicks) - Math.min(...psnrTicks) >= 8, `PSNR ticks ${psnrTicks}`);
+    assert.ok(!psnrSvg.replace(/aria-label="[^"]*"/g, "").includes(">14.93"), "no magnified noise");
+    const accSvg = svgs.find((s) => s.includes("Accuracy"))!;
+    assert.ok(!/>\d+\.5</.test(accSvg.replace(/aria-label="[^"]*"/g, "")), "no fractional epoch ticks");
+    assert.ok(accSvg.includes(">training<") && accSvg.includes(">validation<"), "series named in words");
+    // the attack: numbers, words and the picture
+    assert.ok(html.includes("The eavesdropper's ciphertext-only attack"));
+    assert.ok(html.includes("48.0 dB PSNR") && html.includes("5,000 plain CIFAR-10 test photos"));
+    assert.ok(html.includes(attackPng.toString("base64")));
+    assert.ok(html.includes(">after epoch 2<"), "picture captions in words");
+  });
+});
