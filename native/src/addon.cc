@@ -2,6 +2,8 @@
 
 namespace ercnn {
 
+void InitDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   static bool once = (InstallAllocator(), true);
   (void)once;
@@ -10,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorWrap::Init(env));
   InitOps(env, exports);
   InitRuntime(env, exports);
+  InitDistributed(env, exports);
   return exports;
 }
 

@@ -21,6 +21,32 @@ export interface NativeTensor {
   isDisposed(): boolean;
 }
 
+/** c10d (native/src/distributed.cc); handles are opaque. */
+export interface NativeDistributed {
+  init(o: {
+    host: string;
+    port: number;
+    rank: number;
+    worldSize: number;
+    timeoutMs: number;
+    backend: string;
+    heartbeatMs: number;
+  }): object;
+  destroy(group: object): void;
+  allreduce(group: object, tensors: NativeTensor[], op: string, timeoutMs?: number): void;
+  broadcast(group: object, tensors: NativeTensor[], root: number, timeoutMs?: number): void;
+  broadcastCoalesced(group: object, tensors: NativeTensor[], bufferBytes: number, root: number): void;
+  barrier(group: object, timeoutMs?: number): void;
+  storeSet(group: object, key: string, value: string): void;
+  storeGet(group: object, key: string): string;
+  storeAdd(group: object, key: string, by: number): number;
+  silentRanks(group: object, waitMs: number): { ranks: number[]; storeReachable: boolean };
+  reducerNew(group: object, params: NativeTensor[], bucketCapBytes: number, firstBucketBytes: number, findUnused: boolean): object;
+  reducerPrepare(reducer: object, outputs: NativeTensor[]): void;
+  reducerBuckets(reducer: object): number;
+  ncclBuilt(): boolean;
+}
+
 export interface NativeAddon {
   Tensor: new () => NativeTensor;
   resolve(name: string, overload: string): number;
@@ -36,6 +62,7 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   config(): string;
   torchVersion: string;
+  distributed: NativeDistributed;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
