@@ -19,3 +19,40 @@ if (scenario === "interop") {
   console.log(JSON.stringify({ rank: r, sum: x.toArray(), max: m.toArray(), bcast: b.toArray() }));
   pg.destroy();
 }
+
+if (scenario === "ddp-exact") {
+  // K SGD steps of an MLP on fixed data. With WORLD_SIZE set: DDP, rank r takes its DistributedSampler slice of each
+  // global batch of b·W rows. Without: one process with the whole global batch. Prints the final parameters.
+  const [b, K, capMB] = process.argv.slice(3).map(Number);
+  const { F, manualSeed, nn, optim, randn, randint, tensor: T, noGrad } = await import("../../src/torch/index.ts");
+  const { DistributedDataParallel, distEnvFromProcess } = await import("../../src/torch/distributed.ts");
+  const { shardOrder } = await import("../../src/train/distributed-sampler.ts");
+  const de = distEnvFromProcess();
+  const W = de?.worldSize ?? 1;
+  const global = b * (de ? W : 2);
+  // Different initial weights per rank: DDP's start-of-training broadcast must make them rank 0's.
+  manualSeed(100 + (de?.rank ?? 0));
+  const model = new nn.Sequential(new nn.Linear(20, 64), new nn.ReLU(), new nn.Linear(64, 64), new nn.ReLU(), new nn.Linear(64, 5));
+  manualSeed(7);
+  const X = randn([K * global, 20]);
+  const Y = randint(0, 5, [K * global]);
+  const pg = de ? initFromEnv({ timeoutMs }) : null;
+  const ddp = pg ? new DistributedDataParallel(model, pg, { bucketCapMB: capMB, firstBucketMB: capMB }) : null;
+  const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 });
+  for (let k = 0; k < K; k++) {
+    const rows = Array.from({ length: global }, (_, i) => k * global + i);
+    const mine = pg ? [...shardOrder(rows, pg.rank, W)] : rows;
+    const idx = T(mine, { dtype: "int64" });
+    const x = X.indexSelect(0, idx);
+    const y = Y.indexSelect(0, idx);
+    opt.zeroGrad();
+    const out = ddp ? ddp.forward(x) : model.forward(x);
+    const loss = F.crossEntropy(out, y);
+    if (ddp) ddp.backward(loss);
+    else loss.backward();
+    opt.step();
+  }
+  const params = noGrad(() => model.parameters().map((p) => p.toArray()));
+  console.log(JSON.stringify({ rank: pg?.rank ?? -1, buckets: ddp?.buckets ?? 0, params }));
+  pg?.destroy();
+}
