@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import cors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { ServeError } from "./errors.ts";
 import { ServeMetrics } from "./metrics.ts";
 import type { ModelInfo } from "./model-info.ts";
@@ -39,7 +39,8 @@ export interface ServeApp {
 export async function createApp(models: ModelInfo[], o: AppOptions): Promise<ServeApp> {
   const app = Fastify({
     logger: o.logLevel === false ? false : { level: o.logLevel },
-    disableRequestLogging: true,
+    // fastify's own per-request lines are replaced by the one line of the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
     forceCloseConnections: "idle",
     return503OnClosing: true,
@@ -58,6 +59,11 @@ export async function createApp(models: ModelInfo[], o: AppOptions): Promise<Ser
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }));
 
+  // While shutting down, answers close their connection, so keep-alive clients do not hold the server open.
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (service.closing) reply.header("connection", "close");
+    return payload;
+  });
   app.addHook("onResponse", async (req, reply) => {
     recordInfer(service, req, reply);
     req.log.info(
