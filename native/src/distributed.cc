@@ -14,9 +14,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <sstream>
+#include <system_error>
 #include <thread>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -84,6 +88,49 @@ struct ReducerBox {
   c10::intrusive_ptr<c10d::ProcessGroup> pg;  // keeps the group alive as long as the reducer
   size_t buckets = 0;
 };
+
+// When rank 0 dies its store server goes with it, and c10d's TCPStore client thread (1.13) throws from a background
+// thread: std::terminate. While a group is live, that one case becomes a clear message naming rank 0 and exit code 3,
+// like a failed collective; anything else goes to the previous handler.
+std::mutex lostMutex;
+std::string lostMessage;
+std::terminate_handler previousTerminate = nullptr;
+
+void onTerminate() {
+  std::string msg;
+  {
+    std::lock_guard<std::mutex> lock(lostMutex);
+    msg = lostMessage;
+  }
+  if (!msg.empty()) {
+    if (auto e = std::current_exception()) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::system_error& se) {
+        std::fprintf(stderr, "%s (c10d said: %s)\n", msg.c_str(), se.what());
+        std::fflush(stderr);
+        _exit(3);
+      } catch (...) {
+      }
+    }
+  }
+  if (previousTerminate) previousTerminate();
+  std::abort();
+}
+
+void armLostStore(const Group& g) {
+  std::lock_guard<std::mutex> lock(lostMutex);
+  if (g.rank == 0) return;
+  lostMessage = "ercnn: rank " + std::to_string(g.rank) + ": rank 0 is gone (its rendezvous store at " + g.host + ":" +
+                std::to_string(g.port) + " closed the connection)";
+  static bool installed = (previousTerminate = std::set_terminate(onTerminate), true);
+  (void)installed;
+}
+
+void disarmLostStore() {
+  std::lock_guard<std::mutex> lock(lostMutex);
+  lostMessage.clear();
+}
 
 const napi_type_tag kGroupTag = {0x6572636e6e646973ULL, 0x7467726f75703031ULL};
 const napi_type_tag kReducerTag = {0x6572636e6e646973ULL, 0x7472656475633031ULL};
@@ -192,6 +239,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     g->pg->setSequenceNumberForGroup();
     if (heartbeat.count() > 0)
       g->heartbeat = std::make_unique<Heartbeat>(g->host, g->port, g->rank, heartbeat, g->timeout);
+    armLostStore(*g);
     auto* box = new std::unique_ptr<Group>(std::move(g));
     auto ext = Napi::External<std::unique_ptr<Group>>::New(env, box, [](Napi::Env, std::unique_ptr<Group>* p) {
       try {
@@ -208,6 +256,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 Napi::Value Destroy(const Napi::CallbackInfo& info) {
   auto* g = unwrapTagged<std::unique_ptr<Group>>(info.Env(), info[0], kGroupTag, "process group");
   return guard(info.Env(), [&]() -> Napi::Value {
+    disarmLostStore();
     g->reset();
     return info.Env().Undefined();
   });

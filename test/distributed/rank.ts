@@ -56,3 +56,23 @@ if (scenario === "ddp-exact") {
   console.log(JSON.stringify({ rank: pg?.rank ?? -1, buckets: ddp?.buckets ?? 0, params }));
   pg?.destroy();
 }
+
+if (scenario === "fault") {
+  // All-reduces in a loop until a peer dies; prints "ready" first so the test knows the group is formed.
+  const pg = initFromEnv({ timeoutMs, heartbeatMs: 250 });
+  const x = tensor([1, 2, 3], { dtype: "float32" });
+  pg.barrier();
+  console.log("ready");
+  const t0 = Date.now();
+  try {
+    for (let i = 0; i < 1e6 && Date.now() - t0 < 120_000; i++) {
+      pg.allReduce(x, "avg");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } catch (e) {
+    console.error((e as Error).message);
+    console.log(JSON.stringify({ rank: pg.rank, failed: true, ranks: (e as { ranks?: number[] }).ranks ?? null }));
+    process.exit(3);
+  }
+  console.log(JSON.stringify({ rank: pg.rank, failed: false }));
+}

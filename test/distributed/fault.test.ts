@@ -1,0 +1,35 @@
+// Faults: a rank killed with SIGKILL in the middle of collectives makes the others fail promptly, naming it.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { freePort, lastJson, nodeRank, type Proc, rankEnv } from "./helpers.ts";
+
+async function whenReady(p: Proc, ms = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!p.stdout().includes("ready")) {
+    if (Date.now() - t0 > ms || p.child.exitCode !== null) throw new Error(`rank never became ready: ${p.stdout()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("a rank killed mid-collective", () => {
+  for (const victim of [1, 0]) {
+    it(`SIGKILL of rank ${victim}: the survivor exits non-zero within the timeout and names rank ${victim}`, async () => {
+      const port = await freePort();
+      const env = (r: number) => ({ ...rankEnv(port, r, 2), ERCNN_TEST_DIST_TIMEOUT_MS: "20000" });
+      const ranks = [nodeRank("fault", env(0)), nodeRank("fault", env(1))];
+      await Promise.all(ranks.map((p) => whenReady(p)));
+      await new Promise((r) => setTimeout(r, 300));
+      const killedAt = Date.now();
+      ranks[victim].child.kill("SIGKILL");
+      const survivor = await ranks[1 - victim].done;
+      const killed = await ranks[victim].done;
+      assert.equal(killed.signal, "SIGKILL");
+      assert.equal(survivor.code, 3, `survivor should fail: ${survivor.stderr}`);
+      // The failed collective reports the silent ranks; when rank 0 dies, c10d's store thread may notice first and
+      // the addon's terminate handler reports it (no JSON line then, same exit code and message).
+      if (survivor.stdout.includes("{")) assert.deepEqual(lastJson(survivor).ranks, [victim]);
+      assert.match(survivor.stderr, new RegExp(`rank ${victim} (stopped|is gone)`));
+      assert.ok(Date.now() - killedAt < 25_000, `took ${Date.now() - killedAt} ms`);
+    });
+  }
+});
