@@ -209,10 +209,14 @@ export function recoverKey(
   return { values, rank, blocksUsed: m, residual, conditionEstimate };
 }
 
-/** Peak signal-to-noise ratio in dB, 10·log10(peak² / MSE); Infinity for identical inputs. */
+/**
+ * Peak signal-to-noise ratio in dB, 10·log10(peak² / MSE) with float64 accumulation; Infinity for identical inputs.
+ * The project's one PSNR (report/metrics.ts re-exports it): it lives here, at the bottom, so the browser-side
+ * cipher can measure too.
+ */
 export function psnr(a: ArrayLike<number>, b: ArrayLike<number>, peak = 1): number {
-  if (a.length !== b.length || a.length === 0)
-    throw new CipherError("psnr: inputs must have the same, non-zero length");
+  if (a.length !== b.length) throw new CipherError(`psnr: length mismatch (${a.length} vs ${b.length})`);
+  if (a.length === 0) throw new CipherError("psnr: empty input");
   let s = 0;
   for (let i = 0; i < a.length; i++) {
     const d = a[i] - b[i];

@@ -59,7 +59,10 @@ export { BlockMoments, type BlockMomentsJson, NEIGHBOUR_OFFSETS } from "./moment
 export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "../core/npy.ts";
 export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "../core/rng.ts";
 export {
+  AMBIGUITY_DB,
   attackObjectiveAtKey,
+  type ChannelReport,
+  FAILURE_RATIO,
   type StatisticalAttackOptions,
   type StatisticalAttackResult,
   statisticalAttack,

@@ -1,6 +1,7 @@
 /**
  * Second-order block statistics of images, per channel: the mean block vector, the block covariance, and the
- * cross-covariances of neighbouring blocks (right, down, down-right, down-left). Pure TypeScript, float64
+ * cross-covariances of neighbouring blocks (right, down, down-right, down-left), and the cross-channel covariances
+ * of the same block. Pure TypeScript, float64
  * accumulation; streams over batches; serialisable. The ciphertext-only attack (statistical-attack.ts) compares them
  * between ciphertexts and public plaintexts.
  *
@@ -8,6 +9,7 @@
  * E[c_aᵀ c_b] = Kᵀ E[p_aᵀ p_b] K, and the mean is μ_c = μ_p K. Natural images have very typical statistics at the
  * scale of a few pixels, so the plaintext side can be estimated from any public photos.
  */
+import { transposeSquare } from "../core/linalg.ts";
 import { checkDims, type ImageDims, planeAddressing } from "./block.ts";
 
 /** Block-grid offsets (dy, dx) of the neighbour relations, after the block itself (0, 0). */
@@ -27,6 +29,14 @@ export interface BlockMomentsJson {
   sumA: number[][][];
   sumB: number[][][];
   sumAB: number[][][];
+  /** Per channel pair (i < j, in order (0,1), (0,2), …, (1,2), …): Σ a_iᵀ a_j over the same block. Optional (older files). */
+  sumCross?: number[][];
+}
+
+/** Index of the channel pair (i, j), i < j, in sumCross. */
+export function channelPairIndex(i: number, j: number, channels: number): number {
+  if (!(i >= 0 && i < j && j < channels)) throw new Error(`channelPairIndex: bad pair (${i}, ${j}) of ${channels}`);
+  return i * channels - (i * (i + 1)) / 2 + (j - i - 1);
 }
 
 export class BlockMoments {
@@ -36,6 +46,11 @@ export class BlockMoments {
   readonly sumA: Float64Array[][];
   readonly sumB: Float64Array[][];
   readonly sumAB: Float64Array[][];
+  /**
+   * Cross-channel sums Σ a_iᵀ a_j of the same block (relation (0, 0)), per channel pair (channelPairIndex): they tie
+   * the channels' keys together (for greyscale images stored as RGB, c_j = c_i·K_i⁻¹K_j exactly).
+   */
+  readonly sumCross: Float64Array[];
 
   constructor(
     readonly blockSize: number,
@@ -50,6 +65,7 @@ export class BlockMoments {
     this.sumA = per(n);
     this.sumB = per(n);
     this.sumAB = per(n * n);
+    this.sumCross = Array.from({ length: (channels * (channels - 1)) / 2 }, () => new Float64Array(n * n));
   }
 
   /** Adds every image of a batch (CHW or HWC float32, the cipher's layouts). */
@@ -59,9 +75,11 @@ export class BlockMoments {
     const n = this.n;
     const bh = g.h / k;
     const bw = g.w / k;
-    const vecs = new Float64Array(bh * bw * n);
-    for (let img = 0; img < g.n; img++)
+    const blocks = bh * bw;
+    const all = Array.from({ length: g.c }, () => new Float64Array(blocks * n));
+    for (let img = 0; img < g.n; img++) {
       for (let ch = 0; ch < g.c; ch++) {
+        const vecs = all[ch];
         const { base, row, pix } = planeAddressing(g, img, ch);
         for (let by = 0; by < bh; by++)
           for (let bx = 0; bx < bw; bx++) {
@@ -90,6 +108,21 @@ export class BlockMoments {
           this.count[ch][rel] += cnt;
         }
       }
+      for (let i = 0; i < g.c; i++)
+        for (let j = i + 1; j < g.c; j++) {
+          const sx = this.sumCross[channelPairIndex(i, j, g.c)];
+          const a = all[i];
+          const b = all[j];
+          for (let t = 0; t < blocks; t++) {
+            const o = t * n;
+            for (let p = 0; p < n; p++) {
+              const ap = a[o + p];
+              const r = p * n;
+              for (let q = 0; q < n; q++) sx[r + q] += ap * b[o + q];
+            }
+          }
+        }
+    }
     return this;
   }
 
@@ -115,6 +148,26 @@ export class BlockMoments {
     return out;
   }
 
+  /** E[(a_i − μ_i)ᵀ(a_j − μ_j)] of channels i and j at the same block, n×n row-major (i ≠ j; i > j transposes). */
+  crossCovariance(i: number, j: number): Float64Array {
+    const n = this.n;
+    if (i === j) return this.covariance(i, 0);
+    if (i > j) return transposeSquare(this.crossCovariance(j, i), n);
+    const c = this.count[i][0];
+    if (!c) throw new Error("BlockMoments: no blocks added");
+    const mi = this.mean(i);
+    const mj = this.mean(j);
+    const sx = this.sumCross[channelPairIndex(i, j, this.channels)];
+    const out = new Float64Array(n * n);
+    for (let p = 0; p < n; p++) for (let q = 0; q < n; q++) out[p * n + q] = sx[p * n + q] / c - mi[p] * mj[q];
+    return out;
+  }
+
+  /** Whether the cross-channel sums are present (false for statistics saved before they existed). */
+  get hasCross(): boolean {
+    return this.channels < 2 || this.sumCross.some((s) => s.some((v) => v !== 0));
+  }
+
   toJSON(): BlockMomentsJson {
     return {
       blockSize: this.blockSize,
@@ -123,6 +176,7 @@ export class BlockMoments {
       sumA: this.sumA.map((r) => r.map((v) => Array.from(v))),
       sumB: this.sumB.map((r) => r.map((v) => Array.from(v))),
       sumAB: this.sumAB.map((r) => r.map((v) => Array.from(v))),
+      sumCross: this.sumCross.map((v) => Array.from(v)),
     };
   }
 
@@ -135,6 +189,7 @@ export class BlockMoments {
         m.sumB[ch][rel].set(j.sumB[ch][rel]);
         m.sumAB[ch][rel].set(j.sumAB[ch][rel]);
       }
+    if (j.sumCross) for (const [p, v] of j.sumCross.entries()) m.sumCross[p].set(v);
     return m;
   }
 }

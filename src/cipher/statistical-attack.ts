@@ -20,14 +20,15 @@
  */
 
 import {
+  invert,
   linearAssignment,
   matmulSquare,
   symmetricEigen,
   symmetricFunction,
   transposeSquare as transpose,
 } from "../core/linalg.ts";
-import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
 import { mulberry32 } from "../core/rng.ts";
+import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
 
 export interface StatisticalAttackOptions {
   /** Random starts per channel (default 12 for k ≤ 4, 4 above: each start costs O(k⁶)). */
@@ -43,6 +44,58 @@ export interface StatisticalAttackOptions {
    * for k ≤ 4, which keeps earlier k ≤ 4 estimates bit for bit).
    */
   refine?: boolean;
+  /**
+   * Rounds of fresh random starts for a channel whose objective stays above FAILURE_RATIO × the best channel's after
+   * the cross-channel candidates (default 2; each round costs `restarts` more starts for that channel only).
+   */
+  retries?: number;
+}
+
+/**
+ * When a channel counts as failed: its relative objective above this multiple of the best channel's (the channels
+ * of one image set see the same kind of statistics, so a converged search reaches similar values in each; a search
+ * stuck in a wrong basin stays 10–1000× above, as in the greyscale failures of issue 13).
+ */
+export const FAILURE_RATIO = 2;
+/**
+ * Near-best starts that decrypt this differently (PSNR in dB between their decryptions, on the reference's [0, 1]
+ * scale) mean the statistics do not pin the key down: the estimate is then flagged unreliable.
+ */
+export const AMBIGUITY_DB = 20;
+/** A start counts as near-best when its objective is within this factor of the channel's best. */
+const NEAR_BEST = 1.05;
+/** Ciphertext channels whose cross-channel regression leaves less than this share of variance are tied. */
+const TIE_RESIDUAL = 1e-3;
+
+export interface ChannelReport {
+  /** The objective at the estimate (0 = the statistics match exactly). */
+  loss: number;
+  /** loss / (Σ_r ‖L_p(r)‖² + ‖μ_p A_p‖²): the share of the reference statistics left unmatched. */
+  relativeLoss: number;
+  /** Random starts run for this channel (first pass and retries). */
+  starts: number;
+  /** Where the estimate came from: its own search, or a candidate derived from another (better) channel. */
+  solvedBy: "search" | "retry" | { fromChannel: number; how: "tie" | "coupling" };
+  /** A channel whose ciphertext this channel's ciphertext is a linear function of (greyscale stored as RGB), or null. */
+  tiedTo: number | null;
+  /**
+   * Independent random starts (this channel's and, through a tie, the tied channels') whose fit came within 5% of
+   * the estimate's: fewer than 2 means the best fit was found once and a better one may exist.
+   */
+  confirmations: number;
+  /**
+   * PSNR (dB) between the estimate's decryption and that of the most different near-best candidate (objective
+   * within 5%), predicted from the statistics (no images needed); Infinity when all near-best candidates agree.
+   * Low values mean several keys fit the statistics equally well.
+   */
+  agreementDb: number;
+  /**
+   * False when the channel did not converge like the others, when no second independent start confirmed its best
+   * fit, or when its near-best candidates disagree.
+   */
+  reliable: boolean;
+  /** Plain-language reasons for reliable = false. */
+  problems: string[];
 }
 
 export interface StatisticalAttackResult {
@@ -54,6 +107,15 @@ export interface StatisticalAttackResult {
   inverse: Float64Array;
   /** Final loss per channel (0 = the statistics match exactly). */
   loss: number[];
+  /** Per channel: objective, how it was solved, and whether it can be trusted. */
+  channelReports: ChannelReport[];
+  /** Every channel reliable. */
+  reliable: boolean;
+}
+
+interface Candidate {
+  M: Float64Array;
+  value: number;
 }
 
 export function statisticalAttack(
@@ -64,30 +126,140 @@ export function statisticalAttack(
   checkCompatible(cipher, plain);
   const n = cipher.n;
   const C = cipher.channels;
+  const rng = mulberry32(o.seed ?? 1);
+  const small = n <= 16;
+  const restarts = o.restarts ?? (small ? 12 : 4);
+  const iterations = o.iterations ?? (small ? 1500 : 400);
+  const refine = o.refine ?? !small;
+  const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch));
+  const scale = problems.map((p) => p.Lp.reduce((a, L) => a + sumSquares(L), 0) + sumSquares(p.mp));
+  /** Each channel's independent search results (random starts). */
+  const own: Candidate[][] = [];
+  const best: Candidate[] = [];
+  const reports: ChannelReport[] = [];
+  for (let ch = 0; ch < C; ch++) {
+    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, rng));
+    best.push(lowest(own[ch]));
+    reports.push({
+      loss: 0,
+      relativeLoss: 0,
+      starts: restarts,
+      solvedBy: "search",
+      tiedTo: null,
+      confirmations: 0,
+      agreementDb: Number.POSITIVE_INFINITY,
+      reliable: true,
+      problems: [],
+    });
+  }
+  const rel = (ch: number) => best[ch].value / scale[ch];
+  const ties = cipher.hasCross ? channelTies(cipher) : [];
+  for (const t of ties) reports[t.j].tiedTo ??= t.i;
+  const coupled = cipher.hasCross && plain.hasCross;
+  /**
+   * The independent search results that bear on channel j: its own starts and, through a tie, those of the tied
+   * channels (the same problem up to the key), mapped into j's coordinates.
+   */
+  const pool = (j: number): Candidate[] => {
+    const out = [...own[j]];
+    for (const t of ties)
+      if (t.j === j)
+        for (const c of own[t.i]) {
+          const M = tiedStart(problems[t.i], problems[j], c.M, t.T, n);
+          out.push({ M, value: evaluate(M, problems[j].Lp, problems[j].Lc, problems[j].mp, problems[j].mc, n).value });
+        }
+    return out;
+  };
+  const nearBest = (j: number) => pool(j).filter((c) => c.value <= best[j].value * NEAR_BEST + 1e-15);
+  /** Channels far above the best one, or whose best fit no second independent start has reached. */
+  const failing = () => {
+    const top = Math.min(...best.map((_, ch) => rel(ch)));
+    return best.map((_, ch) => ch).filter((ch) => rel(ch) > FAILURE_RATIO * top + 1e-12 || nearBest(ch).length < 2);
+  };
+  // channels help each other: a worse channel tries candidates derived from every better one; a channel still far
+  // above the best gets fresh starts, then the exchange runs again
+  const tried = new Set<string>();
+  const exchange = () => {
+    // until no channel improves: an improved channel may in turn help the others
+    for (let changed = true; changed; ) {
+      changed = false;
+      const order = best.map((_, ch) => ch).sort((a, b) => rel(a) - rel(b));
+      for (const [pos, j] of order.entries())
+        for (const i of order.slice(0, pos)) {
+          const id = `${i}:${j}:${best[i].value}`;
+          if (tried.has(id)) continue;
+          tried.add(id);
+          const tries: { M: Float64Array; how: "tie" | "coupling" }[] = [];
+          const tie = ties.find((t) => t.i === i && t.j === j);
+          if (tie) tries.push({ M: tiedStart(problems[i], problems[j], best[i].M, tie.T, n), how: "tie" });
+          if (coupled) tries.push({ M: couplingStart(cipher, plain, problems, i, j, best[i].M, n), how: "coupling" });
+          for (const t of tries) {
+            const cand = descend(problems[j], n, t.M, iterations);
+            if (cand.value < best[j].value * (1 - 1e-9) - 1e-15) {
+              best[j] = cand;
+              reports[j].solvedBy = { fromChannel: i, how: t.how };
+              changed = true;
+            }
+          }
+        }
+    }
+  };
+  for (let round = 0; ; round++) {
+    exchange();
+    const bad = failing();
+    if (bad.length === 0 || round >= (o.retries ?? 2)) break;
+    for (const ch of bad) {
+      const more = searchStarts(problems[ch], n, restarts, iterations, refine, rng);
+      own[ch].push(...more);
+      reports[ch].starts += restarts;
+      const m = lowest(more);
+      if (m.value < best[ch].value) {
+        best[ch] = m;
+        reports[ch].solvedBy = "retry";
+      }
+    }
+  }
   const key = new Float64Array(C * n * n);
   const inverse = new Float64Array(C * n * n);
-  const loss: number[] = [];
-  const rng = mulberry32(o.seed ?? 1);
+  const top = Math.min(...best.map((_, ch) => rel(ch)));
   for (let ch = 0; ch < C; ch++) {
-    const { sp, sc, Lp, Lc, mp, mc } = whitenedProblem(cipher, plain, ch);
-    const small = n <= 16;
-    const { M, value } = solveOrthogonal(
-      Lp,
-      Lc,
-      mp,
-      mc,
-      n,
-      o.restarts ?? (small ? 12 : 4),
-      o.iterations ?? (small ? 1500 : 400),
-      o.refine ?? !small,
-      rng,
-    );
-    loss.push(value);
+    const { sp, sc } = problems[ch];
+    const M = best[ch].M;
+    const r = reports[ch];
+    r.loss = best[ch].value;
+    r.relativeLoss = rel(ch);
+    const near = nearBest(ch);
+    r.confirmations = near.length;
+    r.agreementDb = agreement(near, best[ch], sp.sqrt, n);
+    if (r.relativeLoss > FAILURE_RATIO * top + 1e-12)
+      r.problems.push(
+        `its statistics mismatch (${r.relativeLoss.toExponential(2)}) stayed ${(r.relativeLoss / top).toFixed(1)}× ` +
+          `the best channel's after ${r.starts} starts: the search did not converge`,
+      );
+    if (near.length < 2)
+      r.problems.push(
+        `no second independent start (of ${r.starts}${r.tiedTo === null ? "" : " and the tied channels'"}) reached ` +
+          "its best fit: a better one may exist",
+      );
+    if (r.agreementDb < AMBIGUITY_DB)
+      r.problems.push(
+        `equally good fits decrypt differently (${r.agreementDb.toFixed(1)} dB apart): the statistics do not pin ` +
+          "the key down",
+      );
+    r.reliable = r.problems.length === 0;
     const Mt = transpose(M, n);
     inverse.set(matmulSquare(matmulSquare(sc.invSqrt, Mt, n), sp.sqrt, n), ch * n * n);
     key.set(matmulSquare(matmulSquare(sp.invSqrt, M, n), sc.sqrt, n), ch * n * n);
   }
-  return { blockSize: cipher.blockSize, channels: C, key, inverse, loss };
+  return {
+    blockSize: cipher.blockSize,
+    channels: C,
+    key,
+    inverse,
+    loss: reports.map((r) => r.loss),
+    channelReports: reports,
+    reliable: reports.every((r) => r.reliable),
+  };
 }
 
 /**
@@ -141,19 +313,20 @@ function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number) 
   return { sp, sc, Lp, Lc, mp, mc };
 }
 
-function solveOrthogonal(
-  Lp: Float64Array[],
-  Lc: Float64Array[],
-  mp: Float64Array,
-  mc: Float64Array,
+type Problem = ReturnType<typeof whitenedProblem>;
+
+/** `restarts` random starts of one channel's search, each descended; every result (the caller picks). */
+function searchStarts(
+  p: Problem,
   n: number,
   restarts: number,
   iterations: number,
   refine: boolean,
   rng: () => number,
-): { M: Float64Array; value: number } {
+): Candidate[] {
+  const { Lp, Lc, mp, mc } = p;
   const f = (M: Float64Array) => evaluate(M, Lp, Lc, mp, mc, n);
-  let best: { M: Float64Array; value: number } | null = null;
+  const out: Candidate[] = [];
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
     const a = Lp.map(() => gaussian(rng));
@@ -205,23 +378,127 @@ function solveOrthogonal(
         for (let e = 0; e + 1 < n; e++)
           for (let flips = 0; flips < 4; flips++) improved = attempt(swap(e, flips)) || improved;
     }
-    // projected gradient descent with an adaptive step; the gradient changes only when a step is accepted
-    let lr = 0.05;
-    let G = gradient(cur, Lp, Lc, mp, mc, n);
-    for (let it = 0; it < iterations && lr > 1e-9; it++) {
-      const M2 = new Float64Array(n * n);
-      for (let i = 0; i < n * n; i++) M2[i] = M[i] - lr * G[i];
-      const P = polar(M2, n);
-      const ev = f(P);
-      if (ev.value < cur.value) {
-        [M, cur] = [P, ev];
-        G = gradient(cur, Lp, Lc, mp, mc, n);
-        lr *= 1.1;
-      } else lr *= 0.5;
-    }
-    if (!best || cur.value < best.value) best = { M, value: cur.value };
+    out.push(descend(p, n, M, iterations, cur));
   }
-  return best!;
+  return out;
+}
+
+/** Projected gradient descent on the orthogonal group from M, with an adaptive step. */
+function descend(p: Problem, n: number, M0: Float64Array, iterations: number, ev0?: Evaluation): Candidate {
+  const { Lp, Lc, mp, mc } = p;
+  let M = M0;
+  let cur = ev0 ?? evaluate(M, Lp, Lc, mp, mc, n);
+  // the gradient changes only when a step is accepted
+  let lr = 0.05;
+  let G = gradient(cur, Lp, Lc, mp, mc, n);
+  for (let it = 0; it < iterations && lr > 1e-9; it++) {
+    const M2 = new Float64Array(n * n);
+    for (let i = 0; i < n * n; i++) M2[i] = M[i] - lr * G[i];
+    const P = polar(M2, n);
+    const ev = evaluate(P, Lp, Lc, mp, mc, n);
+    if (ev.value < cur.value) {
+      [M, cur] = [P, ev];
+      G = gradient(cur, Lp, Lc, mp, mc, n);
+      lr *= 1.1;
+    } else lr *= 0.5;
+  }
+  return { M, value: cur.value };
+}
+
+function lowest(cands: Candidate[]): Candidate {
+  return cands.reduce((a, b) => (b.value < a.value ? b : a));
+}
+
+function sumSquares(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return s;
+}
+
+/**
+ * Predicted PSNR (dB, peak 1) between the decryptions of the best candidate and of the most different near-best
+ * one. With whitened ciphertext blocks w (identity covariance), p = w·Mᵀ·Σ_p^{1/2}, so two estimates differ per
+ * pixel by E‖w·(M₁ − M₂)ᵀ·Σ_p^{1/2}‖² / n = ‖(M₁ − M₂)ᵀ Σ_p^{1/2}‖²_F / n.
+ */
+function agreement(near: Candidate[], best: Candidate, spSqrt: Float64Array, n: number): number {
+  let worst = 0;
+  for (const c of near) {
+    const D = new Float64Array(n * n);
+    for (let i = 0; i < n * n; i++) D[i] = best.M[i] - c.M[i];
+    worst = Math.max(worst, sumSquares(matmulSquare(transpose(D, n), spSqrt, n)) / n);
+  }
+  return worst > 0 ? 10 * Math.log10(1 / worst) : Number.POSITIVE_INFINITY;
+}
+
+interface Tie {
+  i: number;
+  j: number;
+  /** c_j ≈ c_i·T (n×n). */
+  T: Float64Array;
+}
+
+/**
+ * Pairs of ciphertext channels where one is a linear function of the other, block by block: the regression
+ * c_j ≈ c_i·T (T = Σ_ii⁻¹ Σ_ij) leaves under TIE_RESIDUAL of c_j's variance. Then p_i = p_j (greyscale stored as
+ * RGB) gives K_j⁻¹ = T⁻¹ K_i⁻¹ whatever the reference images are.
+ */
+function channelTies(cipher: BlockMoments): Tie[] {
+  const n = cipher.n;
+  const ties: Tie[] = [];
+  for (let i = 0; i < cipher.channels; i++)
+    for (let j = 0; j < cipher.channels; j++) {
+      if (i === j) continue;
+      const Sii = invert(cipher.covariance(i, 0), n);
+      if (!Sii) continue;
+      const Sij = cipher.crossCovariance(i, j);
+      const T = matmulSquare(Sii, Sij, n);
+      const explained = matmulSquare(transpose(Sij, n), T, n);
+      const Sjj = cipher.covariance(j, 0);
+      let tr = 0;
+      let ex = 0;
+      for (let d = 0; d < n; d++) {
+        tr += Sjj[d * n + d];
+        ex += explained[d * n + d];
+      }
+      if (tr > 0 && 1 - ex / tr < TIE_RESIDUAL) ties.push({ i, j, T });
+    }
+  return ties;
+}
+
+/** Channel j's orthogonal factor implied by channel i's estimate and a tie (K_j⁻¹ = T⁻¹ K_i⁻¹ when c_j = c_i·T). */
+function tiedStart(pi: Problem, pj: Problem, Mi: Float64Array, T: Float64Array, n: number): Float64Array {
+  const Tinv = invert(T, n);
+  if (!Tinv) return Mi;
+  const KiInv = matmulSquare(matmulSquare(pi.sc.invSqrt, transpose(Mi, n), n), pi.sp.sqrt, n);
+  const KjInv = matmulSquare(Tinv, KiInv, n);
+  // K_j⁻¹ = A_cj M_jᵀ Σ_pj^{1/2}  ⇒  M_jᵀ = Σ_cj^{1/2} K_j⁻¹ Σ_pj^{-1/2}
+  return polar(transpose(matmulSquare(matmulSquare(pj.sc.sqrt, KjInv, n), pj.sp.invSqrt, n), n), n);
+}
+
+/**
+ * Channel j's start from channel i's estimate through the cross-channel covariances: whitened, L_c^{ij} =
+ * M_iᵀ L_p^{ij} M_j, so M_j ≈ polar(L_p^{ijᵀ} M_i L_c^{ij}).
+ */
+function couplingStart(
+  cipher: BlockMoments,
+  plain: BlockMoments,
+  problems: Problem[],
+  i: number,
+  j: number,
+  Mi: Float64Array,
+  n: number,
+): Float64Array {
+  const Lc = matmulSquare(
+    matmulSquare(problems[i].sc.invSqrt, cipher.crossCovariance(i, j), n),
+    problems[j].sc.invSqrt,
+    n,
+  );
+  const Lp = matmulSquare(
+    matmulSquare(problems[i].sp.invSqrt, plain.crossCovariance(i, j), n),
+    problems[j].sp.invSqrt,
+    n,
+  );
+  return polar(matmulSquare(matmulSquare(transpose(Lp, n), Mi, n), Lc, n), n);
 }
 
 /**

@@ -5,6 +5,7 @@
 import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { attackCommand } from "./commands/attack.ts";
+import { auditCommand } from "./commands/audit.ts";
 import { classifyCommand } from "./commands/classify.ts";
 import { decryptCommand } from "./commands/decrypt.ts";
 import { decryptViewCommand } from "./commands/decrypt-view.ts";
@@ -29,6 +30,7 @@ export const COMMANDS: (() => Command)[] = [
   evaluateCommand,
   decryptViewCommand,
   attackCommand,
+  auditCommand,
   sweepCommand,
   reportCommand,
   demoCommand,

@@ -1,5 +1,6 @@
 /**
- * Image-quality and key-recovery metrics for reports, on plain typed arrays (no tensors).
+ * Image-quality and key-recovery metrics for reports, on plain typed arrays (no tensors). PSNR is the cipher's
+ * (src/cipher/attack.ts), re-exported here.
  *
  * Images are CHW (or NCHW for batches) float32, values on the [0, peak] scale (peak = 1 for [0,1] images).
  *
@@ -15,6 +16,8 @@
  * taps x = −(w'−1)/2 … (w'−1)/2, renormalised). skimage would refuse such images; this keeps SSIM defined (a
  * 1×1 window degenerates to the per-pixel luminance term).
  */
+
+import { psnr } from "../cipher/attack.ts";
 
 export interface ChwDims {
   c: number;
@@ -59,12 +62,8 @@ export function mse(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s / a.length;
 }
 
-/** PSNR in dB: 10·log10(peak² / MSE). Identical inputs give +Infinity. */
-export function psnr(a: ArrayLike<number>, b: ArrayLike<number>, peak = 1): number {
-  const m = mse(a, b);
-  if (m === 0) return Number.POSITIVE_INFINITY;
-  return 10 * Math.log10((peak * peak) / m);
-}
+/** PSNR in dB: 10·log10(peak² / MSE), +Infinity for identical inputs: the cipher's (one definition). */
+export { psnr } from "../cipher/attack.ts";
 
 /** Normalised 1-D Gaussian taps of odd length `size`, σ = sigma. */
 export function gaussianWindow(size: number, sigma = 1.5): Float64Array {

@@ -1,18 +1,60 @@
 import { existsSync } from "node:fs";
 import { Command } from "commander";
-import { decrypt, inverseKey, makeKey, psnr, relativeError, shortFingerprint } from "../../cipher/index.ts";
+import {
+  type AttackMeasures,
+  measureAttack,
+  measurePlan,
+  readSample,
+  writeAttackPicture,
+} from "../../audit/measure.ts";
+import { type ChannelReport, makeKey, type StatisticalAttackOptions, shortFingerprint } from "../../cipher/index.ts";
 import { attackStore, Store } from "../../data/index.ts";
-import { decryptStoreValues } from "../../data/store-cipher.ts";
-import { writeFileAtomic } from "../../core/atomic.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
-import { decryptionPicture } from "../../report/pictures.ts";
 import { createProgress } from "../progress.ts";
 
-const int = (v: string) => {
+export const int = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got '${v}'`);
   return n;
 };
+
+/** The attack's search settings from command-line options (undefined = the attack's defaults). */
+export function attackTuning(o: { restarts?: number; iterations?: number; seed?: number }): StatisticalAttackOptions {
+  return { restarts: o.restarts, iterations: o.iterations, seed: o.seed };
+}
+
+/** A progress bar per stage ("what"), or nothing when quiet. */
+export function progressReporter(quiet: boolean | undefined, make: typeof createProgress) {
+  let bar: ReturnType<typeof createProgress> | null = null;
+  let label = "";
+  return {
+    update: (what: string, done: number, total: number) => {
+      if (quiet) return;
+      if (what !== label) {
+        bar?.stop();
+        label = what;
+        bar = make({ label: what, total, unit: "" });
+      }
+      bar!.update(done);
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+/** One line per channel: objective, how it was solved, and whether it can be trusted. */
+export function channelLines(reports: ChannelReport[]): string[] {
+  return reports.map((c, ch) => {
+    const by =
+      typeof c.solvedBy === "string"
+        ? c.solvedBy
+        : `from channel ${c.solvedBy.fromChannel} (${c.solvedBy.how === "tie" ? "tied channels" : "cross-channel statistics"})`;
+    return (
+      `  channel ${ch}: statistics mismatch ${c.loss.toExponential(2)} (share ${c.relativeLoss.toExponential(2)}), ` +
+      `solved by ${by}, ${c.confirmations} of ${c.starts} starts agree` +
+      (c.reliable ? "" : `; UNRELIABLE: ${c.problems.join("; ")}`)
+    );
+  });
+}
 
 export interface AttackOptions {
   store: string;
@@ -24,80 +66,68 @@ export interface AttackOptions {
   restarts?: number;
   iterations?: number;
   seed?: number;
+  pool?: number;
+  measured?: number;
   quiet?: boolean;
 }
 
-/** Runs the attack; returns the report lines, the measured PSNR (with evalKey) and the time taken. */
-export async function runAttack(o: AttackOptions): Promise<{ lines: string[]; psnr?: number; seconds: number }> {
+/** Runs the attack; returns the report lines, the measures (with evalKey) and the time taken. */
+export async function runAttack(
+  o: AttackOptions,
+): Promise<{ lines: string[]; psnr?: number; measures?: AttackMeasures; reliable: boolean; seconds: number }> {
   if (o.picture && !o.evalKey) throw new Error("--picture needs --eval-key (the plaintext column)");
   if (o.out && existsSync(o.out)) throw new Error(`${o.out} already exists; refusing to overwrite a key file`);
   const store = Store.open(o.store);
   const reference = Store.open(o.reference);
   const evalKey = o.evalKey ? await loadKey(o.evalKey) : null;
   if (evalKey) store.checkKey(evalKey);
-  let bar: ReturnType<typeof createProgress> | null = null;
-  let label = "";
+  const progress = progressReporter(o.quiet, createProgress);
   const t0 = performance.now();
-  const r = attackStore(store, reference, {
-    limit: o.limit,
-    restarts: o.restarts,
-    iterations: o.iterations,
-    seed: o.seed,
-    onProgress: (what, done, total) => {
-      if (o.quiet) return;
-      if (what !== label) {
-        bar?.stop();
-        label = what;
-        bar = createProgress({ label: what, total, unit: "img" });
-      }
-      bar!.update(done);
-    },
-  });
-  (bar as ReturnType<typeof createProgress> | null)?.stop();
+  const r = attackStore(store, reference, { limit: o.limit, ...attackTuning(o), onProgress: progress.update });
+  progress.stop();
   const seconds = (performance.now() - t0) / 1000;
-  const [c, h, w] = store.shape;
-  const estimate = await makeKey({
-    mode: "uniform",
-    blockSize: r.blockSize,
-    channels: r.channels,
-    values: r.key,
-    source: "attack estimate",
-  });
   const lines = [
     `ciphertext-only attack on ${o.store} (k=${r.blockSize}) in ${seconds.toFixed(1)} s; statistics mismatch per channel: ${r.loss.map((v) => v.toExponential(2)).join(", ")}`,
+    ...channelLines(r.channelReports),
+    r.reliable
+      ? "estimate: reliable in every channel"
+      : "estimate: UNRELIABLE (see the channels above): a failed attack here does not mean the images are safe",
   ];
   if (o.out) {
+    const estimate = await makeKey({
+      mode: "uniform",
+      blockSize: r.blockSize,
+      channels: r.channels,
+      values: r.key,
+      source: "attack estimate",
+    });
     await saveKey(o.out, estimate);
     lines.push(`estimated key written to ${o.out} (fingerprint ${shortFingerprint(estimate)}, mode 0600)`);
   }
-  let measured: number | undefined;
+  let measures: AttackMeasures | undefined;
   if (evalKey) {
-    const n = Math.min(store.count, 1000, store.meta.shards[0].count);
-    const per = c * h * w;
-    const x = store.readShard(0).x.subarray(0, n * per);
-    const dims = { n, c, h, w, layout: "CHW" as const };
-    const plain = decryptStoreValues(x, dims, evalKey);
-    const guess = decrypt(x, dims, estimate).map((v) => Math.min(1, Math.max(0, v)));
+    const plan = measurePlan(store.count, o.pool ?? 1000, o.measured ?? 200);
+    const sample = readSample(store, plan.pool, evalKey);
+    measures = measureAttack(sample, plan.measured, r.inverse, evalKey);
+    const m = measures;
     const n2 = r.blockSize ** 2;
-    measured = psnr(guess, plain);
     lines.push(
-      `measured with the true key: decryption PSNR ${measured.toFixed(2)} dB on ${n} images; ` +
-        `K⁻¹ relative error ${relativeError(r.inverse, inverseKey(evalKey)).toFixed(3)} (${c}×${n2}×${n2})`,
+      `measured with the true key: decryption PSNR ${m.psnr.toFixed(2)} dB on ${m.images} images; ` +
+        `K⁻¹ relative error ${m.keyInverseError.toFixed(3)} (${r.channels}×${n2}×${n2})`,
+      `  SSIM ${m.ssim.toFixed(3)}; re-identified ${(100 * m.reid.rate).toFixed(1)}% among ${m.reid.pool} plaintexts ` +
+        `(chance ${(100 * m.reid.chance).toFixed(2)}%)`,
+      `  no attack: ${(100 * m.leak.flatBlocks).toFixed(1)}% flat blocks, ciphertext block activity vs plaintext ` +
+        `correlation ${m.leak.edgeCorrelation.toFixed(3)}`,
     );
     if (o.picture) {
-      const rows = Array.from({ length: Math.min(8, n) }, (_, i) => ({
-        cipher: x.subarray(i * per, (i + 1) * per),
-        adapt: guess.subarray(i * per, (i + 1) * per),
-        plain: plain.subarray(i * per, (i + 1) * per),
-      }));
-      await writeFileAtomic(
-        o.picture,
-        await decryptionPicture(rows, { c, h, w }, { titles: { adapt: "attack decryption" } }),
+      const rows = Array.from({ length: Math.min(8, m.images) }, (_, i) =>
+        Math.floor((i * m.images) / Math.min(8, m.images)),
       );
+      await writeAttackPicture(o.picture, sample, m, rows);
       lines.push(`picture written to ${o.picture}`);
     }
   }
-  return { lines, psnr: measured, seconds };
+  return { lines, psnr: measures?.psnr, measures, reliable: r.reliable, seconds };
 }
 
 /** The eavesdropper's ciphertext-only attack: the key from ciphertext statistics and public plain images. */
@@ -110,12 +140,14 @@ export function attackCommand(): Command {
     .argument("<store>", "encrypted store (ercnn encrypt output)")
     .requiredOption("--reference <store>", "store of PLAIN images with natural-image statistics (other classes/photos)")
     .option("-o, --out <file>", "write the estimated key here (a key file, mode 0600: it decrypts the store)")
-    .option("--eval-key <file>", "the true key, used ONLY to measure the attack (PSNR, key error)")
+    .option("--eval-key <file>", "the true key, used ONLY to measure the attack (PSNR, SSIM, re-identification)")
     .option("--picture <file>", "PNG: ciphertext | attack decryption | plaintext (with --eval-key)")
     .option("--limit <n>", "images used from each store (default: all)", int)
     .option("--restarts <n>", "random starts per channel (default 12 for k ≤ 4, else 4)", int)
     .option("--iterations <n>", "gradient steps per start (default 1500 for k ≤ 4, else 400)", int)
     .option("--seed <n>", "seed of the random starts (default 1)", int)
+    .option("--pool <n>", "with --eval-key: plaintexts in the re-identification pool (default 1000)", int)
+    .option("--measured <n>", "with --eval-key: images decrypted and measured (default 200)", int)
     .option("-q, --quiet", "no progress")
     .action(async (storeDir: string, o) => {
       const r = await runAttack({ ...o, store: storeDir });
