@@ -76,3 +76,29 @@ if (scenario === "fault") {
   }
   console.log(JSON.stringify({ rank: pg.rank, failed: false }));
 }
+
+if (scenario === "launched") {
+  // Started by launchRanks: report the torchrun variables and prove the group works.
+  const mode = process.argv[3] ?? "ok";
+  const pid = process.pid;
+  if (mode === "fail" && process.env.RANK === "1") process.exit(5);
+  if (mode === "sleep") {
+    console.log(JSON.stringify({ rank: Number(process.env.RANK), pid }));
+    setInterval(() => {}, 1000);
+  } else {
+    const pg = initFromEnv({ timeoutMs });
+    const x = tensor([pg.rank + 1], { dtype: "float32" });
+    pg.allReduce(x, "sum");
+    const e = process.env;
+    console.log(
+      JSON.stringify({
+        rank: pg.rank,
+        pid,
+        sum: x.toArray()[0],
+        env: [e.MASTER_ADDR, e.WORLD_SIZE, e.RANK, e.LOCAL_RANK, e.ERCNN_THREADS],
+      }),
+    );
+    pg.barrier();
+    pg.destroy();
+  }
+}
