@@ -1,169 +1,228 @@
-// Training configuration: defaults from the study (SGD momentum 0.9, lr 0.002, batch 32, 5-epoch rounds),
-// validation, and loading from a JSON file merged under command-line flags.
+// Training configuration as data: TRAIN_OPTIONS owns every option's flag, kind (type, range, choices), default and
+// help. The `train`/`pretrain` command line, the validation of flags and JSON config files, the help text and the
+// TrainConfig type are all derived from it, so a new option is one row here (plus the code that uses it).
+// Defaults are the study's (SGD momentum 0.9, lr 0.002, batch 32, 5-epoch rounds).
 import { readFileSync } from "node:fs";
-import { type AugmentMode, NORMALIZE_MODES, type NormalizeMode } from "../data/index.ts";
-import {
-  ADAPT_AUGMENTS,
-  type AdaptAugment,
-  type AdaptKind,
-  type ModelPart,
-  TEST_TIME_AUGMENTS,
-  type TestTimeAugment,
-} from "../models/index.ts";
+import { NORMALIZE_MODES } from "../data/index.ts";
+import { ADAPT_AUGMENTS, listBackbones, TEST_TIME_AUGMENTS } from "../models/index.ts";
 
-export type OptimizerName = "sgd" | "adam" | "adamw";
-export type ScheduleName = "none" | "step" | "cosine";
-/**
- * How the aligned adaptation starts: PyTorch's default init; key-free ZCA whitening of the cipher blocks
- * (models/whiten.ts); or the ciphertext-only attack's key estimate folded in (cipher/statistical-attack.ts, needs a
- * plain `reference` store). None of them uses the key.
- */
-export type AdaptInit = "default" | "whiten" | "attack";
+/** What a value may be: the CLI picks its parser from this, resolveConfig checks config-file values against it. */
+export type OptionKind =
+  | { type: "integer"; min: number }
+  | { type: "number"; min: number; below?: number }
+  | { type: "choice"; choices: readonly string[] }
+  | { type: "list"; choices: readonly string[]; noun: string }
+  | { type: "boolean" }
+  | { type: "text" };
 
-export interface TrainConfig {
-  /** Store with the training images (a seeded stratified share becomes the validation split). */
-  train: string;
-  /** Store for the final test number (touched once, after model selection); null = none. */
-  test: string | null;
-  /** Run directory: config, metrics, checkpoints, pictures, report. */
-  out: string;
-  backbone: string;
-  adapt: AdaptKind;
-  /** Initialisation of the aligned adaptation (see models/whiten.ts); "whiten" uses training ciphertexts only. */
-  adaptInit: AdaptInit;
-  /**
-   * Plain store whose natural-image statistics the "attack" init compares the ciphertexts with (up to 10,000 images
-   * of each store; the training store's ciphertexts only, never the test store).
-   */
-  reference: string | null;
-  /** Block size of the adaptation (default: the store's key block size). */
-  blockSize: number | null;
-  /** Backbone weights (safetensors/.pth) loaded at the start of every round; null = fresh init. */
-  pretrained: string | null;
-  /** Key file whose inverse is folded into the adaptation (the key-holder's oracle); null = learn it. */
-  keyFolded: string | null;
-  /** Key file used ONLY to measure decryption quality (PSNR/SSIM, map error); never used for training. */
-  evalKey: string | null;
-  resize: number | null;
-  dropPath: number | null;
-  optimizer: OptimizerName;
-  lr: number;
-  momentum: number;
-  nesterov: boolean;
-  weightDecay: number;
-  batchSize: number;
-  /** Epochs per round. */
-  epochs: number;
-  /** Multi-round training (the study's §5.1): each round keeps the adaptation, loads a fresh backbone. */
-  rounds: number;
-  schedule: ScheduleName;
-  warmupEpochs: number;
-  stepSize: number;
-  gamma: number;
-  labelSmoothing: number;
-  valFraction: number;
-  normalize: NormalizeMode;
-  augment: AugmentMode;
-  /**
-   * Augmentation of the adaptation output inside the model ("flip-crop": the usual CIFAR flip and padded crop).
-   * Valid only where the adaptation decrypts, e.g. with --adapt-init attack.
-   */
-  adaptAugment: AdaptAugment;
-  /**
-   * Test-time augmentation for validation and test ("flip": average the logits of the adaptation output and its
-   * mirror). Like --adapt-augment, meaningful only where the adaptation decrypts.
-   */
-  tta: TestTimeAugment;
-  /** Cipher-safe augmentation also mirrors the block order (not the pixels inside a block), half the time. */
-  blockFlip: boolean;
-  seed: number;
-  threads: number | null;
-  workers: number;
-  /** Use only this many training images (seeded, stratified); null = all. */
-  limit: number | null;
-  /** Samples shown and measured by the eavesdropper's view each epoch. */
-  decryptSamples: number;
-  /** Parts kept fixed ("backbone": train only the adaptation and the head, e.g. on a pretrained backbone). */
-  freeze: ModelPart[];
+export interface TrainOption<T> {
+  /** Commander spelling: "-b, --batch-size <n>", or "--nesterov" for a boolean. */
+  flag: string;
+  /** One line; the default is appended by the CLI. */
+  help: string;
+  default: T;
+  kind: OptionKind;
+  /** null is a valid value (it means "none" or "automatic", as the help says). */
+  nullable?: boolean;
+  /** More spellings of the same option ("--round-epochs <n>"). */
+  aliases?: readonly string[];
 }
 
-export const DEFAULTS: Omit<TrainConfig, "train" | "out"> = {
-  test: null,
-  backbone: "resnet20",
-  adapt: "aligned",
-  adaptInit: "default",
-  reference: null,
-  blockSize: null,
-  pretrained: null,
-  keyFolded: null,
-  evalKey: null,
-  resize: null,
-  dropPath: null,
-  optimizer: "sgd",
-  lr: 0.002,
-  momentum: 0.9,
-  nesterov: false,
-  weightDecay: 0,
-  batchSize: 32,
-  epochs: 5,
-  rounds: 1,
-  schedule: "none",
-  warmupEpochs: 0,
-  stepSize: 10,
-  gamma: 0.1,
-  labelSmoothing: 0,
-  valFraction: 0.1,
-  normalize: "imagenet",
-  augment: "none",
-  adaptAugment: "none",
-  tta: "none",
-  blockFlip: false,
-  seed: 0,
-  threads: null,
-  workers: 2,
-  limit: null,
-  decryptSamples: 8,
-  freeze: [],
-};
+const ANY_INTEGER = Number.MIN_SAFE_INTEGER;
+const integer = (flag: string, dflt: number, help: string, min = 1): TrainOption<number> => ({
+  flag,
+  help,
+  default: dflt,
+  kind: { type: "integer", min },
+});
+const optionalInteger = (flag: string, help: string, min = 1): TrainOption<number | null> => ({
+  flag,
+  help,
+  default: null,
+  nullable: true,
+  kind: { type: "integer", min },
+});
+const number = (flag: string, dflt: number, help: string, min = 0, below?: number): TrainOption<number> => ({
+  flag,
+  help,
+  default: dflt,
+  kind: { type: "number", min, below },
+});
+const optionalNumber = (flag: string, help: string, min = 0, below?: number): TrainOption<number | null> => ({
+  flag,
+  help,
+  default: null,
+  nullable: true,
+  kind: { type: "number", min, below },
+});
+const choice = <const T extends string>(
+  flag: string,
+  choices: readonly T[],
+  dflt: NoInfer<T>,
+  help: string,
+): TrainOption<T> => ({ flag, help, default: dflt, kind: { type: "choice", choices } });
+const path = (flag: string, help: string): TrainOption<string | null> => ({
+  flag,
+  help,
+  default: null,
+  nullable: true,
+  kind: { type: "text" },
+});
+const boolean = (flag: string, help: string): TrainOption<boolean> => ({
+  flag,
+  help,
+  default: false,
+  kind: { type: "boolean" },
+});
 
-const ONE_OF: Partial<Record<keyof TrainConfig, readonly string[]>> = {
-  adapt: ["aligned", "seed", "none"],
-  adaptInit: ["default", "whiten", "attack"],
-  optimizer: ["sgd", "adam", "adamw"],
-  schedule: ["none", "step", "cosine"],
-  normalize: NORMALIZE_MODES,
-  augment: ["cipher-safe", "plain", "none"],
-  adaptAugment: ADAPT_AUGMENTS,
-  tta: TEST_TIME_AUGMENTS,
-};
+/** Parts of the ER model that --freeze can keep fixed. */
+const MODEL_PARTS = ["adapt", "backbone", "head"] as const;
+
+/**
+ * Every training option. Keys are the TrainConfig field names (and the camelCase of the long flag); units are in
+ * the help. Cross-field rules live in RULES below.
+ */
+export const TRAIN_OPTIONS = {
+  // data
+  test: path("--test <store>", "store for the final test number (touched once, after model selection)"),
+  valFraction: number("--val-fraction <f>", 0.1, "stratified validation share of the training store", 0, 1),
+  limit: optionalInteger("--limit <n>", "use only n training images (seeded, stratified; default all)", 2),
+  normalize: choice("--normalize <mode>", NORMALIZE_MODES, "imagenet", "input normalisation (imagenet as the study)"),
+  augment: choice("--augment <mode>", ["cipher-safe", "plain", "none"], "none", "augmentation of the loader's images"),
+  blockFlip: boolean("--block-flip", "cipher-safe augmentation also mirrors the block order (half the images)"),
+  workers: integer("--workers <n>", 2, "loader worker threads"),
+  // model
+  backbone: choice("--backbone <name>", listBackbones(), "resnet20", "backbone"),
+  adapt: choice("--adapt <kind>", ["aligned", "seed", "none"], "aligned", "adaptation network in front of it"),
+  adaptInit: choice(
+    "--adapt-init <how>",
+    ["default", "whiten", "attack"],
+    "default",
+    "aligned adaptation init, all key-free: PyTorch default, block whitening of the training ciphertexts, or the " +
+      "ciphertext-only attack's key estimate (needs --reference)",
+  ),
+  reference: path("--reference <store>", "plain store whose image statistics --adapt-init attack compares with"),
+  blockSize: optionalInteger("--block-size <k>", "adaptation block size (default: the store key's)"),
+  pretrained: path("--pretrained <file>", "backbone weights loaded at the start of every round (safetensors, .pth)"),
+  keyFolded: path("--key-folded <keyfile>", "fold this key's inverse into the adaptation (the key-holder's bound)"),
+  evalKey: path("--eval-key <keyfile>", "key used ONLY to measure decryption quality (PSNR/SSIM), never to train"),
+  resize: optionalInteger("--resize <px>", "resize between adaptation and backbone (ImageNet nets)"),
+  dropPath: optionalNumber("--drop-path <p>", "stochastic depth rate (ConvNeXt; default: the backbone's)", 0, 1),
+  adaptAugment: choice(
+    "--adapt-augment <how>",
+    ADAPT_AUGMENTS,
+    "none",
+    "augment the adaptation output (flip-crop: CIFAR flip + padded crop; valid only where it decrypts)",
+  ),
+  tta: choice(
+    "--tta <how>",
+    TEST_TIME_AUGMENTS,
+    "none",
+    "test-time augmentation for val/test (flip: average with the mirrored adaptation output)",
+  ),
+  freeze: {
+    flag: "--freeze <parts>",
+    help: `keep parts fixed: comma list of ${MODEL_PARTS.join(", ")}`,
+    default: [],
+    kind: { type: "list", choices: MODEL_PARTS, noun: "parts" },
+  } as TrainOption<(typeof MODEL_PARTS)[number][]>,
+  // optimisation
+  optimizer: choice("--optimizer <name>", ["sgd", "adam", "adamw"], "sgd", "optimizer"),
+  lr: number("--lr <lr>", 0.002, "learning rate (the study's)"),
+  momentum: number("--momentum <m>", 0.9, "SGD momentum"),
+  nesterov: boolean("--nesterov", "Nesterov momentum"),
+  weightDecay: number("--weight-decay <wd>", 0, "weight decay"),
+  batchSize: integer("-b, --batch-size <n>", 32, "batch size in images (the study's)"),
+  epochs: { ...integer("-e, --epochs <n>", 5, "epochs per round"), aliases: ["--round-epochs <n>"] },
+  rounds: integer("--rounds <n>", 1, "multi-round training (the study's §5.1): rounds, each with a fresh backbone"),
+  schedule: choice("--schedule <name>", ["none", "step", "cosine"], "none", "learning-rate schedule"),
+  warmupEpochs: number("--warmup-epochs <n>", 0, "linear warm-up in epochs (fractional allowed)"),
+  stepSize: integer("--step-size <epochs>", 10, "StepLR period in epochs"),
+  gamma: number("--gamma <g>", 0.1, "StepLR factor"),
+  labelSmoothing: number("--label-smoothing <eps>", 0, "label smoothing", 0, 1),
+  // run
+  seed: integer("--seed <n>", 0, "seed for splits, shuffling and initialisation", ANY_INTEGER),
+  threads: optionalInteger("--threads <n>", "libtorch threads (default: libtorch's choice)"),
+  decryptSamples: integer("--decrypt-samples <n>", 8, "samples in the eavesdropper's decryption pictures"),
+} satisfies Record<string, TrainOption<unknown>>;
+
+type ValueOf<O> = O extends TrainOption<infer T> ? T : never;
+export type TrainOptionValues = { -readonly [K in keyof typeof TRAIN_OPTIONS]: ValueOf<(typeof TRAIN_OPTIONS)[K]> };
+export type TrainOptionKey = keyof typeof TRAIN_OPTIONS;
+
+export interface TrainConfig extends TrainOptionValues {
+  /** Store with the training images (a seeded stratified share becomes the validation split). */
+  train: string;
+  /** Run directory: config, metrics, checkpoints, pictures, report. */
+  out: string;
+}
+
+export type OptimizerName = TrainConfig["optimizer"];
+export type ScheduleName = TrainConfig["schedule"];
+/** How the aligned adaptation starts (models/whiten.ts, cipher/statistical-attack.ts); none uses the key. */
+export type AdaptInit = TrainConfig["adaptInit"];
+export type PartialTrainConfig = Partial<TrainConfig> & Pick<TrainConfig, "train" | "out">;
+
+export const DEFAULTS = Object.fromEntries(
+  Object.entries(TRAIN_OPTIONS).map(([k, o]) => [k, o.default]),
+) as TrainOptionValues;
+
+/** The problem with `v` for an option of this kind, or null. */
+export function kindProblem(o: TrainOption<unknown>, v: unknown): string | null {
+  if (v === null && o.nullable) return null;
+  const k = o.kind;
+  switch (k.type) {
+    case "integer":
+      if (typeof v === "number" && Number.isInteger(v) && v >= k.min) return null;
+      return k.min === ANY_INTEGER
+        ? "must be an integer"
+        : k.min === 1
+          ? "must be a positive integer"
+          : `must be an integer ≥ ${k.min}`;
+    case "number":
+      if (typeof v === "number" && Number.isFinite(v) && v >= k.min && (k.below === undefined || v < k.below))
+        return null;
+      return k.below === undefined ? `must be a number ≥ ${k.min}` : `must be in [${k.min}, ${k.below})`;
+    case "choice":
+      return k.choices.includes(v as string) ? null : `must be one of ${k.choices.join(", ")}`;
+    case "list":
+      if (Array.isArray(v) && v.every((p) => k.choices.includes(p))) return null;
+      return `must list ${k.noun} among ${k.choices.join(", ")}`;
+    case "boolean":
+      return typeof v === "boolean" ? null : "must be true or false";
+    case "text":
+      return typeof v === "string" && v !== "" ? null : "must be a non-empty string";
+  }
+}
+
+/** Rules between options: [the field to blame, the problem, when it applies]. */
+const RULES: [TrainOptionKey, string, (c: TrainConfig) => boolean][] = [
+  [
+    "warmupEpochs",
+    "must be fewer than the epochs per round",
+    (c) => c.warmupEpochs >= c.epochs && c.schedule !== "none",
+  ],
+  ["adapt", "must be 'aligned' for a key-folded adaptation", (c) => !!c.keyFolded && c.adapt !== "aligned"],
+  [
+    "adapt",
+    "must be 'aligned' for a non-default --adapt-init",
+    (c) => c.adaptInit !== "default" && c.adapt !== "aligned",
+  ],
+  ["adaptInit", "must be 'default' with a key-folded adaptation", (c) => c.adaptInit !== "default" && !!c.keyFolded],
+  ["reference", "must name a plain store for --adapt-init attack", (c) => c.adaptInit === "attack" && !c.reference],
+  ["blockFlip", "needs augment 'cipher-safe'", (c) => c.blockFlip && c.augment !== "cipher-safe"],
+];
 
 /** Fills defaults and checks every field; errors name the field and the value. */
-export function resolveConfig(partial: Partial<TrainConfig> & Pick<TrainConfig, "train" | "out">): TrainConfig {
+export function resolveConfig(partial: PartialTrainConfig): TrainConfig {
   const c = { ...DEFAULTS, ...stripUndefined(partial) } as TrainConfig;
   const bad = (k: string, why: string) => new Error(`train config: ${k} ${why} (got ${JSON.stringify((c as any)[k])})`);
-  for (const [k, allowed] of Object.entries(ONE_OF))
-    if (!allowed!.includes((c as any)[k])) throw bad(k, `must be one of ${allowed!.join(", ")}`);
-  for (const k of ["batchSize", "epochs", "rounds", "workers", "decryptSamples"] as const)
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw bad(k, "must be a positive integer");
-  for (const k of ["lr", "momentum", "weightDecay", "labelSmoothing", "warmupEpochs", "gamma"] as const)
-    if (!(Number.isFinite(c[k]) && c[k] >= 0)) throw bad(k, "must be a non-negative number");
-  if (!(c.valFraction >= 0 && c.valFraction < 1)) throw bad("valFraction", "must be in [0, 1)");
-  if (c.labelSmoothing >= 1) throw bad("labelSmoothing", "must be below 1");
-  if (c.warmupEpochs >= c.epochs && c.schedule !== "none")
-    throw bad("warmupEpochs", "must be fewer than the epochs per round");
-  if (c.limit !== null && (!Number.isInteger(c.limit) || c.limit < 2)) throw bad("limit", "must be an integer ≥ 2");
-  if (c.threads !== null && (!Number.isInteger(c.threads) || c.threads < 1))
-    throw bad("threads", "must be a positive integer");
-  if (!Array.isArray(c.freeze) || c.freeze.some((p) => !["adapt", "backbone", "head"].includes(p)))
-    throw bad("freeze", "must list parts among adapt, backbone, head");
-  if (c.keyFolded && c.adapt !== "aligned") throw bad("adapt", "must be 'aligned' for a key-folded adaptation");
-  if (c.adaptInit !== "default" && c.adapt !== "aligned")
-    throw bad("adapt", `must be 'aligned' for --adapt-init ${c.adaptInit}`);
-  if (c.adaptInit !== "default" && c.keyFolded)
-    throw bad("adaptInit", "must be 'default' with a key-folded adaptation");
-  if (c.adaptInit === "attack" && !c.reference)
-    throw bad("reference", "must name a plain store for --adapt-init attack");
-  if (c.blockFlip && c.augment !== "cipher-safe") throw bad("blockFlip", "needs augment 'cipher-safe'");
+  for (const k of ["train", "out"] as const) if (typeof c[k] !== "string" || !c[k]) throw bad(k, "must name a folder");
+  for (const [k, o] of Object.entries(TRAIN_OPTIONS) as [TrainOptionKey, TrainOption<unknown>][]) {
+    const why = kindProblem(o, c[k]);
+    if (why) throw bad(k, why);
+  }
+  for (const [k, why, broken] of RULES) if (broken(c)) throw bad(k, why);
   return c;
 }
 
@@ -176,7 +235,7 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
     throw new Error(`${path}: cannot read the training config: ${(e as Error).message}`);
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new Error(`${path}: expected a JSON object`);
-  const known = new Set([...Object.keys(DEFAULTS), "train", "out"]);
+  const known = new Set([...Object.keys(TRAIN_OPTIONS), "train", "out"]);
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length) throw new Error(`${path}: unknown config field(s) ${unknown.join(", ")}`);
   return raw as Partial<TrainConfig>;

@@ -1,5 +1,4 @@
 // One pass over a loader: a training epoch (forward, loss, backward, optimizer and scheduler steps) or an evaluation.
-import { createProgress } from "../cli/progress.ts";
 import type { Batch, Loader } from "../data/index.ts";
 import type { ERModel } from "../models/index.ts";
 import { F, fromTypedArray, noGrad, type optim, type Tensor, tidy } from "../torch/index.ts";
@@ -16,6 +15,14 @@ function toTensors(b: Batch): { x: Tensor; y: Tensor } {
   return { x: fromTypedArray(b.x, b.shape), y: fromTypedArray(b.y, [b.n], { dtype: "int64" }) };
 }
 
+/** Where a pass reports how far it got (the CLI passes a terminal bar; library callers may pass nothing). */
+export interface PassProgress {
+  update(done: number, total?: number, extra?: Record<string, string | number>): void;
+  stop(): void;
+}
+/** Makes the progress reporter of one pass: `label` names it ("epoch 3/10"), `total` counts images. */
+export type ProgressFactory = (label: string, total: number) => PassProgress;
+
 export interface TrainPassOptions {
   optimizer: optim.Optimizer<any>;
   /** Stepped once per batch (schedules are in iterations). */
@@ -24,12 +31,13 @@ export interface TrainPassOptions {
   /** Which epoch of the loader's seeded order to use. */
   epochIndex: number;
   label: string;
-  quiet?: boolean;
+  /** Reports the running loss and accuracy after every batch (none: silent). */
+  progress?: ProgressFactory | null;
 }
 
 export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOptions): Promise<PassResult> {
   model.train();
-  const progress = o.quiet ? null : createProgress({ label: o.label, total: loader.epochSize, unit: "img" });
+  const progress = o.progress?.(o.label, loader.epochSize) ?? null;
   const t0 = performance.now();
   let lossSum = 0;
   let correct = 0;

@@ -2,7 +2,7 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readNpy } from "../cipher/index.ts";
+import { readNpy } from "../core/npy.ts";
 import type { Store } from "../data/index.ts";
 
 export function storeLabels(store: Store): Int32Array {

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Normalization, type NormalizeMode, normalizationFor, Store } from "../data/index.ts";
-import { type CheckpointMeta, META_FILE } from "../models/index.ts";
+import type { CheckpointMeta } from "../models/index.ts";
 
 /** `runDir` is the run directory (its config.json names the mode) or a bare checkpoint directory. */
 export function runNormalization(
@@ -20,9 +20,4 @@ export function runNormalization(
   const mode = (override ?? cfg?.normalize ?? "imagenet") as NormalizeMode;
   const trainStore = mode === "store" && typeof cfg?.train === "string" && existsSync(join(cfg.train, "meta.json"));
   return normalizationFor(mode, trainStore ? Store.open(cfg.train).meta : store.meta);
-}
-
-/** The checkpoint directory of a run (its best/) or the directory itself. */
-export function checkpointDir(model: string): string {
-  return existsSync(join(model, "best", META_FILE)) ? join(model, "best") : model;
 }

@@ -42,7 +42,7 @@ export interface SweepRow extends Record<string, string | number | boolean | nul
   cell: string;
 }
 
-export interface SweepOptions extends Pick<TrainOptions, "quiet" | "log"> {
+export interface SweepOptions extends Pick<TrainOptions, "quiet" | "log" | "progress"> {
   /** Run at most this many cells in this call (then stop; a later call resumes). */
   maxCells?: number;
   /** Replaces the trainer (tests). */
@@ -74,6 +74,7 @@ export async function runSweep(
     log(`sweep ${i + 1}/${cells.length} ${c.name}`);
     await run({ ...spec.base, ...c.values, out: c.dir } as Parameters<typeof train>[0], {
       quiet: o.quiet,
+      progress: o.progress,
       log,
       resume: existsSync(join(c.dir, "last")) || existsSync(join(c.dir, "last.old")),
     });

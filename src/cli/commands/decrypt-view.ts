@@ -2,7 +2,8 @@ import { Command, Option } from "commander";
 import { NORMALIZE_MODES, Store } from "../../data/index.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { loadCheckpoint } from "../../models/index.ts";
-import { checkpointDir, Eavesdropper, runNormalization, storeLabels } from "../../train/index.ts";
+import { checkCompatible, checkpointDir, Eavesdropper, runNormalization, storeLabels } from "../../train/index.ts";
+import { positiveInteger } from "../parse.ts";
 
 /** The eavesdropper's view of a trained model: ciphertext | adaptation output | plaintext, and its quality. */
 export function decryptViewCommand(): Command {
@@ -12,7 +13,7 @@ export function decryptViewCommand(): Command {
     .requiredOption("--store <dir>", "store with the ciphertexts to view")
     .requiredOption("-o, --out <file>", "PNG to write")
     .option("-k, --key <file>", "key to decrypt the plaintext panel and measure quality (the eavesdropper lacks it)")
-    .option("-n, --samples <n>", "samples", (v) => Number.parseInt(v, 10), 8)
+    .option("-n, --samples <n>", "samples", positiveInteger, 8)
     .addOption(
       new Option("--normalize <mode>", "input normalisation (default: the run's recorded statistics)").choices(
         NORMALIZE_MODES,
@@ -24,6 +25,7 @@ export function decryptViewCommand(): Command {
       if (key) store.checkKey(key);
       const { model: m, meta } = await loadCheckpoint(checkpointDir(model));
       try {
+        checkCompatible(meta, `the model in ${checkpointDir(model)}`, store.meta, o.store);
         const norm = runNormalization(model, meta, store, o.normalize);
         const positions = Int32Array.from(storeLabels(store).keys());
         const eaves = new Eavesdropper(store, positions, o.samples, norm, key);

@@ -2,9 +2,8 @@ import { Command, Option } from "commander";
 import { Loader, NORMALIZE_MODES, Store } from "../../data/index.ts";
 import { loadCheckpoint, TEST_TIME_AUGMENTS, type TestTimeAugment } from "../../models/index.ts";
 import { setNumThreads } from "../../torch/index.ts";
-import { checkpointDir, evaluate, runNormalization } from "../../train/index.ts";
-
-const int = (v: string) => Number.parseInt(v, 10);
+import { checkCompatible, checkpointDir, evaluate, runNormalization } from "../../train/index.ts";
+import { positiveInteger } from "../parse.ts";
 
 /** Accuracy and loss of a trained model on a store (e.g. a test split it never saw). */
 export function evaluateCommand(): Command {
@@ -22,27 +21,17 @@ export function evaluateCommand(): Command {
         NORMALIZE_MODES,
       ),
     )
-    .option("-b, --batch-size <n>", "batch size", int, 128)
-    .option("--threads <n>", "libtorch threads", int)
-    .option("--workers <n>", "loader worker threads", int, 2)
+    .option("-b, --batch-size <n>", "batch size", positiveInteger, 128)
+    .option("--threads <n>", "libtorch threads", positiveInteger)
+    .option("--workers <n>", "loader worker threads", positiveInteger, 2)
     .option("--json", "print one JSON object instead of a sentence")
     .action(async (model: string, storeDir: string, o) => {
       if (o.threads) setNumThreads(o.threads);
-      const store = Store.open(storeDir);
       const ckpt = checkpointDir(model);
+      const store = Store.open(storeDir);
       const { model: m, meta } = await loadCheckpoint(ckpt);
       try {
-        const storeKey = store.meta.key?.fingerprint ?? null;
-        if (storeKey !== meta.keyFingerprint)
-          throw new Error(
-            `${storeDir}: ${storeKey ? "encrypted with a different key" : "plain"}, but ${ckpt} was trained ` +
-              (meta.keyFingerprint ? "on ciphertexts of another key" : "on plain images"),
-          );
-        if (store.meta.classes.join("\n") !== meta.classNames.join("\n"))
-          throw new Error(
-            `${storeDir}: classes [${store.meta.classes.slice(0, 4).join(", ")}…] differ from the model's ` +
-              `[${meta.classNames.slice(0, 4).join(", ")}…] (${store.meta.classes.length} vs ${meta.classNames.length})`,
-          );
+        checkCompatible(meta, `the model in ${ckpt}`, store.meta, storeDir);
         m.tta = o.tta as TestTimeAugment;
         const loader = await Loader.fromStore(store, {
           batchSize: o.batchSize,

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { runSweep, type SweepSpec } from "../../train/index.ts";
+import { nonNegativeInteger } from "../parse.ts";
+import { trainProgress } from "./train.ts";
 
 export function sweepCommand(): Command {
   return new Command("sweep")
@@ -10,7 +12,7 @@ export function sweepCommand(): Command {
       'JSON file: {"base": {train settings, "train": store, ...}, "grid": {"lr": [...], "adapt": [...], ...}}',
     )
     .requiredOption("-o, --out <dir>", "sweep directory (one run directory per cell under cells/)")
-    .option("--max-cells <n>", "run at most n cells now (a later call resumes)", (v) => Number.parseInt(v, 10))
+    .option("--max-cells <n>", "run at most n cells now (0: only summarise; a later call resumes)", nonNegativeInteger)
     .option("-q, --quiet", "no progress bars")
     .action(async (specPath: string, o) => {
       let spec: SweepSpec;
@@ -21,7 +23,7 @@ export function sweepCommand(): Command {
       }
       if (!spec?.base?.train || typeof spec.grid !== "object")
         throw new Error(`${specPath}: needs "base" (with "train") and "grid" objects`);
-      const r = await runSweep(spec, o.out, { maxCells: o.maxCells, quiet: !!o.quiet });
+      const r = await runSweep(spec, o.out, { maxCells: o.maxCells, quiet: !!o.quiet, progress: trainProgress });
       process.stdout.write(
         `${r.ran.length} cells run, ${r.skipped.length} already done; results in ${o.out}/results.md\n`,
       );

@@ -1,139 +1,74 @@
 import { Command, Option } from "commander";
-import { NORMALIZE_MODES } from "../../data/index.ts";
-import { ADAPT_AUGMENTS, listBackbones, TEST_TIME_AUGMENTS } from "../../models/index.ts";
-import { readConfigFile, type TrainConfig, train } from "../../train/index.ts";
+import {
+  DEFAULTS,
+  type PartialTrainConfig,
+  readConfigFile,
+  TRAIN_OPTIONS,
+  type TrainOption,
+  train,
+} from "../../train/index.ts";
+import { integer, nonNegativeInteger, number, positiveInteger } from "../parse.ts";
+import { createProgress } from "../progress.ts";
 
-const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new Error(`expected an integer, got '${v}'`);
-  return n;
-};
-const num = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`expected a number, got '${v}'`);
-  return n;
-};
-
-/** The flags shared by `train` and `pretrain` (camelCase names match TrainConfig). */
-export function addTrainOptions(c: Command): Command {
-  return c
-    .option("--config <file>", "JSON file with any training settings (flags override it)")
-    .option("--test <store>", "store for the final test number (touched once, after model selection)")
-    .option("-o, --out <dir>", "run directory (config, metrics.jsonl, checkpoints, pictures)")
-    .option("--backbone <name>", `backbone (${listBackbones().join(", ")})`)
-    .addOption(new Option("--adapt <kind>", "adaptation network").choices(["aligned", "seed", "none"]))
-    .addOption(
-      new Option(
-        "--adapt-init <how>",
-        "aligned adaptation init (all key-free): PyTorch default, block whitening, or the ciphertext-only attack's estimate",
-      ).choices(["default", "whiten", "attack"]),
-    )
-    .option("--reference <store>", "plain store whose statistics --adapt-init attack compares with")
-    .option("--block-size <k>", "adaptation block size (default: the store key's)", int)
-    .option("--pretrained <file>", "backbone weights loaded at the start of every round (safetensors or .pth)")
-    .option("--key-folded <keyfile>", "fold this key's inverse into the adaptation (the key-holder's upper bound)")
-    .option("--eval-key <keyfile>", "key used ONLY to measure decryption quality (PSNR/SSIM), never for training")
-    .option("--resize <px>", "resize between adaptation and backbone (ImageNet nets)", int)
-    .option("--drop-path <p>", "stochastic depth rate (ConvNeXt)", num)
-    .addOption(new Option("--optimizer <name>", "optimizer (default sgd)").choices(["sgd", "adam", "adamw"]))
-    .option("--lr <lr>", "learning rate (default 0.002, the study's)", num)
-    .option("--momentum <m>", "SGD momentum (default 0.9)", num)
-    .option("--nesterov", "Nesterov momentum")
-    .option("--weight-decay <wd>", "weight decay (default 0)", num)
-    .option("-b, --batch-size <n>", "batch size (default 32, the study's)", int)
-    .option("-e, --epochs <n>", "epochs per round (default 5)", int)
-    .option("--rounds <n>", "multi-round training: rounds, each with a fresh backbone (default 1)", int)
-    .option("--round-epochs <n>", "alias of --epochs for multi-round runs", int)
-    .addOption(new Option("--schedule <name>", "learning-rate schedule").choices(["none", "step", "cosine"]))
-    .option("--warmup-epochs <n>", "linear warm-up (epochs, fractional allowed)", num)
-    .option("--step-size <epochs>", "StepLR period in epochs", int)
-    .option("--gamma <g>", "StepLR factor", num)
-    .option("--label-smoothing <eps>", "label smoothing", num)
-    .option("--val-fraction <f>", "stratified validation share of the training store (default 0.1)", num)
-    .addOption(
-      new Option("--normalize <mode>", "input normalisation (default imagenet, as the study)").choices(NORMALIZE_MODES),
-    )
-    .addOption(new Option("--augment <mode>", "augmentation").choices(["cipher-safe", "plain", "none"]))
-    .addOption(
-      new Option(
-        "--adapt-augment <how>",
-        "augment the adaptation output (flip-crop: CIFAR flip + padded crop; valid only where it decrypts)",
-      ).choices(ADAPT_AUGMENTS),
-    )
-    .addOption(
-      new Option(
-        "--tta <how>",
-        "test-time augmentation for val/test (flip: average with the mirrored adaptation output)",
-      ).choices(TEST_TIME_AUGMENTS),
-    )
-    .option("--block-flip", "cipher-safe augmentation also mirrors the block order (half the images)")
-    .option("--seed <n>", "seed for splits, shuffling and initialisation", int)
-    .option("--threads <n>", "libtorch threads", int)
-    .option("--workers <n>", "loader worker threads", int)
-    .option("--limit <n>", "use only n training images (stratified)", int)
-    .option("--decrypt-samples <n>", "samples in the decryption pictures", int)
-    .option("--freeze <parts>", "keep parts fixed: comma list of adapt, backbone, head", (v) =>
+/** The command-line parser of an option of this kind (range checks beyond these are resolveConfig's). */
+function parserFor(o: TrainOption<unknown>): ((v: string) => unknown) | undefined {
+  const k = o.kind;
+  if (k.type === "integer") return k.min >= 1 ? positiveInteger : k.min === 0 ? nonNegativeInteger : integer;
+  if (k.type === "number") return number;
+  if (k.type === "list")
+    return (v: string) =>
       v
         .split(",")
         .map((s) => s.trim())
-        .filter(Boolean),
-    )
-    .option("--resume", "continue the run in --out from its last checkpoint")
+        .filter(Boolean);
+  return undefined;
+}
+
+function helpFor(key: string, o: TrainOption<unknown>): string {
+  const d = (DEFAULTS as Record<string, unknown>)[key];
+  const shown = d === null || d === false || (Array.isArray(d) && !d.length) ? "" : ` (default ${String(d)})`;
+  return `${o.help}${shown}`;
+}
+
+/** The long flag's attribute name as commander spells it ("--adapt-init <how>" → "adaptInit"). */
+const attributeOf = (flag: string) => new Option(flag).attributeName();
+
+/** The flags shared by `train` and `pretrain`, all derived from TRAIN_OPTIONS (train/config.ts). */
+export function addTrainOptions(c: Command): Command {
+  c.option("--config <file>", "JSON file with any training settings (flags override it)");
+  c.option("-o, --out <dir>", "run directory (config, metrics.jsonl, checkpoints, pictures)");
+  for (const [key, o] of Object.entries(TRAIN_OPTIONS) as [string, TrainOption<unknown>][]) {
+    if (attributeOf(o.flag) !== key) throw new Error(`train option ${key}: flag ${o.flag} does not spell it`);
+    for (const flag of [o.flag, ...(o.aliases ?? [])]) {
+      const opt = new Option(flag, flag === o.flag ? helpFor(key, o) : `alias of ${o.flag.replace(/ <.*/, "")}`);
+      if (o.kind.type === "choice") opt.choices(o.kind.choices);
+      const parse = parserFor(o);
+      if (parse) opt.argParser(parse);
+      c.addOption(opt);
+    }
+  }
+  return c
+    .option("--resume", "continue the run in --out from its last checkpoint (the run's own settings)")
     .option("-q, --quiet", "no progress bar");
 }
 
-/** Merges config file and flags into a TrainConfig-shaped object. */
-export function configFromFlags(
-  store: string,
-  o: Record<string, unknown>,
-): Partial<TrainConfig> & { train: string; out: string } {
+/** Merges config file and flags into a TrainConfig-shaped object: flags override the file. */
+export function configFromFlags(store: string, o: Record<string, unknown>): PartialTrainConfig {
   const file = o.config ? readConfigFile(o.config as string) : {};
-  const keys = [
-    "test",
-    "out",
-    "backbone",
-    "adapt",
-    "adaptInit",
-    "reference",
-    "blockSize",
-    "pretrained",
-    "keyFolded",
-    "evalKey",
-    "resize",
-    "dropPath",
-    "optimizer",
-    "lr",
-    "momentum",
-    "nesterov",
-    "weightDecay",
-    "batchSize",
-    "epochs",
-    "rounds",
-    "schedule",
-    "warmupEpochs",
-    "stepSize",
-    "gamma",
-    "labelSmoothing",
-    "valFraction",
-    "normalize",
-    "augment",
-    "blockFlip",
-    "adaptAugment",
-    "tta",
-    "seed",
-    "threads",
-    "workers",
-    "limit",
-    "decryptSamples",
-    "freeze",
-  ] as const;
   const flags: Record<string, unknown> = {};
-  for (const k of keys) if (o[k] !== undefined) flags[k] = o[k];
-  if (o.roundEpochs !== undefined) flags.epochs = o.roundEpochs;
-  const merged = { ...file, ...flags, train: store } as Partial<TrainConfig> & { train: string };
+  if (o.out !== undefined) flags.out = o.out;
+  for (const [key, opt] of Object.entries(TRAIN_OPTIONS) as [string, TrainOption<unknown>][])
+    for (const flag of [opt.flag, ...(opt.aliases ?? [])]) {
+      const v = o[attributeOf(flag)];
+      if (v !== undefined) flags[key] = v;
+    }
+  const merged = { ...file, ...flags, train: store } as Partial<PartialTrainConfig> & { train: string };
   if (!merged.out) throw new Error('give --out <dir> (or "out" in --config)');
-  return merged as Partial<TrainConfig> & { train: string; out: string };
+  return merged as PartialTrainConfig;
 }
+
+/** The per-epoch progress bar of the training commands (images, rate, ETA, running loss and accuracy). */
+export const trainProgress = (label: string, total: number) => createProgress({ label, total, unit: "img" });
 
 export function trainCommand(): Command {
   return addTrainOptions(
@@ -141,8 +76,9 @@ export function trainCommand(): Command {
       .description("train an ER model (adaptation network + backbone + new head) on an encrypted store")
       .argument("<store>", "training store (ercnn encrypt output)"),
   ).action(async (store: string, o) => {
-    const r = await train(configFromFlags(store, o), { resume: !!o.resume, quiet: !!o.quiet });
+    const cfg = configFromFlags(store, o);
+    const r = await train(cfg, { resume: !!o.resume, quiet: !!o.quiet, progress: trainProgress });
     if (r.testAcc !== null) process.stdout.write(`test accuracy ${(100 * r.testAcc).toFixed(2)}%\n`);
-    process.stdout.write(`run directory: ${o.out ?? "(from config)"}\n`);
+    process.stdout.write(`run directory: ${cfg.out}\n`);
   });
 }

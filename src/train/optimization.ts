@@ -1,0 +1,31 @@
+// The optimizer and learning-rate schedule a TrainConfig names; schedules count iterations (batches).
+import type { ERModel } from "../models/index.ts";
+import { optim } from "../torch/index.ts";
+import type { TrainConfig } from "./config.ts";
+
+/** The configured optimizer over the model's trainable parameters (frozen parts excluded). */
+export function makeOptimizer(c: TrainConfig, model: ERModel): optim.Optimizer<any> {
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  if (c.optimizer === "sgd")
+    return new optim.SGD(params, { lr: c.lr, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
+  if (c.optimizer === "adam") return new optim.Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
+  return new optim.AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
+}
+
+/** The configured schedule for one round of `c.epochs` epochs, or null (constant learning rate). */
+export function makeScheduler(
+  c: TrainConfig,
+  opt: optim.Optimizer<any>,
+  batchesPerEpoch: number,
+): optim.LRScheduler | null {
+  const total = c.epochs * batchesPerEpoch;
+  const warm = Math.round(c.warmupEpochs * batchesPerEpoch);
+  if (c.schedule === "cosine") return optim.warmupCosine(opt, { warmupSteps: warm, totalSteps: total });
+  if (c.schedule === "step") {
+    const step = new optim.StepLR(opt, { stepSize: c.stepSize * batchesPerEpoch, gamma: c.gamma });
+    if (warm <= 0) return step;
+    const w = new optim.LinearWarmup(opt, { warmupSteps: warm });
+    return new optim.SequentialLR(opt, [w, step], [warm]);
+  }
+  return null;
+}
