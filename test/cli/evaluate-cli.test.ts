@@ -3,7 +3,7 @@
 // trainer's own test number, --tta flip changes it, and a store of another key, or other classes, is refused.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { generateKey } from "../../src/cipher/index.ts";
@@ -76,4 +76,22 @@ test("evaluate refuses a store of another key or other classes, naming it", () =
   const c = cli("evaluate", run, join(t.dir, "three-classes"));
   assert.equal(c.status, 1);
   assert.match(c.stderr, /three-classes.*classes/);
+});
+
+test("evaluate names the problem when there is no checkpoint, and refuses bad batch sizes", () => {
+  const empty = join(t.dir, "run-without-checkpoint");
+  mkdirSync(empty);
+  writeFileSync(join(empty, "config.json"), "{}");
+  const r = cli("evaluate", empty, testStore);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /run-without-checkpoint: a run directory without a checkpoint yet/);
+  assert.doesNotMatch(r.stderr, /ENOENT/);
+  const missing = cli("evaluate", join(t.dir, "no-such-run"), testStore);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /no-such-run: no such directory/);
+  for (const b of ["0", "-3", "2.5", "abc"]) {
+    const bad = cli("evaluate", run, testStore, "-b", b);
+    assert.equal(bad.status, 1, `-b ${b} must be refused`);
+    assert.match(bad.stderr, /--batch-size/);
+  }
 });

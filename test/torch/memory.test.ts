@@ -29,6 +29,42 @@ class Net extends nn.Module {
 // intermediate (≥ 8 KiB) would exceed the bound well before 800 steps.
 const BOUND = 16 * 1024 * 1024;
 
+/** One step inside its own tidy(); `leak` lets the logits escape with the result (the fault the count must catch). */
+function step(net: Net, params: torch.Tensor[], x: torch.Tensor, y: torch.Tensor, leak = false): number {
+  const r = tidy(() => {
+    const logits = net.forward(x);
+    const l = F.crossEntropy(logits, y, { labelSmoothing: 0.1 });
+    l.backward();
+    torch.noGrad(() => {
+      for (const p of params) {
+        const g = p.grad!;
+        p.add_(g, -0.05);
+        g.dispose();
+      }
+    });
+    net.zeroGrad();
+    return leak ? { loss: l.item(), logits } : { loss: l.item() };
+  });
+  return r.loss;
+}
+
+test("a step's tensors all die with its tidy() scope: none escapes into the enclosing scope", () => {
+  torch.manualSeed(0);
+  const net = new Net();
+  const params = net.parameters();
+  tidy(() => {
+    // inside an enclosing scope, trackedCount() sees anything a step lets escape (outside every scope it is 0)
+    const x = torch.randn([8, 3, 16, 16]);
+    const y = torch.randint(0, 10, [8]);
+    const before = torch.trackedCount();
+    assert.ok(before >= 2, "the enclosing scope tracks x and y");
+    for (let i = 0; i < 20; i++) step(net, params, x, y);
+    assert.equal(torch.trackedCount(), before, "20 steps left nothing behind in the enclosing scope");
+    step(net, params, x, y, true);
+    assert.equal(torch.trackedCount(), before + 1, "the check sees one escaped tensor (it can fail)");
+  });
+});
+
 test("1,000 training steps keep RSS flat and leave no tracked tensors", () => {
   torch.manualSeed(0);
   const net = new Net();
