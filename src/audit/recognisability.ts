@@ -99,6 +99,18 @@ export function recognisability(
     }
     return out;
   };
+  // the CIFAR ResNet takes RGB: single-channel images are repeated over three channels
+  const C3 = 3;
+  const size3 = C3 * h * w;
+  const rgb = (x: Float32Array): Float32Array => {
+    if (c === C3) return x;
+    if (c !== 1) throw new Error(`recognisability: images with ${c} channels (need 1 or 3)`);
+    const n = x.length / size;
+    const out = new Float32Array(n * C3 * h * w);
+    for (let i = 0; i < n; i++)
+      for (let ch = 0; ch < C3; ch++) out.set(x.subarray(i * size, (i + 1) * size), (i * C3 + ch) * h * w);
+    return out;
+  };
   const xs = standardise(train.x, false);
   manualSeed(RECOGNISER.seed);
   const model = createBackbone(RECOGNISER.backbone, { numClasses: classes });
@@ -112,7 +124,8 @@ export function recognisability(
     };
     const order = Int32Array.from({ length: nTrain }, (_, i) => i);
     const B = RECOGNISER.batch;
-    const bx = new Float32Array(B * size);
+    const bx = new Float32Array(B * C3 * h * w);
+    const xs3 = rgb(xs);
     const by = new BigInt64Array(B);
     model.train();
     const steps = epochs * Math.ceil(nTrain / B);
@@ -127,16 +140,16 @@ export function recognisability(
         for (let t = 0; t < m; t++) {
           const src = order[b0 + t];
           // random horizontal flip
-          if (rand() < 0.5) bx.set(xs.subarray(src * size, (src + 1) * size), t * size);
+          if (rand() < 0.5) bx.set(xs3.subarray(src * size3, (src + 1) * size3), t * size3);
           else
-            for (let ch = 0; ch < c; ch++)
+            for (let ch = 0; ch < C3; ch++)
               for (let y = 0; y < h; y++)
                 for (let x = 0; x < w; x++)
-                  bx[t * size + (ch * h + y) * w + x] = xs[src * size + (ch * h + y) * w + (w - 1 - x)];
+                  bx[t * size3 + (ch * h + y) * w + x] = xs3[src * size3 + (ch * h + y) * w + (w - 1 - x)];
           by[t] = BigInt(train.labels[src]);
         }
         tidy(() => {
-          const logits = model.forward(fromTypedArray(bx.subarray(0, m * size), [m, c, h, w]));
+          const logits = model.forward(fromTypedArray(bx.subarray(0, m * size3), [m, C3, h, w]));
           const loss = F.crossEntropy(logits, fromTypedArray(by.subarray(0, m), [m], { dtype: "int64" }));
           opt.zeroGrad();
           loss.backward();
@@ -153,7 +166,7 @@ export function recognisability(
         const pred = tidy(() =>
           noGrad(() =>
             model
-              .forward(fromTypedArray(x.subarray(b0 * size, (b0 + m) * size), [m, c, h, w]))
+              .forward(fromTypedArray(x.subarray(b0 * size3, (b0 + m) * size3), [m, C3, h, w]))
               .argmax(1)
               .toFloat32Array(),
           ),
@@ -162,8 +175,8 @@ export function recognisability(
       }
       return ok / nEval;
     };
-    const plainAccuracy = accuracy(standardise(plain, false));
-    const decryptedAccuracy = accuracy(standardise(decrypted, true));
+    const plainAccuracy = accuracy(rgb(standardise(plain, false)));
+    const decryptedAccuracy = accuracy(rgb(standardise(decrypted, true)));
     const chance = 1 / classes;
     return {
       plainAccuracy,

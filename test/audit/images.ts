@@ -15,7 +15,13 @@ export function lcg(seed: number): () => number {
  * rectangles of other levels with soft edges, and weak smooth shading inside the shapes. NCHW float32 in [0, 1].
  * `label` (0..classes−1) fixes the kind of shape drawn, so the images have classes.
  */
-export function greyscaleScans(n: number, c: number, size: number, seed: number, classes = 2): {
+export function greyscaleScans(
+  n: number,
+  c: number,
+  size: number,
+  seed: number,
+  classes = 2,
+): {
   x: Float32Array;
   labels: Int32Array;
 } {
