@@ -203,16 +203,19 @@ function fmtValue(key: string, v: unknown, accFraction: boolean): string {
     if (/psnr/i.test(key) && Number.isFinite(v)) return `${v.toFixed(2)} dB`;
     if (/seconds/i.test(key) && Number.isFinite(v)) return fmtSeconds(v);
     if (/images$/i.test(key) && Number.isInteger(v)) return v.toLocaleString("en-US");
-    return formatCell(v);
+    return Number.isInteger(v) || !Number.isFinite(v) ? formatCell(v) : String(Number(v.toPrecision(4)));
   }
   if (v === null || v === undefined) return "—";
   if (typeof v === "object") return JSON.stringify(v);
+  if (/fingerprint/i.test(key) && typeof v === "string" && v.length > 16) return `${v.slice(0, 16)}…`;
   return String(v);
 }
 
+/** A field/value table; unset options (null) and final.json's `round` (a copy of bestRound) are left out. */
 function kvTable(obj: Record<string, unknown>, accFraction: boolean): string {
   const rows = Object.entries(obj)
     .filter(([k, v]) => !(KEY_MATERIAL.test(k) && typeof v === "object" && v !== null))
+    .filter(([k, v]) => v !== null && v !== undefined && !(k === "round" && obj.bestRound === v))
     .map(
       ([k, v]) =>
         `<tr><th title="${escapeHtml(k)}">${escapeHtml(fieldLabel(k))}</th><td>${escapeHtml(fmtValue(k, v, accFraction))}</td></tr>`,
@@ -295,6 +298,8 @@ async function curve(
 function pictureCaption(name: string, rounds: number): string {
   const m = /round-(\d+)-epoch-(\d+)/.exec(name);
   if (m) return rounds > 1 ? `round ${m[1]}, epoch ${m[2]}` : `after epoch ${m[2]}`;
+  const r = /^round-(\d+)\.png$/i.exec(name);
+  if (r) return `end of round ${r[1]}`;
   if (name.startsWith("final")) return "final model (best checkpoint)";
   return name.replace(/\.png$/i, "");
 }
@@ -363,7 +368,10 @@ async function runSection(run: RunData, id: string): Promise<string> {
   if (charts.length > 0) parts.push(`<h3>Curves</h3><div class="charts">${charts.join("")}</div>`);
   else if (run.metrics.length > 0) parts.push(`<p class="note">metrics.jsonl has no plottable per-epoch values</p>`);
   parts.push(picturesHtml(run));
-  if (run.config) parts.push(`<h3>Configuration</h3>${kvTable(run.config, accFraction)}`);
+  if (run.config)
+    parts.push(
+      `<details><summary><h3>Configuration (every option of the run)</h3></summary>${kvTable(run.config, accFraction)}</details>`,
+    );
   parts.push("</section>");
   return parts.join("\n");
 }
@@ -534,6 +542,7 @@ figcaption{font-size:12px;color:#555;text-align:center}
 .tile{flex:1 1 240px;border:1px solid #d8e2ef;background:#f5f8fc;border-radius:6px;padding:10px 14px;font-size:13px}
 .tile .big{font-size:30px;font-weight:700;color:#1f4e8c;margin-bottom:2px}
 .intro{font-size:14px;line-height:1.5;max-width:900px}
+details summary{cursor:pointer}details summary h3{display:inline-block;margin:22px 0 8px}
 `;
 
 export interface ReportOptions {
