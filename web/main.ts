@@ -13,41 +13,24 @@ import {
   keyToJson,
   shortFingerprint,
 } from "../src/cipher/index.ts";
+import { exportDataset } from "./export.ts";
 import { classify, type ModelInfo, modelInfo, repositoryIndex, serverMetadata, type TopClass } from "./oip.ts";
+import { WorkerPool } from "./pool.ts";
 import type { DecodeOptions } from "./preprocess.ts";
-import type { EncryptedImage, ExportItem, WorkerReply, WorkerRequest } from "./worker.ts";
+import type { EncryptedImage, ExportItem, WorkerRequest } from "./worker.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const IMAGE = /\.(jpe?g|png|webp)$/i;
 
-// ---------- worker ----------
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-let nextId = 1;
-const pending = new Map<number, { resolve: (r: WorkerReply) => void; onProgress?: (r: WorkerReply) => void }>();
-worker.onmessage = (e: MessageEvent<WorkerReply>) => {
-  const r = e.data;
-  const p = pending.get(r.id);
-  if (!p) return;
-  if (r.type === "progress") {
-    p.onProgress?.(r);
-    return;
-  }
-  pending.delete(r.id);
-  p.resolve(r);
-};
-function ask(req: WorkerRequest & { id: number }, onProgress?: (r: WorkerReply) => void): Promise<WorkerReply> {
-  return new Promise((resolve) => {
-    pending.set(req.id, { resolve, onProgress });
-    worker.postMessage(req);
-  });
-}
+// ---------- workers ----------
+const pool = new WorkerPool();
 
 // ---------- key ----------
 let key: CipherKey | null = null;
 
 function setKey(k: CipherKey, how: string): void {
   key = k;
-  worker.postMessage({ type: "key", key: k } satisfies WorkerRequest);
+  pool.broadcast({ type: "key", key: k } satisfies WorkerRequest);
   const s = $("key-status");
   s.className = "status ok";
   s.innerHTML = "";
@@ -115,7 +98,7 @@ $("key-download").addEventListener("click", () => {
 // ---------- dataset export ----------
 let dataItems: ExportItem[] = [];
 let dataClasses: string[] = [];
-let exportId = 0;
+let exporting: AbortController | null = null;
 
 function optInt(id: string): number | undefined {
   const v = $<HTMLInputElement>(id).value.trim();
@@ -167,7 +150,7 @@ function layoutDataset(files: { file: File; path: string }[]): void {
 }
 
 function updateDataButton(): void {
-  $<HTMLButtonElement>("data-start").disabled = !key || dataItems.length === 0 || exportId !== 0;
+  $<HTMLButtonElement>("data-start").disabled = !key || dataItems.length === 0 || exporting !== null;
 }
 
 $<HTMLInputElement>("data-folder").addEventListener("change", (e) => {
@@ -233,59 +216,53 @@ $("data-start").addEventListener("click", async () => {
   bar.value = 0;
   status.className = "status";
   status.textContent = "Starting…";
-  exportId = nextId++;
+  exporting = new AbortController();
   updateDataButton();
   $<HTMLButtonElement>("data-cancel").disabled = false;
-  const r = await ask(
-    {
-      type: "export",
-      id: exportId,
-      items: dataItems,
+  const k = key;
+  try {
+    const r = await exportDataset(pool, k, dataItems, {
       classes: dataClasses,
       decode,
       split: $<HTMLSelectElement>("data-split").value as "train" | "test",
       skipBad: $<HTMLInputElement>("data-skip").checked,
-    },
-    (p) => {
-      if (p.type !== "progress") return;
-      bar.value = p.done;
-      const rate = p.done / Math.max(p.seconds, 1e-3);
-      const eta = (p.total - p.done) / Math.max(rate, 1e-9);
-      status.textContent = `${p.done.toLocaleString("en")} / ${p.total.toLocaleString("en")} images · ${rate.toFixed(0)} img/s · about ${Math.ceil(eta)} s left`;
-    },
-  );
-  exportId = 0;
-  $<HTMLButtonElement>("data-cancel").disabled = true;
-  updateDataButton();
-  if (r.type === "error") {
+      signal: exporting.signal,
+      onProgress: (done, total, seconds) => {
+        bar.value = done;
+        const rate = done / Math.max(seconds, 1e-3);
+        const eta = (total - done) / Math.max(rate, 1e-9);
+        status.textContent = `${done.toLocaleString("en")} / ${total.toLocaleString("en")} images · ${rate.toFixed(0)} img/s · about ${Math.ceil(eta)} s left`;
+      },
+    });
+    status.className = "status ok";
+    status.dataset.timing = JSON.stringify(r.timing);
+    status.textContent =
+      `Encrypted ${r.count.toLocaleString("en")} images in ${r.seconds.toFixed(1)} s ` +
+      `(${(r.count / Math.max(r.seconds, 1e-3)).toFixed(0)} img/s), ${fmtBytes(r.blob.size)}` +
+      (r.skipped.length
+        ? `; skipped ${r.skipped.length}: ${r.skipped
+            .slice(0, 3)
+            .map((s) => s.name)
+            .join(", ")}`
+        : "") +
+      ". Give the file to the provider: ercnn encrypt FILE.tar -o STORE (no key needed).";
+    if (link.href.startsWith("blob:")) URL.revokeObjectURL(link.href);
+    link.href = URL.createObjectURL(r.blob);
+    link.download = `ercnn-dataset-${shortFingerprint(k)}.tar`;
+    link.textContent = `Download encrypted dataset (${fmtBytes(r.blob.size)})`;
+    link.hidden = false;
+  } catch (err) {
     status.className = "status error";
-    status.textContent = r.message === "cancelled" ? "Cancelled." : r.message;
+    status.textContent = (err as Error).message === "cancelled" ? "Cancelled." : (err as Error).message;
     bar.hidden = true;
-    return;
+  } finally {
+    exporting = null;
+    $<HTMLButtonElement>("data-cancel").disabled = true;
+    updateDataButton();
   }
-  if (r.type !== "exported") return;
-  status.className = "status ok";
-  status.dataset.timing = JSON.stringify(r.timing);
-  status.textContent =
-    `Encrypted ${r.count.toLocaleString("en")} images in ${r.seconds.toFixed(1)} s ` +
-    `(${(r.count / Math.max(r.seconds, 1e-3)).toFixed(0)} img/s), ${fmtBytes(r.blob.size)}` +
-    (r.skipped.length
-      ? `; skipped ${r.skipped.length}: ${r.skipped
-          .slice(0, 3)
-          .map((s) => s.name)
-          .join(", ")}`
-      : "") +
-    ". Give the file to the provider: ercnn encrypt FILE.tar -o STORE (no key needed).";
-  if (link.href) URL.revokeObjectURL(link.href);
-  link.href = URL.createObjectURL(r.blob);
-  link.download = `ercnn-dataset-${shortFingerprint(key)}.tar`;
-  link.textContent = `Download encrypted dataset (${fmtBytes(r.blob.size)})`;
-  link.hidden = false;
 });
 
-$("data-cancel").addEventListener("click", () => {
-  if (exportId) worker.postMessage({ type: "cancel", id: exportId } satisfies WorkerRequest);
-});
+$("data-cancel").addEventListener("click", () => exporting?.abort());
 
 // ---------- server and model ----------
 let server = "";
@@ -454,7 +431,7 @@ async function classifyFiles(files: File[]): Promise<void> {
     return;
   }
   status.textContent = `Encrypting ${files.length} image(s) in this page…`;
-  const r = await ask({ type: "encrypt", id: nextId++, files, decode, shape: m.shape });
+  const r = await pool.run({ type: "encrypt", files, decode, shape: m.shape });
   if (r.type === "error") {
     err.textContent = r.message;
     return;

@@ -8,7 +8,7 @@ import type { CipherKey } from "../src/cipher/index.ts";
 import { writeNpy } from "../src/core/npy.ts";
 import { encryptStoreValues } from "../src/data/store-cipher.ts";
 import { type DecodeOptions, preprocess, type RgbImage, rgbaToRgb, toChwUnit } from "./preprocess.ts";
-import { tarEnd, tarMember } from "./tar.ts";
+import { tarMember } from "./tar.ts";
 
 export interface EncryptRequest {
   type: "encrypt";
@@ -25,21 +25,27 @@ export interface ExportItem {
   label: number;
 }
 
-export interface ExportRequest {
-  type: "export";
+/** The dataset's image shape from its first decodable images (or the crop), as `ercnn encrypt` probes it. */
+export interface ProbeRequest {
+  type: "probe";
   id: number;
   items: ExportItem[];
-  classes: string[];
   decode: DecodeOptions;
-  split: "train" | "test";
   skipBad: boolean;
 }
 
-export type WorkerRequest =
-  | { type: "key"; key: CipherKey | null }
-  | EncryptRequest
-  | ExportRequest
-  | { type: "cancel"; id: number };
+/** One chunk of a dataset export: `items` are planned positions start, start+1, … (member `{position}.npy`). */
+export interface ChunkRequest {
+  type: "chunk";
+  id: number;
+  start: number;
+  items: ExportItem[];
+  decode: DecodeOptions;
+  shape: [number, number, number];
+  skipBad: boolean;
+}
+
+export type WorkerRequest = { type: "key"; key: CipherKey | null } | EncryptRequest | ProbeRequest | ChunkRequest;
 
 export interface EncryptedImage {
   name: string;
@@ -53,21 +59,21 @@ export interface EncryptedImage {
 
 export type WorkerReply =
   | { type: "encrypted"; id: number; images: EncryptedImage[]; errors: { name: string; reason: string }[] }
-  | { type: "progress"; id: number; done: number; total: number; seconds: number }
+  | { type: "shape"; id: number; shape: [number, number, number] }
   | {
-      type: "exported";
+      type: "chunk";
       id: number;
+      /** Tar members (`{position}.npy`) of the images that could be read, in order. */
       blob: Blob;
-      count: number;
+      /** Lines of the label file: `{position}.npy {label}`. */
+      labels: string[];
       skipped: { name: string; reason: string }[];
-      seconds: number;
-      /** Seconds spent decoding + resizing, encrypting, and writing .npy/tar parts. */
+      /** Milliseconds spent decoding + resizing, encrypting, and writing .npy/tar parts. */
       timing: { decode: number; encrypt: number; pack: number };
     }
   | { type: "error"; id: number; message: string };
 
 let key: CipherKey | null = null;
-const cancelled = new Set<number>();
 
 export async function decodeFile(file: Blob, name: string): Promise<RgbImage> {
   let bmp: ImageBitmap;
@@ -152,10 +158,8 @@ function studyNpy(x: Float32Array, off: number, h: number, w: number): Uint8Arra
   return writeNpy({ dtype: "float32", shape: [h, w, 3], data: hwc });
 }
 
-const CHUNK = 64;
-
-/** The dataset's image shape: the crop, else the first decodable image's size (as `ercnn encrypt` probes it). */
-async function exportShape(r: ExportRequest): Promise<[number, number, number]> {
+async function onProbe(r: ProbeRequest): Promise<WorkerReply> {
+  if (!key) throw new Error("no key: generate or load one first");
   let size: { h: number; w: number } | null = r.decode.crop ? { h: r.decode.crop, w: r.decode.crop } : null;
   for (const it of r.items) {
     if (size) break;
@@ -165,97 +169,52 @@ async function exportShape(r: ExportRequest): Promise<[number, number, number]> 
       if (!r.skipBad) throw e;
     }
   }
-  if (!size) throw new Error("no image could be read");
-  const k = key!.blockSize;
+  if (!size) throw new Error(`none of the first ${r.items.length} images could be read`);
+  const k = key.blockSize;
   if (size.h % k || size.w % k)
     throw new Error(
       `image size ${size.h}×${size.w} is not a multiple of the key's block size ${k}: set resize/crop to a multiple of ${k}`,
     );
-  return [3, size.h, size.w];
+  return { type: "shape", id: r.id, shape: [3, size.h, size.w] };
 }
 
-async function onExport(r: ExportRequest, post: (m: WorkerReply) => void): Promise<WorkerReply> {
-  if (!key) throw new Error("no key: generate or load one first");
-  const t0 = performance.now();
-  const shape = await exportShape(r);
-  const [, h, w] = shape;
+async function onChunk(r: ChunkRequest): Promise<WorkerReply> {
+  const [, h, w] = r.shape;
   const per = 3 * h * w;
-  const parts: Blob[] = [];
-  const labels: string[] = [];
-  const skipped: { name: string; reason: string }[] = [];
-  const total = r.items.length;
-  const timing = { decode: 0, encrypt: 0, pack: 0 };
-  let lastPost = 0;
-  for (let a = 0; a < total; a += CHUNK) {
-    if (cancelled.has(r.id)) throw new Error("cancelled");
-    const chunk = r.items.slice(a, a + CHUNK);
-    let t1 = performance.now();
-    const decoded = await Promise.all(
-      chunk.map((it) =>
-        load(it.file, it.name, r.decode, shape).then(
-          (img) => ({ it, img }),
-          (e: Error) => ({ it, error: e.message }),
-        ),
+  let t = performance.now();
+  const decoded = await Promise.all(
+    r.items.map((it, i) =>
+      load(it.file, it.name, r.decode, r.shape).then(
+        (img) => ({ it, pos: r.start + i, img }),
+        (e: Error) => ({ it, error: e.message }),
       ),
-    );
-    const ok: { it: ExportItem; img: RgbImage }[] = [];
-    for (const d of decoded) {
-      if ("img" in d) ok.push(d);
-      else if (r.skipBad) skipped.push({ name: d.it.name, reason: d.error });
-      else throw new Error(`${d.error} (tick "skip unreadable images" to leave it out)`);
-    }
-    timing.decode += performance.now() - t1;
-    t1 = performance.now();
-    const x = ok.length
-      ? encryptImages(
-          ok.map((o) => o.img),
-          shape,
-        )
-      : new Float32Array(0);
-    timing.encrypt += performance.now() - t1;
-    t1 = performance.now();
-    const members: Uint8Array[] = [];
-    for (const [i, o] of ok.entries()) {
-      const name = `${labels.length}.npy`;
-      labels.push(`${name} ${o.it.label}`);
-      members.push(...tarMember(name, studyNpy(x, i * per, h, w)));
-    }
-    parts.push(new Blob(members as BlobPart[]));
-    timing.pack += performance.now() - t1;
-    const done = Math.min(total, a + CHUNK);
-    const now = performance.now();
-    if (now - lastPost > 100 || done === total) {
-      lastPost = now;
-      post({ type: "progress", id: r.id, done, total, seconds: (now - t0) / 1000 });
-    }
+    ),
+  );
+  const ok: { it: ExportItem; pos: number; img: RgbImage }[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  for (const d of decoded) {
+    if ("img" in d) ok.push(d);
+    else if (r.skipBad) skipped.push({ name: d.it.name, reason: d.error });
+    else throw new Error(`${d.error} (tick "skip unreadable images" to leave it out)`);
   }
-  if (labels.length === 0) throw new Error("no image could be read");
-  const manifest = {
-    format: "ercnn-page-export",
-    version: 1,
-    layout: "study",
-    split: r.split,
-    key: { fingerprint: key.fingerprint, mode: key.mode, blockSize: key.blockSize, channels: key.channels },
-    classes: r.classes,
-    shape,
-    decode: r.decode,
-    count: labels.length,
-    skipped,
-    createdAt: new Date().toISOString(),
-  };
-  const enc = new TextEncoder();
-  const head = tarMember("ercnn-export.json", enc.encode(`${JSON.stringify(manifest, null, 2)}\n`));
-  const labelFile = tarMember(`${r.split}_label.txt`, enc.encode(`${labels.join("\n")}\n`));
-  const blob = new Blob([...head, ...parts, ...labelFile, tarEnd()] as BlobPart[], { type: "application/x-tar" });
-  return {
-    type: "exported",
-    id: r.id,
-    blob,
-    count: labels.length,
-    skipped,
-    seconds: (performance.now() - t0) / 1000,
-    timing: { decode: timing.decode / 1000, encrypt: timing.encrypt / 1000, pack: timing.pack / 1000 },
-  };
+  const decode = performance.now() - t;
+  t = performance.now();
+  const x = ok.length
+    ? encryptImages(
+        ok.map((o) => o.img),
+        r.shape,
+      )
+    : new Float32Array(0);
+  const encrypt = performance.now() - t;
+  t = performance.now();
+  const members: Uint8Array[] = [];
+  const labels: string[] = [];
+  for (const [i, o] of ok.entries()) {
+    members.push(...tarMember(`${o.pos}.npy`, studyNpy(x, i * per, h, w)));
+    labels.push(`${o.pos}.npy ${o.it.label}`);
+  }
+  const blob = new Blob(members as BlobPart[]);
+  return { type: "chunk", id: r.id, blob, labels, skipped, timing: { decode, encrypt, pack: performance.now() - t } };
 }
 
 const scope = self as unknown as {
@@ -269,16 +228,11 @@ scope.onmessage = async (e) => {
     key = m.key;
     return;
   }
-  if (m.type === "cancel") {
-    cancelled.add(m.id);
-    return;
-  }
   try {
-    const reply = m.type === "encrypt" ? await onEncrypt(m) : await onExport(m, (p) => scope.postMessage(p));
-    scope.postMessage(reply);
+    scope.postMessage(
+      m.type === "encrypt" ? await onEncrypt(m) : m.type === "probe" ? await onProbe(m) : await onChunk(m),
+    );
   } catch (err) {
     scope.postMessage({ type: "error", id: m.id, message: (err as Error).message });
-  } finally {
-    cancelled.delete(m.id);
   }
 };

@@ -1,6 +1,6 @@
 // Measures the page's dataset export in headless chromium (not a test; run by hand, numbers in docs/page.md):
-//   node --import tsx test/web/measure-export.ts [N=2000] [SIDE=224] [K=16]
-// N distinct 256×256 JPEG photos in 10 class folders are encrypted at SIDE×SIDE (resize 256, centre crop SIDE) with
+//   node --import tsx test/web/measure-export.ts [N=2000] [SIDE=224] [K=16] [SOURCE=256]
+// N distinct SOURCE×SOURCE JPEG photos in 10 class folders are encrypted at SIDE×SIDE (centre crop SIDE) with
 // a k×k-block key; prints images/s, the archive size and chromium's total resident memory at the end.
 import { execSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -14,6 +14,7 @@ import { buildPage, launchBrowser, serveStatic } from "./browser.ts";
 const N = Number(process.argv[2] ?? 2000);
 const SIDE = Number(process.argv[3] ?? 224);
 const K = Number(process.argv[4] ?? 16);
+const SRC = Math.max(SIDE, Number(process.argv[5] ?? 256));
 const t = tempDir("ercnn-web-measure-");
 const root = join(t.dir, "photos");
 const base = Buffer.alloc(256 * 256 * 3);
@@ -22,6 +23,7 @@ for (let c = 0; c < 10; c++) mkdirSync(join(root, `class${c}`), { recursive: tru
 for (let i = 0; i < N; i++) {
   base[(i * 3) % base.length] = i & 255; // every file differs
   await sharp(base, { raw: { width: 256, height: 256, channels: 3 } })
+    .resize(SRC, SRC)
     .jpeg({ quality: 85 })
     .toFile(join(root, `class${i % 10}`, `${String(i).padStart(6, "0")}.jpg`));
 }
@@ -36,28 +38,36 @@ await page.setInputFiles("#key-file", keyFile);
 await page.waitForSelector("#key-fingerprint", { timeout: 60_000 });
 await page.setInputFiles("#data-folder", root);
 await page.waitForFunction(() => /images in 10 classes/.test(document.querySelector("#data-summary")!.textContent!));
-await page.fill("#data-resize", "256");
+await page.fill("#data-resize", String(SRC));
 await page.fill("#data-crop", String(SIDE));
 // Responsiveness while the worker runs: the longest gap between animation frames on the page's main thread.
 // (A string: tsx would wrap a function's inner closures in helpers the page does not have.)
 await page.evaluate(`(() => {
   window.maxGap = 0;
   let last = performance.now();
-  const tick = (now) => { window.maxGap = Math.max(window.maxGap, now - last); last = now; requestAnimationFrame(tick); };
+  window.gaps = [];
+  const tick = (now) => {
+    if (now - last > 200) window.gaps.push([Math.round(last - (window.t0 ?? 0)), Math.round(now - last)]);
+    window.maxGap = Math.max(window.maxGap, now - last); last = now; requestAnimationFrame(tick);
+  };
   requestAnimationFrame(tick);
 })()`);
 const t0 = performance.now();
+await page.evaluate("window.t0 = performance.now(); window.maxGap = 0;");
 await page.click("#data-start");
 await page.locator("#data-download").waitFor({ state: "visible", timeout: 3_600_000 });
 const seconds = (performance.now() - t0) / 1000;
 const status = await page.textContent("#data-status");
 const timing = await page.getAttribute("#data-status", "data-timing");
 console.log(`worker seconds by stage: ${timing}`);
+console.log(`frame gaps > 200 ms [ms after start, gap ms]: ${JSON.stringify(await page.evaluate("window.gaps"))}`);
 const maxGap = (await page.evaluate("window.maxGap")) as number;
 const rss = execSync("ps -C chromium -o rss= | awk '{s+=$1} END {print s}'").toString().trim();
 console.log(`${N} images ${SIDE}×${SIDE}, k=${K}: ${seconds.toFixed(1)} s, ${(N / seconds).toFixed(1)} img/s`);
 console.log(`page says: ${status}`);
-console.log(`longest main-thread frame gap during the export: ${maxGap.toFixed(0)} ms; chromium RSS ${(Number(rss) / 1024).toFixed(0)} MiB`);
+console.log(
+  `longest main-thread frame gap during the export: ${maxGap.toFixed(0)} ms; chromium RSS ${(Number(rss) / 1024).toFixed(0)} MiB`,
+);
 await b.close();
 site.server.close();
 t.cleanup();

@@ -94,20 +94,25 @@ test("a dataset encrypted in the page imports with ercnn encrypt and decrypts to
   const key = await generateKey({ blockSize: 4, seed: "web-dataset" });
   const keyFile = join(t.dir, "data-key.json");
   await saveKey(keyFile, key);
-  // root/<class>/<image>: PNG, JPEG and WebP; sizes the model's (32×32), larger and non-square (resized + cropped).
+  // root/<class>/<image>: PNG, JPEG and WebP at the model's size (32×32), and larger or non-square images that
+  // are resized and cropped. Resized files are PNG, or JPEG shrunk by less than 2: for JPEG at ≥ 2× and for WebP
+  // at any factor sharp decodes at a reduced size (shrink-on-load), which no browser decoder reproduces (docs/page.md).
   const root = join(t.dir, "photos");
   const files: { cls: string; name: string; h: number; w: number }[] = [];
-  const sizes = [
-    [32, 32],
-    [48, 40],
-    [32, 50],
-    [64, 64],
+  const kinds: [string, number, number][] = [
+    ["png", 32, 32],
+    ["jpg", 32, 32],
+    ["webp", 32, 32],
+    ["png", 64, 64],
+    ["png", 32, 50],
+    ["jpg", 48, 40],
+    ["png", 45, 61],
   ];
   for (const [ci, cls] of ["ant", "bee", "cat"].entries()) {
     mkdirSync(join(root, cls), { recursive: true });
     for (let i = 0; i < 4; i++) {
-      const name = `${i}.${["png", "jpg", "webp", "png"][i]}`;
-      const [h, w] = sizes[(i + ci) % 4];
+      const [fmt, h, w] = kinds[(i + ci * 2) % kinds.length];
+      const name = `${i}.${fmt}`;
       await writePhoto(join(root, cls, name), h, w, ci * 10 + i);
       files.push({ cls, name, h, w });
     }
