@@ -10,13 +10,8 @@ import {
 import { type ChannelReport, makeKey, type StatisticalAttackOptions, shortFingerprint } from "../../cipher/index.ts";
 import { attackStore, Store } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
+import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
-
-export const int = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got '${v}'`);
-  return n;
-};
 
 /** The attack's search settings from command-line options (undefined = the attack's defaults). */
 export function attackTuning(o: { restarts?: number; iterations?: number; seed?: number }): StatisticalAttackOptions {
@@ -142,12 +137,12 @@ export function attackCommand(): Command {
     .option("-o, --out <file>", "write the estimated key here (a key file, mode 0600: it decrypts the store)")
     .option("--eval-key <file>", "the true key, used ONLY to measure the attack (PSNR, SSIM, re-identification)")
     .option("--picture <file>", "PNG: ciphertext | attack decryption | plaintext (with --eval-key)")
-    .option("--limit <n>", "images used from each store (default: all)", int)
-    .option("--restarts <n>", "random starts per channel (default 12 for k ≤ 4, else 4)", int)
-    .option("--iterations <n>", "gradient steps per start (default 1500 for k ≤ 4, else 400)", int)
-    .option("--seed <n>", "seed of the random starts (default 1)", int)
-    .option("--pool <n>", "with --eval-key: plaintexts in the re-identification pool (default 1000)", int)
-    .option("--measured <n>", "with --eval-key: images decrypted and measured (default 200)", int)
+    .option("--limit <n>", "images used from each store (default: all)", positiveInteger)
+    .option("--restarts <n>", "random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
+    .option("--iterations <n>", "gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
+    .option("--seed <n>", "seed of the random starts (default 1)", positiveInteger)
+    .option("--pool <n>", "with --eval-key: plaintexts in the re-identification pool (default 1000)", positiveInteger)
+    .option("--measured <n>", "with --eval-key: images decrypted and measured (default 200)", positiveInteger)
     .option("-q, --quiet", "no progress")
     .action(async (storeDir: string, o) => {
       const r = await runAttack({ ...o, store: storeDir });

@@ -3,8 +3,9 @@ import { runAudit } from "../../audit/audit.ts";
 import { verdictText, writeAuditPage } from "../../audit/report.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
 import { loadKey } from "../../io/keyfile.ts";
+import { nonNegativeInteger, positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
-import { attackTuning, int, progressReporter } from "./attack.ts";
+import { attackTuning, progressReporter } from "./attack.ts";
 
 export interface AuditCliOptions {
   reference: string;
@@ -71,18 +72,18 @@ export function auditCommand(): Command {
     )
     .option("-o, --out <file.html>", "write the self-contained HTML audit page here")
     .option("--json <file.json>", "write the numbers as JSON here")
-    .option("--stats-images <n>", "images of each store the attack's statistics use (default 20000)", int)
-    .option("--pool <n>", "plaintexts in the re-identification pool (default 1000)", int)
-    .option("--measured <n>", "images decrypted and measured (default 200)", int)
-    .option("--recogniser-images <n>", "training images of the recognisability classifier (default 3000)", int)
-    .option("--recogniser-epochs <n>", "its epochs (default 6; 0 skips recognisability)", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got '${v}'`);
-      return n;
-    })
-    .option("--restarts <n>", "attack: random starts per channel (default 12 for k ≤ 4, else 4)", int)
-    .option("--iterations <n>", "attack: gradient steps per start (default 1500 for k ≤ 4, else 400)", int)
-    .option("--seed <n>", "attack: seed of the random starts (default 1)", int)
+    .option("--stats-images <n>", "images of each store the attack's statistics use (default 20000)", positiveInteger)
+    .option("--pool <n>", "plaintexts in the re-identification pool (default 1000)", positiveInteger)
+    .option("--measured <n>", "images decrypted and measured (default 200)", positiveInteger)
+    .option(
+      "--recogniser-images <n>",
+      "training images of the recognisability classifier (default 3000)",
+      positiveInteger,
+    )
+    .option("--recogniser-epochs <n>", "its epochs (default 6; 0 skips recognisability)", nonNegativeInteger)
+    .option("--restarts <n>", "attack: random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
+    .option("--iterations <n>", "attack: gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
+    .option("--seed <n>", "attack: seed of the random starts (default 1)", positiveInteger)
     .option("-q, --quiet", "no progress")
     .action(async (storeDir: string, o: AuditCliOptions) => {
       process.stdout.write(`${await auditCli(storeDir, o)}\n`);

@@ -5,13 +5,9 @@ import { decodeImage, hwcU8ToChwF32 } from "../../data/decode.ts";
 import { encryptStoreValues } from "../../data/store-cipher.ts";
 import { loadKey } from "../../io/keyfile.ts";
 import { classifyRemote, fetchModel, type Prediction, type RemoteModel } from "../../serve/client.ts";
+import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
-const int = (what: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: expected a positive integer, got '${v}'`);
-  return n;
-};
 
 export interface ClassifyCliOptions {
   server: string;
@@ -97,10 +93,10 @@ export function classifyCommand(): Command {
     .requiredOption("--server <url>", "the service, e.g. http://127.0.0.1:8000")
     .requiredOption("--model <name>", "model name on the server (see POST /v2/repository/index)")
     .requiredOption("-k, --key <file>", "your key file (never leaves this process; only its fingerprint is compared)")
-    .option("--top <k>", "classes to show per image", int("--top"), 3)
-    .option("-b, --batch-size <n>", "images per request (default 32, at most the model's max_batch_size)", int("--batch-size"))
-    .option("--resize <n>", "resize the shorter side to n pixels, like ercnn encrypt (default: as the model's training store)", int("--resize"))
-    .option("--crop <n>", "centre-crop to n×n after resizing, like ercnn encrypt (default: as the training store)", int("--crop"))
+    .option("--top <k>", "classes to show per image", positiveInteger, 3)
+    .option("-b, --batch-size <n>", "images per request (default 32, at most the model's max_batch_size)", positiveInteger)
+    .option("--resize <n>", "resize the shorter side to n pixels, like ercnn encrypt (default: as the model's training store)", positiveInteger)
+    .option("--crop <n>", "centre-crop to n×n after resizing, like ercnn encrypt (default: as the training store)", positiveInteger)
     .option("--json", "print one JSON object instead of a table")
     .addHelpText("after", "\nExample:\n  ercnn classify --server http://127.0.0.1:8000 --model cifar10-k4 --key key.json cat.jpg dog.png\n")
     .action(async (images: string[], o: ClassifyCliOptions) => runClassify(images, o));

@@ -7,6 +7,7 @@ import { DataError } from "../../data/errors.ts";
 import { isStore, Store } from "../../data/store.ts";
 import { decryptStoreValues } from "../../data/store-cipher.ts";
 import { loadKey } from "../../io/keyfile.ts";
+import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
 export interface DecryptCliOptions {
@@ -72,6 +73,6 @@ export function decryptCommand(): Command {
     .argument("<store>", "store directory")
     .option("-k, --key <file>", "the key the store was written with (refused if its fingerprint differs)")
     .requiredOption("-o, --out <dir>", "output folder")
-    .option("--limit <n>", "only the first n images", (v) => Number.parseInt(v, 10))
+    .option("--limit <n>", "only the first n images", positiveInteger)
     .action(async (store: string, o: DecryptCliOptions) => runDecrypt(store, o));
 }

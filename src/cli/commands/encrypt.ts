@@ -15,13 +15,8 @@ import { checkExportKey, declaredKey, readPageExport, readPageManifest } from ".
 import { isStore } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
 import { loadKey } from "../../io/keyfile.ts";
+import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
-
-const int = (v: string) => {
-  const n = Number.parseInt(v, 10);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`expected a positive integer, got '${v}'`);
-  return n;
-};
 
 export interface EncryptCliOptions {
   out: string;
@@ -204,13 +199,13 @@ export function encryptCommand(): Command {
       "split: train|test for presets/CIFAR binary; sub-folder name (train, test, val) for folders and archives",
     )
     .option("--classes <list>", "comma-separated subset of class ids, in label order")
-    .option("--resize <n>", "resize the shorter side to n pixels (bilinear), like torchvision Resize(n)", int)
-    .option("--crop <n>", "centre-crop to n×n after resizing, like CenterCrop(n)", int)
-    .option("--shard-size <n>", "images per shard (default 5000, fewer for large images)", int)
-    .option("-w, --workers <n>", "worker threads for decoding and encryption (default: cores)", int)
+    .option("--resize <n>", "resize the shorter side to n pixels (bilinear), like torchvision Resize(n)", positiveInteger)
+    .option("--crop <n>", "centre-crop to n×n after resizing, like CenterCrop(n)", positiveInteger)
+    .option("--shard-size <n>", "images per shard (default 5000, fewer for large images)", positiveInteger)
+    .option("-w, --workers <n>", "worker threads for decoding and encryption (default: cores)", positiveInteger)
     .option("--skip-bad", "skip corrupt or unreadable images (counted and listed in meta.json) instead of failing")
     .option("--overwrite", "replace an existing store at --out instead of resuming it")
-    .option("--limit <n>", "encrypt only n images (a seeded subset, for quick runs)", int)
+    .option("--limit <n>", "encrypt only n images (a seeded subset, for quick runs)", positiveInteger)
     .option("--download", "download CIFAR-10 (official binary archive, checksum verified) if it is not found")
     .option("--json", "print a JSON summary on stdout and no progress")
     .addHelpText(

@@ -2,18 +2,19 @@ import { Command, Option } from "commander";
 import { generateKey, type KeyMode, shortFingerprint } from "../../cipher/index.ts";
 import { isPreset, PRESETS, type PresetName } from "../../data/presets.ts";
 import { saveKey } from "../../io/keyfile.ts";
+import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
 export function keygenCommand(): Command {
   return new Command("keygen")
     .description("generate a secret block-cipher key (one k²×k² matrix per channel) and save it with mode 0600")
     .requiredOption("-o, --out <file>", "key file to write (JSON)")
-    .option("-b, --block-size <k>", "block size k (image sides must be multiples of k)", (v) => Number.parseInt(v, 10))
+    .option("-b, --block-size <k>", "block size k (image sides must be multiples of k)", positiveInteger)
     .option("--preset <name>", "take the block size from a preset (cifar10: 4, tiny50: 8)")
     .addOption(
       new Option("-m, --mode <mode>", "key kind").choices(["uniform", "orthogonal", "mod256"]).default("uniform"),
     )
-    .option("-c, --channels <n>", "channels (one matrix each)", (v) => Number.parseInt(v, 10), 3)
+    .option("-c, --channels <n>", "channels (one matrix each)", positiveInteger, 3)
     .option("--seed <seed>", "deterministic key from a seed (for experiments only; a seeded key is not secret)")
     .option("-f, --force", "overwrite an existing key file")
     .action(async (o) => {
