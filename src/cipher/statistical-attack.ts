@@ -13,6 +13,14 @@
  * their signatures over all relations, then sign by sign greedily (k > 4: also neighbour swaps); then projected
  * gradient descent on the orthogonal group; several random starts, the lowest loss wins), and returns
  *     K⁻¹ ≈ A_c Mᵀ Σ_p^{1/2},   K ≈ A_p M Σ_c^{1/2}.
+ * Channels help each other and failures are reported, never returned silently: (1) when one ciphertext channel is a
+ * linear function of another (greyscale stored as RGB: c_j = c_i·K_i⁻¹K_j, read from the ciphertexts' cross-channel
+ * covariance, whatever the reference) a channel's estimate gives the other's exactly; (2) the cross-channel
+ * covariances L_c^{ij} = M_iᵀ L_p^{ij} M_j give every channel a start from every better one; (3) a channel whose
+ * objective (relative to what there is to match) stays above FAILURE_RATIO × the best channel's, or whose best fit
+ * no second independent start reached, gets fresh starts; (4) each channel reports its objective, how it was solved,
+ * how many independent starts confirm it, and how differently its near-best fits decrypt (AMBIGUITY_DB), and is
+ * flagged unreliable when any of these fails.
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
  * directions where natural images have little variance, which is why decryption PSNR is high even when the
  * key's relative error is not small. The lesson for users: a block-wise linear cipher leaks its key through the
@@ -46,7 +54,8 @@ export interface StatisticalAttackOptions {
   refine?: boolean;
   /**
    * Rounds of fresh random starts for a channel whose objective stays above FAILURE_RATIO × the best channel's after
-   * the cross-channel candidates (default 2; each round costs `restarts` more starts for that channel only).
+   * the cross-channel candidates, or whose best fit no second start reached (default 2 for k ≤ 4, 1 above; each
+   * round costs `restarts` more starts for that channel only).
    */
   retries?: number;
 }
@@ -207,7 +216,7 @@ export function statisticalAttack(
   for (let round = 0; ; round++) {
     exchange();
     const bad = failing();
-    if (bad.length === 0 || round >= (o.retries ?? 2)) break;
+    if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : 1))) break;
     for (const ch of bad) {
       const more = searchStarts(problems[ch], n, restarts, iterations, refine, rng);
       own[ch].push(...more);

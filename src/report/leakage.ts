@@ -38,13 +38,15 @@ export interface Reidentification {
 
 /**
  * Re-identification rate: `decrypted` (m images) against `pool` (N images, same c·h·w), `truth[i]` the pool index of
- * decrypted image i's plaintext. Nearest = least mean squared pixel difference (ties: the lower index).
+ * decrypted image i's plaintext. Nearest = least mean squared pixel difference (ties: the lower index), or with
+ * `similarity: "correlation"` the highest Pearson correlation over the image (for outputs of arbitrary scale).
  */
 export function reidentificationRate(
   decrypted: ArrayLike<number>,
   pool: ArrayLike<number>,
   truth: ArrayLike<number>,
   dims: { c: number; h: number; w: number },
+  similarity: "mse" | "correlation" = "mse",
 ): Reidentification {
   const size = dims.c * dims.h * dims.w;
   if (!(size > 0)) throw new Error("reidentificationRate: bad image size");
@@ -61,6 +63,20 @@ export function reidentificationRate(
     if (!Number.isInteger(t) || t < 0 || t >= N)
       throw new Error(`reidentificationRate: true index ${t} of image ${i} is outside the pool of ${N}`);
     const a = i * size;
+    if (similarity === "correlation") {
+      // for outputs of arbitrary scale and offset (an adaptation network's): highest Pearson correlation
+      const sub = (x: ArrayLike<number>, o: number) => Array.prototype.slice.call(x, o, o + size) as number[];
+      const di = sub(decrypted, a);
+      let best = Number.NEGATIVE_INFINITY;
+      let arg = -1;
+      for (let j = 0; j < N; j++) {
+        const r = pearson(di, sub(pool, j * size));
+        if (r > best) [best, arg] = [r, j];
+      }
+      matched[i] = arg;
+      if (arg === t) hits++;
+      continue;
+    }
     let best = Number.POSITIVE_INFINITY;
     let arg = -1;
     for (let j = 0; j < N; j++) {

@@ -7,6 +7,7 @@ import { writeFileAtomic } from "../core/atomic.ts";
 import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
 import { decryptStoreValues } from "../data/store-cipher.ts";
 import type { ERModel } from "../models/index.ts";
+import { noAttackLeak, reidentificationRate } from "../report/leakage.ts";
 import { composedAdaptationMap, decryptionQuality, keyMapError } from "../report/metrics.ts";
 import { decryptionPicture } from "../report/pictures.ts";
 import { fromTypedArray, noGrad, tidy } from "../torch/index.ts";
@@ -16,6 +17,13 @@ export interface Quality {
   ssim?: number;
   psnrRaw?: number;
   mapError?: number;
+  /**
+   * Share of the kept samples whose adaptation output correlates best with their own plaintext among the kept
+   * samples' plaintexts (a small pool: chance 1/n).
+   */
+  reid?: number;
+  /** Correlation of the ciphertext's block-activity map with the plaintext's (the no-attack leak; see leakage.ts). */
+  edgeCorrelation?: number;
 }
 
 export class Eavesdropper {
@@ -91,7 +99,21 @@ export class Eavesdropper {
     if (!this.plain || this.n === 0) return {};
     const out = this.adaptOutput(model);
     const q = decryptionQuality(out, this.plain, this.dims);
-    const result: Quality = { psnr: q.psnr, ssim: q.ssim, psnrRaw: q.rawPsnr };
+    const { c, h, w } = this.dims;
+    const result: Quality = {
+      psnr: q.psnr,
+      ssim: q.ssim,
+      psnrRaw: q.rawPsnr,
+      reid: reidentificationRate(
+        out,
+        this.plain,
+        Array.from({ length: this.n }, (_, i) => i),
+        { c, h, w },
+        "correlation",
+      ).rate,
+    };
+    if (this.key && h % this.key.blockSize === 0 && w % this.key.blockSize === 0)
+      result.edgeCorrelation = noAttackLeak(this.cipher, this.plain, this.dims, this.key.blockSize).edgeCorrelation;
     const a = model.adapt;
     if (a.kind === "aligned" && a.conv && a.deconv && this.key) {
       const k = a.blockSize;

@@ -25,6 +25,10 @@ describe("reidentificationRate", () => {
     // a decryption closest to the grey image: matched to 3, wrong for truth 0
     r = reidentificationRate(Float32Array.from([0.4, 0.5, 0.6, 0.5]), pool, [0], dims);
     assert.deepEqual([r.rate, r.matched[0]], [0, 3]);
+    // an output of arbitrary scale and offset (an adaptation network's): correlation still finds it, MSE does not
+    const scaled = Float32Array.from(pool.subarray(8, 12), (v) => 3 * v + 2);
+    assert.equal(reidentificationRate(scaled, pool, [2], dims, "correlation").rate, 1);
+    assert.equal(reidentificationRate(scaled, pool, [2], dims).rate, 0);
     assert.throws(() => reidentificationRate(dec, pool, [1, 9], dims), /outside the pool of 4/);
     assert.throws(() => reidentificationRate(dec.subarray(1), pool, [1, 2], dims), /not whole images/);
   });

@@ -37,6 +37,12 @@ export function decryptViewCommand(): Command {
               ? `; PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim!.toFixed(3)} after a per-channel affine fit`
               : "") +
             (q.mapError !== undefined ? `; composed map vs K⁻¹ relative error ${q.mapError.toFixed(4)}` : "") +
+            (q.reid !== undefined
+              ? `; re-identified ${(100 * q.reid).toFixed(0)}% among the ${eaves.n} samples (chance ${(100 / eaves.n).toFixed(0)}%)`
+              : "") +
+            (q.edgeCorrelation !== undefined
+              ? `; no-attack leak: ciphertext block activity correlates ${q.edgeCorrelation.toFixed(2)} with the plaintext's`
+              : "") +
             "\n",
         );
       } finally {
