@@ -1,6 +1,7 @@
 /**
  * A reusable progress reporter: a cli-progress bar with rate and ETA on a TTY, plain periodic lines otherwise
- * (logs, CI, pipes). Used by the data commands; reusable for training (`update(done, total, { loss: "0.42" })`).
+ * (logs, CI, pipes). Used by the data commands and, through the trainer's progress factory, by training
+ * (`update(done, total, { loss: "0.42" })`).
  */
 import cliProgress from "cli-progress";
 
@@ -36,70 +37,91 @@ export function formatRate(r: number): string {
   return r >= 100 ? Math.round(r).toLocaleString("en-US") : r.toFixed(1);
 }
 
+/** What both renderings share: counts, rate and ETA since the start, and the extra fields. */
+class Counter {
+  readonly t0 = performance.now();
+  readonly start: number;
+  done: number;
+  extra: Record<string, string | number> = {};
+
+  constructor(
+    public total: number,
+    start = 0,
+  ) {
+    this.start = start;
+    this.done = start;
+  }
+
+  rate(): number {
+    const s = (performance.now() - this.t0) / 1000;
+    return s > 0 ? (this.done - this.start) / s : 0;
+  }
+
+  eta(): number {
+    const r = this.rate();
+    return r > 0 ? (this.total - this.done) / r : Number.NaN;
+  }
+
+  extraText(): string {
+    return Object.entries(this.extra)
+      .map(([k, v]) => ` ${k} ${v}`)
+      .join("");
+  }
+}
+
 export function createProgress(opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stderr;
   const tty = opts.tty ?? !!stream.isTTY;
-  const unit = opts.unit ?? "it";
-  const t0 = performance.now();
-  const start = opts.start ?? 0;
-  let total = opts.total;
-  let done = start;
-  let extra: Record<string, string | number> = {};
-  const rate = () => {
-    const s = (performance.now() - t0) / 1000;
-    return s > 0 ? (done - start) / s : 0;
-  };
-  const eta = () => {
-    const r = rate();
-    return r > 0 ? (total - done) / r : Number.NaN;
-  };
-  const extraText = () =>
-    Object.entries(extra)
-      .map(([k, v]) => ` ${k} ${v}`)
-      .join("");
+  const counter = new Counter(opts.total, opts.start);
+  return tty ? barProgress(opts, stream, counter) : lineProgress(opts, stream, counter);
+}
 
-  if (tty) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: `${opts.label} [{bar}] {percentage}% {value}/{total} | {rate} ${unit}/s | ETA {etaText}{extra}`,
-        stream: stream as NodeJS.WriteStream,
-        hideCursor: true,
-        clearOnComplete: false,
-        etaBuffer: 50,
-        fps: 10,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(total, done, { rate: "?", etaText: "?", extra: "" });
-    const payload = () => ({ rate: formatRate(rate()), etaText: formatDuration(eta()), extra: extraText() });
-    return {
-      update(d, t, x) {
-        done = d;
-        if (t !== undefined && t !== total) {
-          total = t;
-          bar.setTotal(t);
-        }
-        if (x) extra = x;
-        bar.update(d, payload());
-      },
-      increment(n = 1) {
-        done += n;
-        bar.update(done, payload());
-      },
-      stop(message) {
-        bar.update(done, payload());
-        bar.stop();
-        if (message) stream.write(`${message}\n`);
-      },
-    };
-  }
+/** A cli-progress bar redrawn in place (terminals). */
+function barProgress(opts: ProgressOptions, stream: NodeJS.WritableStream, c: Counter): Progress {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${opts.label} [{bar}] {percentage}% {value}/{total} | {rate} ${opts.unit ?? "it"}/s | ETA {etaText}{extra}`,
+      stream: stream as NodeJS.WriteStream,
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(c.total, c.done, { rate: "?", etaText: "?", extra: "" });
+  const payload = () => ({ rate: formatRate(c.rate()), etaText: formatDuration(c.eta()), extra: c.extraText() });
+  return {
+    update(d, t, x) {
+      c.done = d;
+      if (t !== undefined && t !== c.total) {
+        c.total = t;
+        bar.setTotal(t);
+      }
+      if (x) c.extra = x;
+      bar.update(d, payload());
+    },
+    increment(n = 1) {
+      c.done += n;
+      bar.update(c.done, payload());
+    },
+    stop(message) {
+      bar.update(c.done, payload());
+      bar.stop();
+      if (message) stream.write(`${message}\n`);
+    },
+  };
+}
 
+/** Plain lines at most every `intervalMs` (logs, CI, pipes), and one at the end. */
+function lineProgress(opts: ProgressOptions, stream: NodeJS.WritableStream, c: Counter): Progress {
   const interval = opts.intervalMs ?? 2000;
   let last = 0;
   const line = () => {
-    const pct = total > 0 ? ((100 * done) / total).toFixed(1) : "?";
+    const pct = c.total > 0 ? ((100 * c.done) / c.total).toFixed(1) : "?";
     stream.write(
-      `${opts.label}: ${done}/${total} (${pct}%) ${formatRate(rate())} ${unit}/s ETA ${formatDuration(eta())}${extraText()}\n`,
+      `${opts.label}: ${c.done}/${c.total} (${pct}%) ${formatRate(c.rate())} ${opts.unit ?? "it"}/s ` +
+        `ETA ${formatDuration(c.eta())}${c.extraText()}\n`,
     );
   };
   const maybe = () => {
@@ -111,13 +133,13 @@ export function createProgress(opts: ProgressOptions): Progress {
   };
   return {
     update(d, t, x) {
-      done = d;
-      if (t !== undefined) total = t;
-      if (x) extra = x;
+      c.done = d;
+      if (t !== undefined) c.total = t;
+      if (x) c.extra = x;
       maybe();
     },
     increment(n = 1) {
-      done += n;
+      c.done += n;
       maybe();
     },
     stop(message) {
