@@ -100,3 +100,16 @@ test("the import reader finds every form, so the check can fail", () => {
   assert.deepEqual(violations(join(SRC, "torch", "fake.ts"), 'import { x } from "../cipher/key.ts";').length, 1);
   assert.deepEqual(violations(join(SRC, "cli", "fake.ts"), text), []);
 });
+
+test("package.json exports only paths that exist", () => {
+  const root = resolve(import.meta.dirname, "..");
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { exports: Record<string, string> };
+  for (const [name, target] of Object.entries(pkg.exports)) {
+    const files = target.includes("*")
+      ? readdirSync(join(root, dirname(target))).filter((f) => f.endsWith(".ts"))
+      : [target];
+    assert.ok(files.length > 0, `${name}: ${target} matches no file`);
+    for (const f of files)
+      assert.ok(statSync(join(root, target.includes("*") ? dirname(target) : "", f)).isFile(), `${name}: ${f}`);
+  }
+});
