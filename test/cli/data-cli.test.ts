@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import sharp from "sharp";
 import { makeFolder, makeTarGz, tempDir } from "../data/helpers.ts";
 
 const t = tempDir("ercnn-cli-");
@@ -99,4 +100,40 @@ test("a killed encrypt leaves complete shards and resumes", async () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /300 images in 15 shard/);
   if (!meta.complete) assert.match(r.stderr, /resumed: \d+ images were already in the store/);
+});
+
+test("careful-user paths: decrypt into a store refused, keygen -b 64 refused and -b 16 shows progress, import warnings printed", async () => {
+  const key = join(t.dir, "key-careful.json");
+  let r = cli("keygen", "-b", "4", "-o", key, "--seed", "careful");
+  assert.equal(r.status, 0, r.stderr);
+  const store = join(t.dir, "careful-store");
+  r = cli("encrypt", join(t.dir, "ds.tar.gz"), "--split", "train", "-k", key, "-o", store);
+  assert.equal(r.status, 0, r.stderr);
+  // plaintext never goes into a store folder (the store itself or a folder inside it)
+  for (const out of [store, join(store, "plain")]) {
+    r = cli("decrypt", store, "-k", key, "-o", out);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /is inside the store .*careful-store: decrypted images would lie as plaintext/);
+  }
+  assert.ok(!existsSync(join(store, "plain")) && !existsSync(join(store, "a")), "nothing written");
+  // keygen: an absurd block size is refused at once; a large one reports progress per channel
+  const t0 = Date.now();
+  r = cli("keygen", "-b", "64", "-o", join(t.dir, "k64.json"));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /blockSize must be an integer in \[1, 32\], got 64 \(a k=64 key is 4096×4096 values/);
+  assert.ok(Date.now() - t0 < 30_000);
+  r = cli("keygen", "-b", "16", "-o", join(t.dir, "k16.json"));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /keygen k=16: 3\/3/);
+  // an RGBA PNG with transparency: imported, with a warning that names it
+  const rgba = join(t.dir, "rgba-src");
+  await makeFolder(rgba, { classes: ["a", "b"], perClass: 2, size: 8 });
+  const b = Buffer.alloc(8 * 8 * 4, 120);
+  for (let i = 3; i < b.length; i += 4) b[i] = 0;
+  await sharp(b, { raw: { width: 8, height: 8, channels: 4 } })
+    .png()
+    .toFile(join(rgba, "b", "clear.png"));
+  r = cli("encrypt", rgba, "-k", key, "-o", join(t.dir, "rgba-store"));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /warning: 1 image\(s\) had transparent pixels; their alpha channel was dropped.*clear\.png/);
 });

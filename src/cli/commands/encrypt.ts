@@ -8,10 +8,10 @@ import { downloadCifar10 } from "../../data/download.ts";
 import { encryptDataset } from "../../data/encrypt-dataset.ts";
 import { DataError } from "../../data/errors.ts";
 import { readImageFolder } from "../../data/image-folder.ts";
+import { checkExportKey, declaredKey, readPageExport, readPageManifest } from "../../data/page-export.ts";
 import { isPreset, PRESETS, type PresetName, type PresetPart, presetSource } from "../../data/presets.ts";
 import { permutation } from "../../data/rng.ts";
 import { type ImageSource, selectClasses } from "../../data/source.ts";
-import { checkExportKey, declaredKey, readPageExport, readPageManifest } from "../../data/page-export.ts";
 import { isStore } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
 import { loadKey } from "../../io/keyfile.ts";
@@ -157,11 +157,16 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
     key: m.key?.fingerprint ?? null,
     seconds: Number(res.seconds.toFixed(3)),
     imagesPerSecond: res.written > 0 ? Math.round(res.written / res.seconds) : 0,
+    repaired: res.repaired,
+    transparent: res.transparent.length,
+    warnings: importWarnings(res),
   };
   if (o.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return;
   }
+  for (const r of res.repaired) log(`repaired: ${r}; that shard was encrypted again`);
+  for (const w of summary.warnings) log(`warning: ${w}`);
   if (res.resumed && res.alreadyDone > 0) log(`resumed: ${res.alreadyDone} images were already in the store`);
   for (const s of res.skipped.slice(0, 10)) log(`skipped ${s.name}: ${s.reason}`);
   if (res.skipped.length > 10) log(`… and ${res.skipped.length - 10} more skipped`);
@@ -170,6 +175,23 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
       `${res.skipped.length} skipped, ${res.written} written in ${res.seconds.toFixed(1)} s` +
       `${res.written ? ` (${summary.imagesPerSecond} img/s)` : ""}\n`,
   );
+}
+
+/**
+ * What the user must hear about an import that did not stop it. Alpha: a warning, not an error, since many PNG
+ * datasets carry an alpha channel; the stored RGB is what PIL's convert("RGB") gives (transparent pixels keep their
+ * stored colour), which may not be what the picture shows.
+ */
+function importWarnings(res: Awaited<ReturnType<typeof encryptDataset>>): string[] {
+  const out = [...res.warnings];
+  const t = res.transparent;
+  if (t.length)
+    out.push(
+      `${t.length} image(s) had transparent pixels; their alpha channel was dropped and the stored colour kept, ` +
+        `like PIL's convert("RGB") (flatten them onto a background first if that matters): ${t.slice(0, 3).join(", ")}` +
+        `${t.length > 3 ? ", …" : ""}`,
+    );
+  return out;
 }
 
 export function encryptCommand(): Command {
@@ -204,7 +226,10 @@ export function encryptCommand(): Command {
     .option("--shard-size <n>", "images per shard (default 5000, fewer for large images)", positiveInteger)
     .option("-w, --workers <n>", "worker threads for decoding and encryption (default: cores)", positiveInteger)
     .option("--skip-bad", "skip corrupt or unreadable images (counted and listed in meta.json) instead of failing")
-    .option("--overwrite", "replace an existing store at --out instead of resuming it")
+    .option(
+      "--overwrite",
+      "replace an existing store at --out instead of resuming it (the new store is built aside and swapped in once complete)",
+    )
     .option("--limit <n>", "encrypt only n images (a seeded subset, for quick runs)", positiveInteger)
     .option("--download", "download CIFAR-10 (official binary archive, checksum verified) if it is not found")
     .option("--json", "print a JSON summary on stdout and no progress")
