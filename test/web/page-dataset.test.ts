@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
 import { generateKey, keyFromNpy, keyToNpy } from "../../src/cipher/index.ts";
+import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
 import { decodeImage } from "../../src/data/decode.ts";
 import { saveKey } from "../../src/io/keyfile.ts";
 import { tempDir } from "../data/helpers.ts";
@@ -55,9 +56,19 @@ test("a key generated in the page downloads as an ercnn key file with the finger
   await page.goto(site.url);
   await page.fill("#key-k", "4");
   await page.selectOption("#key-mode", "orthogonal");
-  await page.click("#key-generate");
+  // Keyboard only: Tab from the kind to the button, Enter; the focused control shows a visible outline.
+  await page.focus("#key-mode");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate("document.activeElement.id"), "key-generate");
+  assert.ok(Number.parseFloat(await page.evaluate("getComputedStyle(document.activeElement).outlineWidth")) >= 2);
+  await page.keyboard.press("Enter");
   const shown = (await page.textContent("#key-fingerprint", { timeout: 10_000 }))!;
   assert.match(shown, /^[0-9a-f]{16}$/);
+  // Every form control has a label.
+  const unlabelled = await page.evaluate(
+    "[...document.querySelectorAll('input, select')].filter((e) => e.labels.length === 0).map((e) => e.id)",
+  );
+  assert.deepEqual(unlabelled, []);
   const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#key-download")]);
   const file = join(t.dir, "page-key.json");
   await dl.saveAs(file);
@@ -172,13 +183,13 @@ test("a dataset encrypted in the page imports with ercnn encrypt and decrypts to
   assert.equal(worst, 0, "images already at the model's size must decrypt to exactly the CLI's pixels");
   assert.ok(worstResized <= 1, `resized images differ from the CLI's by ${worstResized}/255`);
 
-  // The provider cannot pass the export off as another key's; --plain is refused.
+  // The provider cannot pass the export off as another key's; --plain is refused (the command's own function,
+  // in-process: the same code path as the two runs above, without two more CLI start-ups).
   const other = await generateKey({ blockSize: 4, seed: "web-dataset-other" });
   await saveKey(join(t.dir, "other.json"), other);
-  const wrong = cli("encrypt", tar, "-k", join(t.dir, "other.json"), "-o", join(t.dir, "store2"));
-  assert.equal(wrong.status, 1);
-  assert.match(wrong.stderr, /export\.tar was encrypted with key/);
-  const plain = cli("encrypt", tar, "--plain", "-o", join(t.dir, "store3"));
-  assert.equal(plain.status, 1);
-  assert.match(plain.stderr, /drop --plain/);
+  await assert.rejects(
+    runEncrypt(tar, { key: join(t.dir, "other.json"), out: join(t.dir, "store2") }),
+    /export\.tar was encrypted with key .* not with the given key/,
+  );
+  await assert.rejects(runEncrypt(tar, { plain: true, out: join(t.dir, "store3") }), /drop --plain/);
 });
