@@ -113,3 +113,35 @@ test("package.json exports only paths that exist", () => {
       assert.ok(statSync(join(root, target.includes("*") ? dirname(target) : "", f)).isFile(), `${name}: ${f}`);
   }
 });
+
+test("outside src/cipher, the shared numerics (npy, linalg, rng) are imported from src/core, not through cipher", () => {
+  const core = ["npy", "linalg", "rng"].flatMap((m) =>
+    [
+      ...readFileSync(join(SRC, "core", `${m}.ts`), "utf8").matchAll(
+        /export (?:async )?(?:function|const|class|type|interface) (\w+)/g,
+      ),
+    ].map((x) => x[1]),
+  );
+  assert.ok(core.includes("readNpy") && core.includes("mulberry32"), "core's exports are read");
+  const bad = tsFiles(SRC)
+    .filter((f) => layerOf(f) !== "cipher")
+    .flatMap((f) => {
+      const text = readFileSync(f, "utf8");
+      return [
+        ...text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*["']([^"']*\/cipher\/index\.ts)["']/g),
+      ].flatMap((m) =>
+        m[1]
+          .split(",")
+          .map(
+            (n) =>
+              n
+                .replace(/\btype\b/, "")
+                .trim()
+                .split(/\s+as\s+/)[0],
+          )
+          .filter((n) => core.includes(n))
+          .map((n) => `${relative(SRC, f)}: ${n}`),
+      );
+    });
+  assert.deepEqual(bad, [], `import these from src/core:\n${bad.join("\n")}`);
+});

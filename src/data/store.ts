@@ -12,8 +12,9 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type CipherKey, type KeyMode, readNpy, writeNpy } from "../cipher/index.ts";
+import type { CipherKey, KeyMode } from "../cipher/index.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
+import { readNpy, writeNpy } from "../core/npy.ts";
 import { DataError, KeyMismatchError } from "./errors.ts";
 import { storeValuesDescription } from "./store-cipher.ts";
 

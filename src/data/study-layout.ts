@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readNpy } from "../cipher/index.ts";
+import { readNpy } from "../core/npy.ts";
 import { BadImageError, DataError } from "./errors.ts";
 import type { ImageSource, SourceItem } from "./source.ts";
 

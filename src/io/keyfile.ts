@@ -4,8 +4,9 @@
  * and validates everything. Errors name the file and the problem; key values are never printed.
  */
 import { lstat, readFile } from "node:fs/promises";
-import { type CipherKey, isNpy, type KeyMode, keyFromJson, keyFromNpy, keyToJson } from "../cipher/index.ts";
+import { type CipherKey, type KeyMode, keyFromJson, keyFromNpy, keyToJson } from "../cipher/index.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
+import { isNpy } from "../core/npy.ts";
 
 export const KEY_FILE_MODE = 0o600;
 
