@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "ercnn_torch",
-      "sources": ["src/addon.cc", "src/tensor.cc", "src/convert.cc", "src/ops.cc", "src/runtime.cc", "src/allocator.cc", "src/distributed.cc"],
+      "sources": ["src/addon.cc", "src/tensor.cc", "src/convert.cc", "src/ops.cc", "src/runtime.cc", "src/allocator.cc", "src/distributed.cc", "src/device.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<!@(node torch-paths.cjs include)", "src/shim"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node torch-paths.cjs defines)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

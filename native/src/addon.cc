@@ -3,6 +3,7 @@
 namespace ercnn {
 
 void InitDistributed(Napi::Env env, Napi::Object exports);  // distributed.cc
+void InitDevice(Napi::Env env, Napi::Object exports);       // device.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   static bool once = (InstallAllocator(), true);
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOps(env, exports);
   InitRuntime(env, exports);
   InitDistributed(env, exports);
+  InitDevice(env, exports);
   return exports;
 }
 

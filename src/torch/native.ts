@@ -63,6 +63,8 @@ export interface NativeAddon {
   config(): string;
   torchVersion: string;
   distributed: NativeDistributed;
+  /** Variable::set_data: dst takes src's data (device moves that keep parameter identity). */
+  setData(dst: NativeTensor, src: NativeTensor): void;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -144,6 +144,24 @@ export const TRAIN_OPTIONS = {
   seed: integer("--seed <n>", 0, "seed for splits, shuffling and initialisation", ANY_INTEGER),
   threads: optionalInteger("--threads <n>", "libtorch threads (default: libtorch's choice)"),
   decryptSamples: integer("--decrypt-samples <n>", 8, "samples in the eavesdropper's decryption pictures"),
+  // devices and data parallelism (docs/distributed.md)
+  device: {
+    flag: "--device <name>",
+    help: "cpu, cuda or cuda:N: model, optimizer state and batches on it (checkpoints stay CPU-readable)",
+    default: "cpu",
+    kind: { type: "text" },
+  } as TrainOption<string>,
+  nproc: optionalInteger(
+    "--nproc <n>",
+    "data-parallel: start n local ranks (like torchrun --standalone); --batch-size is per rank",
+  ),
+  distTimeout: number(
+    "--dist-timeout <s>",
+    600,
+    "seconds a rank waits for the others in a collective before failing with the silent rank's number",
+    1,
+  ),
+  bucketCapMb: number("--bucket-cap-mb <MB>", 25, "DDP gradient bucket size in MiB (all-reduced during backward)", 0.001),
 } satisfies Record<string, TrainOption<unknown>>;
 
 type ValueOf<O> = O extends TrainOption<infer T> ? T : never;

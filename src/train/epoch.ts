@@ -1,6 +1,7 @@
 // One pass over a loader: a training epoch (forward, loss, backward, optimizer and scheduler steps) or an evaluation.
 import type { Batch, Loader } from "../data/index.ts";
 import type { ERModel } from "../models/index.ts";
+import { type Device, toDevice } from "../torch/device.ts";
 import { F, fromTypedArray, noGrad, type optim, type Tensor, tidy } from "../torch/index.ts";
 
 export interface PassResult {
@@ -11,8 +12,10 @@ export interface PassResult {
   imgPerSec: number;
 }
 
-function toTensors(b: Batch): { x: Tensor; y: Tensor } {
-  return { x: fromTypedArray(b.x, b.shape), y: fromTypedArray(b.y, [b.n], { dtype: "int64" }) };
+function toTensors(b: Batch, device: Device = "cpu"): { x: Tensor; y: Tensor } {
+  const x = fromTypedArray(b.x, b.shape);
+  const y = fromTypedArray(b.y, [b.n], { dtype: "int64" });
+  return device === "cpu" ? { x, y } : { x: toDevice(x, device), y: toDevice(y, device) };
 }
 
 /** Where a pass reports how far it got (the CLI passes a terminal bar; library callers may pass nothing). */
@@ -33,6 +36,11 @@ export interface TrainPassOptions {
   label: string;
   /** Reports the running loss and accuracy after every batch (none: silent). */
   progress?: ProgressFactory | null;
+  /** Where batches go (default cpu). */
+  device?: Device;
+  /** Data-parallel hooks (distributed-train.ts): DDP's forward and its bucketed all-reduce backward. */
+  forward?: (x: Tensor) => Tensor;
+  backward?: (loss: Tensor) => void;
 }
 
 export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOptions): Promise<PassResult> {
@@ -44,11 +52,12 @@ export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOpt
   let seen = 0;
   for await (const b of loader.iterateEpoch(o.epochIndex)) {
     const [loss, ok] = tidy(() => {
-      const { x, y } = toTensors(b);
-      const logits = model.forward(x);
+      const { x, y } = toTensors(b, o.device);
+      const logits = o.forward ? o.forward(x) : model.forward(x);
       const l = F.crossEntropy(logits, y, { labelSmoothing: o.labelSmoothing });
       o.optimizer.zeroGrad();
-      l.backward();
+      if (o.backward) o.backward(l);
+      else l.backward();
       o.optimizer.step();
       return [l.item(), logits.argmax(1).eq(y).sum().item()];
     });
@@ -68,7 +77,12 @@ export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOpt
 }
 
 /** Loss and accuracy in eval mode without gradients (restores the previous mode). */
-export async function evaluate(model: ERModel, loader: Loader, epochIndex = 0): Promise<PassResult> {
+export async function evaluate(
+  model: ERModel,
+  loader: Loader,
+  epochIndex = 0,
+  device: Device = "cpu",
+): Promise<PassResult> {
   const wasTraining = model.training;
   model.eval();
   const t0 = performance.now();
@@ -79,7 +93,7 @@ export async function evaluate(model: ERModel, loader: Loader, epochIndex = 0): 
     for await (const b of loader.iterateEpoch(epochIndex)) {
       const [loss, ok] = tidy(() =>
         noGrad(() => {
-          const { x, y } = toTensors(b);
+          const { x, y } = toTensors(b, device);
           const logits = model.forward(x);
           return [F.crossEntropy(logits, y, { reduction: "sum" }).item(), logits.argmax(1).eq(y).sum().item()];
         }),

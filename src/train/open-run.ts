@@ -16,6 +16,8 @@ export interface TrainState {
   history: EpochMetrics[];
   wallSeconds: number;
   scheduler: optim.SchedulerStateDict | null;
+  /** Ranks that trained the run (absent: 1); --resume needs the same. */
+  worldSize?: number;
 }
 
 export interface OpenedRun {
@@ -27,7 +29,15 @@ export interface OpenedRun {
 }
 
 /** Options that may differ on --resume: they change how fast or where the final number is measured, not training. */
-export const CHANGEABLE_ON_RESUME: readonly (keyof TrainConfig)[] = ["threads", "workers", "test"];
+export const CHANGEABLE_ON_RESUME: readonly (keyof TrainConfig)[] = [
+  "threads",
+  "workers",
+  "test",
+  "device",
+  "distTimeout",
+  // the world size is checked against the run's state instead (a torchrun-started run has no --nproc)
+  "nproc",
+];
 
 const PATH_FIELDS = new Set<string>(["train", "test", "reference", "pretrained", "keyFolded", "evalKey"]);
 
@@ -47,7 +57,7 @@ export function freshState(): TrainState {
 /** Opens `partial.out`: a new run (its config.json written), or with `resume` the run there, checked against `partial`. */
 export async function openRun(
   partial: PartialTrainConfig,
-  o: { resume?: boolean; log: (line: string) => void },
+  o: { resume?: boolean; log: (line: string) => void; readOnly?: boolean },
 ): Promise<OpenedRun> {
   const asked = resolveConfig(partial);
   const configPath = join(asked.out, "config.json");
@@ -60,12 +70,12 @@ export async function openRun(
       throw new Error(
         `${asked.out} already holds a run (last epoch checkpoint found); pass --resume or choose another --out`,
       );
-    await run.writeJson("config.json", asked);
+    if (!o.readOnly) await run.writeJson("config.json", asked);
     return { cfg: asked, run, state: freshState(), lastCheckpoint: null };
   }
   const saved = resolveConfig({ ...run.readJson<TrainConfig>("config.json")!, out: asked.out });
   const cfg = reconcile(saved, asked, partial, o.log);
-  if (cfg !== saved) await run.writeJson("config.json", cfg);
+  if (cfg !== saved && !o.readOnly) await run.writeJson("config.json", cfg);
   if (!last) {
     o.log(`${asked.out}: no epoch was completed before; starting it from epoch 1 with its saved config`);
     return { cfg, run, state: freshState(), lastCheckpoint: null };

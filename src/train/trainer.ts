@@ -9,6 +9,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic.ts";
+import type { Loader } from "../data/index.ts";
 import {
   type ERModel,
   freshBackbone,
@@ -17,10 +18,23 @@ import {
   readCheckpointMeta,
   saveCheckpoint,
 } from "../models/index.ts";
+import { type Device, deviceForRank, moduleTo } from "../torch/device.ts";
+import { DistributedError } from "../torch/distributed.ts";
 import { manualSeed, type optim, setNumThreads } from "../torch/index.ts";
 import { applyFreeze, buildModel, initialiseAdaptation } from "./adapt-init.ts";
 import { checkCompatible } from "./compat.ts";
-import type { PartialTrainConfig, TrainConfig } from "./config.ts";
+import {
+  checkWorldSize,
+  type DistributedTraining,
+  joinTraining,
+  reducePass,
+  shardEvalLoader,
+  shardTrainLoader,
+  syncForEval,
+  exitOnDistributedError,
+  wrapModel,
+} from "./distributed-train.ts";
+import { DEFAULTS, type PartialTrainConfig, type TrainConfig } from "./config.ts";
 import type { Quality } from "./eavesdropper.ts";
 import { evaluate, type PassResult, type ProgressFactory, trainEpoch } from "./epoch.ts";
 import { openRun, type TrainState } from "./open-run.ts";
@@ -62,23 +76,44 @@ export function epochSeed(seed: number, round: number, epoch: number): number {
 
 /** Trains (or, with `resume`, continues) the run `partial.out`; see the steps above. */
 export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): Promise<FinalResult> {
-  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const { cfg, run, state, lastCheckpoint } = await openRun(partial, { resume: o.resume, log });
-  if (cfg.threads) setNumThreads(cfg.threads);
-  const data = await prepareData(cfg);
-  let model: ERModel | null = null;
-  let training: Training | null = null;
+  // Data-parallel ranks (torchrun's variables) join first; only rank 0 writes to the run directory or logs.
+  const dist = joinTraining({ timeoutSeconds: partial.distTimeout ?? DEFAULTS.distTimeout });
+  const log = dist && !dist.isWriter ? () => {} : (o.log ?? ((s: string) => process.stderr.write(`${s}\n`)));
   try {
-    model = await buildModel(cfg, data);
-    if (!lastCheckpoint) initialiseAdaptation(model, cfg, data, log);
-    applyFreeze(model, cfg, data);
-    training = new Training(cfg, run, data, model, state, { ...o, log });
-    if (lastCheckpoint) await training.restore(lastCheckpoint);
-    return (await training.runRounds()) ? await training.finish() : training.result(null, {});
+    const { cfg, run, state, lastCheckpoint } = await openRun(partial, { resume: o.resume, log, readOnly: !!dist && !dist.isWriter });
+    if (lastCheckpoint) checkWorldSize(state.worldSize, dist?.worldSize ?? 1, cfg.out);
+    state.worldSize = dist?.worldSize ?? 1;
+    if (cfg.threads) setNumThreads(cfg.threads);
+    const device = deviceForRank(cfg.device, dist?.group.localRank ?? 0);
+    const data = await prepareData(cfg);
+    if (dist) {
+      shardTrainLoader(data.trainLoader, dist);
+      if (data.valLoader) shardEvalLoader(data.valLoader, dist);
+    }
+    let model: ERModel | null = null;
+    let training: Training | null = null;
+    try {
+      model = await buildModel(cfg, data);
+      if (!lastCheckpoint) initialiseAdaptation(model, cfg, data, log);
+      applyFreeze(model, cfg, data);
+      moduleTo(model, device);
+      training = new Training(cfg, run, data, model, state, { ...o, log, quiet: o.quiet || !!dist?.rank }, dist, device);
+      if (lastCheckpoint) await training.restore(lastCheckpoint);
+      return (await training.runRounds()) ? await training.finish() : training.result(null, {});
+    } catch (e) {
+      // A rank died or hung: nothing more can be computed and the last checkpoint is intact. Exit now (the loader's
+      // workers may be mid-batch), with the error that names the silent rank.
+      if (dist && e instanceof DistributedError) exitOnDistributedError(e);
+      throw e;
+    } finally {
+      training?.dispose();
+      model?.dispose();
+      await data.close();
+    }
   } finally {
-    training?.dispose();
-    model?.dispose();
-    await data.close();
+    if (dist) {
+      dist.group.destroy();
+    }
   }
 }
 
@@ -88,6 +123,10 @@ class Training {
   private scheduler: optim.LRScheduler | null;
   private readonly t0: number;
   private epochsThisCall = 0;
+  /** DDP's forward/backward (data-parallel runs), made when a round's optimizer is. */
+  private ddp: ReturnType<typeof wrapModel> | null = null;
+  /** Rank 0 (or the only process) writes checkpoints, metrics and pictures. */
+  private readonly isWriter: boolean;
 
   constructor(
     private readonly cfg: TrainConfig,
@@ -96,7 +135,10 @@ class Training {
     private readonly model: ERModel,
     private readonly state: TrainState,
     private readonly o: TrainOptions & { log: (line: string) => void },
+    private readonly dist: DistributedTraining | null = null,
+    private readonly device: Device = "cpu",
   ) {
+    this.isWriter = !dist || dist.isWriter;
     this.optimizer = makeOptimizer(cfg, model);
     this.scheduler = makeScheduler(cfg, this.optimizer, data.trainLoader.batchesPerEpoch);
     this.t0 = performance.now() - state.wallSeconds * 1000;
@@ -108,6 +150,7 @@ class Training {
     checkCompatible(meta, `the run's checkpoint ${checkpoint}`, this.data.store.meta, this.cfg.train);
     await loadCheckpointInto(checkpoint, this.model, this.optimizer);
     if (this.scheduler && this.state.scheduler) this.scheduler.loadStateDict(this.state.scheduler);
+    moduleTo(this.model, this.device);
   }
 
   /** Every remaining epoch of every round; false when stopped early by `stopAfterEpochs`. */
@@ -135,6 +178,8 @@ class Training {
       if (cfg.pretrained) await loadBackboneWeightsFile(fresh, cfg.pretrained, { replaceHead: true });
       model.replaceBackbone(fresh);
       applyFreeze(model, cfg, this.data);
+      moduleTo(model, this.device);
+      this.ddp = null;
       this.optimizer.dispose();
       this.optimizer = makeOptimizer(cfg, model);
       this.scheduler = makeScheduler(cfg, this.optimizer, this.data.trainLoader.batchesPerEpoch);
@@ -143,22 +188,41 @@ class Training {
     await this.o.onRoundStart?.(model, round);
   }
 
+  /** The DDP wrapper of the current model (rank 0's weights broadcast when it is made), or null in a plain run. */
+  private parallel(): ReturnType<typeof wrapModel> | null {
+    if (!this.dist) return null;
+    this.ddp ??= wrapModel(this.model, this.dist, { bucketCapMB: this.cfg.bucketCapMb });
+    return this.ddp;
+  }
+
+  /** A validation or test pass: sharded over the ranks with rank 0's model, the counts summed. */
+  private async evaluatePass(loader: Loader): Promise<PassResult> {
+    if (this.dist) syncForEval(this.model, this.dist);
+    const r = await evaluate(this.model, loader, 0, this.device);
+    return this.dist ? reducePass(r, this.dist) : r;
+  }
+
   /** One epoch: train, validate, measure the eavesdropper's view, checkpoint, log. */
   private async runEpoch(round: number, epoch: number): Promise<void> {
     const { cfg, data, model } = this;
     manualSeed(epochSeed(cfg.seed, round, epoch));
     const label = `${cfg.rounds > 1 ? `round ${round}/${cfg.rounds} ` : ""}epoch ${epoch}/${cfg.epochs}`;
     const lr = this.optimizer.paramGroups[0].lr;
-    const tr = await trainEpoch(model, data.trainLoader, {
+    const ddp = this.parallel();
+    const local = await trainEpoch(model, data.trainLoader, {
       optimizer: this.optimizer,
       scheduler: this.scheduler,
       labelSmoothing: cfg.labelSmoothing,
       epochIndex: (round - 1) * cfg.epochs + epoch - 1,
       label,
       progress: this.o.quiet ? null : this.o.progress,
+      device: this.device,
+      forward: ddp?.forward,
+      backward: ddp?.backward,
     });
-    const va = data.valLoader ? await evaluate(model, data.valLoader) : null;
-    const q = data.eaves.measure(model);
+    const tr = this.dist ? reducePass(local, this.dist) : local;
+    const va = data.valLoader ? await this.evaluatePass(data.valLoader) : null;
+    const q = this.isWriter ? data.eaves.measure(model) : {};
     const { loss, acc, imgPerSec, seconds } = tr;
     this.state.history.push({ round, epoch, split: "train", loss, acc, lr, imgPerSec, seconds });
     if (va) this.state.history.push({ round, epoch, split: "val", loss: va.loss, acc: va.acc, ...q });
@@ -169,6 +233,12 @@ class Training {
   /** Best checkpoint (when validation improved), the round's picture, the last checkpoint and metrics.jsonl. */
   private async saveEpoch(round: number, epoch: number, valAcc: number): Promise<void> {
     const { state, run, model } = this;
+    if (!this.isWriter) {
+      // The other ranks keep the same bookkeeping (the best epoch picks the model evaluated at the end).
+      if (valAcc > state.bestValAcc) Object.assign(state, { bestValAcc: valAcc, bestRound: round, bestEpoch: epoch });
+      Object.assign(state, { round, epoch });
+      return;
+    }
     if (valAcc > state.bestValAcc) {
       Object.assign(state, { bestValAcc: valAcc, bestRound: round, bestEpoch: epoch });
       await run.swapCheckpoint("best", (dir) =>
@@ -202,10 +272,17 @@ class Training {
   /** The best checkpoint on the test store (once), the final eavesdropper measurement, final.json. */
   async finish(): Promise<FinalResult> {
     const { run, model, state } = this;
-    const best = run.openCheckpoint("best");
-    if (best) await loadCheckpointInto(best, model);
+    // Rank 0 reads the best checkpoint; evaluatePass broadcasts its weights to the other ranks.
+    const best = this.isWriter ? run.openCheckpoint("best") : null;
+    if (best) {
+      await loadCheckpointInto(best, model);
+      moduleTo(model, this.device);
+    }
     const testLoader = await this.data.testLoader();
-    const test = testLoader ? await evaluate(model, testLoader).finally(() => testLoader.close()) : null;
+    if (testLoader && this.dist) shardEvalLoader(testLoader, this.dist);
+    const test = testLoader ? await this.evaluatePass(testLoader).finally(() => testLoader.close()) : null;
+    const result0 = () => this.result(test, {}, (performance.now() - this.t0) / 1000);
+    if (!this.isWriter) return result0();
     const q = this.data.eaves.measure(model);
     await this.data.eaves.picture(model, run.path("pictures", "final.png"));
     const result = this.result(test, q, (performance.now() - this.t0) / 1000);

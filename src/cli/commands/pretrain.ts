@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { loadSafetensors, saveSafetensors, type Tensor } from "../../torch/index.ts";
 import { train } from "../../train/index.ts";
-import { addTrainOptions, configFromFlags, trainProgress } from "./train.ts";
+import { addTrainOptions, configFromFlags, launchedRanks, trainProgress } from "./train.ts";
 
 /**
  * Approach one of the study: pretrain a backbone on PLAIN images of one class set; the ER model then trains on
@@ -15,7 +15,9 @@ export function pretrainCommand(): Command {
       .argument("<store>", "plain store (ercnn encrypt --plain), e.g. the tiny50 pretraining part"),
   ).action(async (store: string, o) => {
     const cfg = { augment: "plain" as const, ...configFromFlags(store, o), adapt: "none" as const };
+    if (await launchedRanks(cfg)) return;
     const r = await train(cfg, { resume: !!o.resume, quiet: !!o.quiet, progress: trainProgress });
+    if ((process.env.RANK ?? "0") !== "0") return;
     const { tensors } = await loadSafetensors(join(cfg.out, "best", "model.safetensors"));
     const backbone = new Map<string, Tensor>();
     for (const [k, t] of tensors) if (k.startsWith("backbone.")) backbone.set(k.slice("backbone.".length), t);

@@ -7,6 +7,7 @@ import {
   type TrainOption,
   train,
 } from "../../train/index.ts";
+import { launchRanks } from "../../train/distributed-launch.ts";
 import { integer, nonNegativeInteger, number, positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
@@ -67,6 +68,17 @@ export function configFromFlags(store: string, o: Record<string, unknown>): Part
   return merged as PartialTrainConfig;
 }
 
+/**
+ * --nproc N outside a launched group: this process becomes the launcher of N ranks of the same command (each sees
+ * WORLD_SIZE and trains); true when it did, with the exit code set from the ranks'.
+ */
+export async function launchedRanks(cfg: PartialTrainConfig): Promise<boolean> {
+  if (!cfg.nproc || process.env.WORLD_SIZE) return false;
+  const res = await launchRanks({ nproc: cfg.nproc, args: process.argv.slice(2), graceMs: 1000 * (cfg.distTimeout ?? DEFAULTS.distTimeout) });
+  process.exitCode = res.code;
+  return true;
+}
+
 /** The per-epoch progress bar of the training commands (images, rate, ETA, running loss and accuracy). */
 export const trainProgress = (label: string, total: number) => createProgress({ label, total, unit: "img" });
 
@@ -77,7 +89,9 @@ export function trainCommand(): Command {
       .argument("<store>", "training store (ercnn encrypt output)"),
   ).action(async (store: string, o) => {
     const cfg = configFromFlags(store, o);
+    if (await launchedRanks(cfg)) return;
     const r = await train(cfg, { resume: !!o.resume, quiet: !!o.quiet, progress: trainProgress });
+    if ((process.env.RANK ?? "0") !== "0") return;
     if (r.testAcc !== null) process.stdout.write(`test accuracy ${(100 * r.testAcc).toFixed(2)}%\n`);
     process.stdout.write(`run directory: ${cfg.out}\n`);
   });

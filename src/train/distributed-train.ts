@@ -1,0 +1,110 @@
+// Data-parallel training, the DistributedDataParallel way, as hooks the trainer calls:
+//   joinTraining       the group from torchrun's variables (WORLD_SIZE unset: null, a plain run)
+//   shardTrainLoader   DistributedSampler: each rank a disjoint slice of every epoch's shared shuffled order
+//   shardEvalLoader    validation/test split exactly (no padding), so summed counts equal one process's
+//   wrapModel          DDP: rank 0's parameters and buffers broadcast, gradients averaged in buckets in backward
+//   reducePass         loss, accuracy and images summed over ranks (what a single process would print)
+//   syncForEval        rank 0's buffers (BatchNorm running statistics) to every rank before evaluating
+//   checkWorldSize     --resume only with the world size the run was trained with
+// --batch-size is per rank, as in PyTorch DDP: the global batch is batch-size × world size.
+import type { Loader } from "../data/index.ts";
+import type { ERModel } from "../models/index.ts";
+import { DistributedDataParallel, distEnvFromProcess, ProcessGroup } from "../torch/distributed.ts";
+import { noGrad, tensor } from "../torch/index.ts";
+import { samplesPerRank, shardOrder } from "./distributed-sampler.ts";
+import type { PassResult } from "./epoch.ts";
+
+export interface DistributedTraining {
+  group: ProcessGroup;
+  rank: number;
+  worldSize: number;
+  /** Rank 0 writes checkpoints, metrics, pictures and reports; the others only compute. */
+  isWriter: boolean;
+}
+
+/** Joins the group described by MASTER_ADDR/MASTER_PORT/WORLD_SIZE/RANK/LOCAL_RANK, or null without WORLD_SIZE. */
+export function joinTraining(o: { timeoutSeconds: number }): DistributedTraining | null {
+  const env = distEnvFromProcess();
+  if (!env || env.worldSize === 1) return null;
+  const group = ProcessGroup.init({ ...env, timeoutMs: Math.round(o.timeoutSeconds * 1000) });
+  return { group, rank: group.rank, worldSize: group.worldSize, isWriter: group.rank === 0 };
+}
+
+/**
+ * Restricts a loader to this rank's share of each epoch: the loader's own seeded order (identical on every rank),
+ * padded and strided as DistributedSampler does (`padded`), or split exactly without repeats (evaluation).
+ */
+function shardLoader(loader: Loader, rank: number, worldSize: number, padded: boolean): Loader {
+  const fullOrder = loader.order.bind(loader);
+  const n = loader.indices.length;
+  const size = padded ? samplesPerRank(n, worldSize) : Math.floor(n / worldSize) + (rank < n % worldSize ? 1 : 0);
+  // An instance override of order() and epochSize: iterateEpoch and batchesPerEpoch read both.
+  Object.defineProperty(loader, "epochSize", { get: () => size, configurable: true });
+  loader.order = (epoch: number): Int32Array => {
+    const full = fullOrder(epoch);
+    if (padded) return shardOrder(full, rank, worldSize);
+    return Int32Array.from({ length: size }, (_, i) => full[rank + i * worldSize]);
+  };
+  return loader;
+}
+
+export const shardTrainLoader = (l: Loader, d: DistributedTraining) => shardLoader(l, d.rank, d.worldSize, true);
+export const shardEvalLoader = (l: Loader, d: DistributedTraining) => shardLoader(l, d.rank, d.worldSize, false);
+
+export interface DDPTrainingOptions {
+  bucketCapMB: number;
+}
+
+/** Wraps the model for training: returns the forward and backward the training pass should use. */
+export function wrapModel(model: ERModel, d: DistributedTraining, o: DDPTrainingOptions) {
+  const ddp = new DistributedDataParallel(model, d.group, { bucketCapMB: o.bucketCapMB });
+  return {
+    ddp,
+    forward: (x: Parameters<ERModel["forward"]>[0]) => ddp.forward(x),
+    backward: (loss: Parameters<DistributedDataParallel["backward"]>[0]) => ddp.backward(loss),
+  };
+}
+
+/** A pass's loss, accuracy and image count summed over the ranks; images/s is the group's (slowest rank's time). */
+export function reducePass(r: PassResult, d: DistributedTraining): PassResult {
+  const v = tensor([r.loss * r.images, Math.round(r.acc * r.images), r.images], { dtype: "float64" });
+  const t = tensor([r.seconds], { dtype: "float64" });
+  try {
+    d.group.allReduce(v, "sum");
+    d.group.allReduce(t, "max");
+    const [lossSum, correct, images] = v.toArray();
+    const seconds = t.toArray()[0];
+    return {
+      loss: lossSum / Math.max(images, 1),
+      acc: correct / Math.max(images, 1),
+      images,
+      seconds,
+      imgPerSec: images / seconds,
+    };
+  } finally {
+    v.dispose();
+    t.dispose();
+  }
+}
+
+/** Every rank evaluates with rank 0's model: its parameters and buffers broadcast (cheap next to a pass). */
+export function syncForEval(model: ERModel, d: DistributedTraining): void {
+  noGrad(() => d.group.broadcastCoalesced([...model.parameters(), ...model.buffers()]));
+}
+
+/** Refuses to resume a run with another world size (per-rank data order and optimizer state depend on it). */
+export function checkWorldSize(saved: number | undefined, now: number, out: string): void {
+  const was = saved ?? 1;
+  if (was !== now)
+    throw new Error(
+      `${out}: this run was trained by ${was} rank${was === 1 ? "" : "s"} and is being resumed by ${now}; ` +
+        `resume it with the same world size (${was === 1 ? "no --nproc" : `--nproc ${was}`} or the same torchrun ` +
+        "WORLD_SIZE): the data each rank reads and the schedule depend on it, so another world size is refused",
+    );
+}
+
+/** Ends this rank after a failed collective: the message (naming the silent rank) on stderr, exit code 1. */
+export function exitOnDistributedError(e: Error): never {
+  process.stderr.write(`ercnn: ${e.message}\n`);
+  process.exit(1);
+}
