@@ -4,7 +4,7 @@
  *
  * - ercnn TS: src/cipher encrypt() (WebAssembly SIMD kernel assembled from TypeScript, float64 accumulation)
  * - ercnn TS (plain JS loops): the fallback without WebAssembly
- * - ercnn libtorch bulk: src/accel/cipher-torch.ts (batched matmul / conv form), when the binding loads
+ * - ercnn libtorch bulk: bench/cipher-torch.ts (batched matmul / conv form), when the binding loads
  * - numpy float32 (sgemm) and numpy float64 (the study's math, float64 key) via /usr/bin/python3 bench/cipher_numpy.py
  */
 import { spawnSync } from "node:child_process";
@@ -78,12 +78,12 @@ function record(i: number, name: string, v: number): void {
 }
 
 // torch binding, if present
-type TorchMod = typeof import("../src/accel/cipher-torch.ts");
+type TorchMod = typeof import("./cipher-torch.ts");
 let torch: TorchMod | null = null;
 try {
   const t = await import("../src/torch/index.ts");
   t.setNumThreads(1);
-  torch = await import("../src/accel/cipher-torch.ts");
+  torch = await import("./cipher-torch.ts");
 } catch (e) {
   console.error(`libtorch binding not available, skipping the bulk path (${(e as Error).message.split("\n")[0]})`);
 }

@@ -11,12 +11,12 @@ const SRC = resolve(import.meta.dirname, "..", "src");
 /**
  * The layers, bottom first; folders on one line are independent of each other (neither imports the other).
  * report sits below train: the trainer's run directory and the sweep write reports, and report needs nothing of
- * train's. accel (libtorch fast paths for the cipher) sits on torch and cipher.
+ * train's.
  */
 export const LAYERS: string[][] = [
   ["core"],
   ["torch", "cipher"],
-  ["io", "accel"],
+  ["io"],
   ["data"],
   ["models"],
   ["report"],

@@ -1,8 +1,8 @@
-// The libtorch bulk path (src/accel/cipher-torch.ts) against the pure-TS cipher (float64 accumulation): both
+// The libtorch bulk path (bench/cipher-torch.ts, a benchmark reference) against the pure-TS cipher (float64 accumulation): both
 // methods, both layouts, whole-batch and chunked, and decryption round trips.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { TorchCipher } from "../../src/accel/cipher-torch.ts";
+import { TorchCipher } from "../../bench/cipher-torch.ts";
 import { decrypt, encrypt, generateKey, type Layout } from "../../src/cipher/index.ts";
 
 function rel(a: Float32Array, b: Float32Array): number {

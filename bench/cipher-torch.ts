@@ -1,5 +1,10 @@
 /**
- * Bulk cipher path through the libtorch binding (Node only; src/cipher stays native-free).
+ * Bulk cipher path through the libtorch binding, kept as a benchmark reference (bench/cipher.ts), not a product path:
+ * for `ercnn encrypt` it does not clearly pay. Measured per 224×224 image (k = 8, one thread, one process, on the
+ * loaded shared 2-core machine, so only ratios count): decode + resize of a 500×375 JPEG 13.4 ms, the wasm cipher
+ * 24.9 ms, this path 17.1 ms (conv) / 22.4 ms (matmul) — at most ~20% of a whole import, for 6× the round-trip error
+ * (float32 accumulation: 3.9e-5 vs 6.6e-6) and libtorch in every encrypt worker; the client-side cipher (src/cipher,
+ * which the browser page bundles) must stay native-free anyway.
  *
  * Same math as src/cipher/block.ts (c = p·K_ch per k×k block, row-major flattening), done as one batched matmul
  * per call: the batch is viewed as [C, N·(H/k)·(W/k), k²] by reshape/permute, multiplied by K ([C, k², k²]),
@@ -11,9 +16,9 @@
  * accuracy at lower speed. The ciphertext range is not [0, 1].
  */
 
-import { checkDims, type Geometry } from "../cipher/block.ts";
-import { type CipherKey, type ImageDims, inverseKey } from "../cipher/index.ts";
-import { F, fromTypedArray, type Tensor, tidy } from "../torch/index.ts";
+import { checkDims, type Geometry } from "../src/cipher/block.ts";
+import { type CipherKey, type ImageDims, inverseKey } from "../src/cipher/index.ts";
+import { F, fromTypedArray, type Tensor, tidy } from "../src/torch/index.ts";
 
 export interface TorchCipherOptions {
   dtype?: "float32" | "float64";
