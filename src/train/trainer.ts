@@ -18,7 +18,7 @@ import {
   readCheckpointMeta,
   saveCheckpoint,
 } from "../models/index.ts";
-import { type Device, deviceForRank, moduleTo } from "../torch/device.ts";
+import { type Device, deviceForRank, moduleTo, parseDevice } from "../torch/device.ts";
 import { DistributedError } from "../torch/distributed.ts";
 import { manualSeed, type optim, setNumThreads } from "../torch/index.ts";
 import { applyFreeze, buildModel, initialiseAdaptation } from "./adapt-init.ts";
@@ -77,6 +77,7 @@ export function epochSeed(seed: number, round: number, epoch: number): number {
 /** Trains (or, with `resume`, continues) the run `partial.out`; see the steps above. */
 export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): Promise<FinalResult> {
   // Data-parallel ranks (torchrun's variables) join first; only rank 0 writes to the run directory or logs.
+  if (partial.device) parseDevice(partial.device); // a CUDA request on a CPU-only libtorch fails before anything is written
   const dist = joinTraining({ timeoutSeconds: partial.distTimeout ?? DEFAULTS.distTimeout });
   const log = dist && !dist.isWriter ? () => {} : (o.log ?? ((s: string) => process.stderr.write(`${s}\n`)));
   try {
