@@ -77,6 +77,8 @@ $<HTMLInputElement>("key-file").addEventListener("change", async (e) => {
     setKey(k, `Loaded ${f.name}`);
   } catch (err) {
     keyError((err as Error).message);
+  } finally {
+    (e.target as HTMLInputElement).value = ""; // the same file can be chosen again
   }
 });
 
@@ -278,7 +280,7 @@ function modelStatus(msg: string, cls = "status"): void {
   s.textContent = msg;
 }
 
-async function connect(): Promise<void> {
+async function connect(auto = false): Promise<void> {
   server = serverInput.value.trim();
   const sel = $<HTMLSelectElement>("model-select");
   sel.disabled = true;
@@ -298,7 +300,12 @@ async function connect(): Promise<void> {
     modelStatus(`Connected to ${meta.name} ${meta.version}: ${models.length} model(s).`, "status ok");
     if (models.length) await selectModel(sel.value);
   } catch (e) {
-    modelStatus((e as Error).message, "status error");
+    if (auto && !fromQuery)
+      modelStatus(
+        "No ercnn server answers at this page's address: enter the server's URL and press Connect.",
+        "status",
+      );
+    else modelStatus((e as Error).message, "status error");
   }
 }
 
@@ -322,7 +329,7 @@ async function selectModel(name: string): Promise<void> {
   }
 }
 
-$("server-connect").addEventListener("click", connect);
+$("server-connect").addEventListener("click", () => connect());
 $<HTMLSelectElement>("model-select").addEventListener("change", (e) =>
   selectModel((e.target as HTMLSelectElement).value),
 );
@@ -472,4 +479,4 @@ dropZone("cls-drop", (e) => {
   if (files.length) classifyFiles(files);
 });
 
-if (serverInput.value) connect();
+if (serverInput.value) connect(true);
