@@ -4,12 +4,12 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decrypt, generateKey } from "../../src/cipher/index.ts";
+import { writeFileAtomic } from "../../src/core/atomic.ts";
 import { decodeImage, hwcU8ToChwF32 } from "../../src/data/decode.ts";
 import { encryptDataset } from "../../src/data/encrypt-dataset.ts";
 import { BadImageError, BlockSizeError, DataError, KeyMismatchError } from "../../src/data/errors.ts";
 import { readImageFolder } from "../../src/data/image-folder.ts";
 import { Store } from "../../src/data/store.ts";
-import { writeFileAtomic } from "../../src/core/atomic.ts";
 import { makeFolder, tempDir, writeImage } from "./helpers.ts";
 
 const t = tempDir();

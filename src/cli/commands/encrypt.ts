@@ -221,7 +221,11 @@ export function encryptCommand(): Command {
       "split: train|test for presets/CIFAR binary; sub-folder name (train, test, val) for folders and archives",
     )
     .option("--classes <list>", "comma-separated subset of class ids, in label order")
-    .option("--resize <n>", "resize the shorter side to n pixels (bilinear), like torchvision Resize(n)", positiveInteger)
+    .option(
+      "--resize <n>",
+      "resize the shorter side to n pixels (bilinear), like torchvision Resize(n)",
+      positiveInteger,
+    )
     .option("--crop <n>", "centre-crop to n×n after resizing, like CenterCrop(n)", positiveInteger)
     .option("--shard-size <n>", "images per shard (default 5000, fewer for large images)", positiveInteger)
     .option("-w, --workers <n>", "worker threads for decoding and encryption (default: cores)", positiveInteger)
