@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import sharp from "sharp";
-import { barChart, lineChart, savePlot } from "../../src/report/plots.ts";
+import { barChart, honestDomain, lineChart, savePlot } from "../../src/report/plots.ts";
 
 const externalRef = /(?:src|href)\s*=\s*["']?https?:/i;
 
@@ -66,5 +66,35 @@ describe("plots", () => {
     }
     const single = await barChart({ title: "Runs", yLabel: "acc", bars: [{ label: "a", value: 0.5 }] });
     assert.ok(single.svg.includes("0.50"));
+  });
+});
+
+describe("honest axes", () => {
+  it("honestDomain widens a tiny range to the minimum span, centred, and keeps it inside the bounds", () => {
+    // PSNR moving by 0.02 dB: shown over 10 dB around it, not magnified
+    assert.deepEqual(honestDomain([14.926, 14.936, 14.946], { minSpan: 10, bounds: [0, Infinity] }), [9.936, 19.936]);
+    // near a bound the window slides instead of crossing it
+    assert.deepEqual(honestDomain([2, 3], { minSpan: 10, bounds: [0, Infinity] }), [0, 10]);
+    assert.deepEqual(honestDomain([95, 99], { minSpan: 50, bounds: [0, 100] }), [50, 100]);
+    // a range wider than the minimum is kept as it is
+    assert.deepEqual(honestDomain([20, 80], { minSpan: 50, bounds: [0, 100] }), [20, 80]);
+    assert.equal(honestDomain([Number.NaN], { minSpan: 1 }), undefined);
+  });
+
+  it("integer epoch ticks: no 1.5, 2.5 on the x axis", async () => {
+    const series = [{ name: "val", points: [1, 2, 3].map((x) => ({ x, y: x })) }];
+    const tickTexts = (svg: string) =>
+      [...svg.replace(/aria-label="[^"]*"/g, "").matchAll(/>(\d+\.\d+)</g)].map((m) => m[1]);
+    const frac = await lineChart({ series, title: "t", xLabel: "epoch", yLabel: "y", yDomain: [0, 10] });
+    assert.ok(tickTexts(frac.svg).length > 0, "vega's default ticks are fractional for 3 points");
+    const whole = await lineChart({
+      series,
+      title: "t",
+      xLabel: "epoch",
+      yLabel: "y",
+      yDomain: [0, 10],
+      integerX: true,
+    });
+    assert.deepEqual(tickTexts(whole.svg), []);
   });
 });
