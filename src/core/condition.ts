@@ -99,7 +99,7 @@ function scale(v: Float64Array, f: number): void {
 
 /** √λ_max of the symmetric positive operator `apply` by power iteration from a fixed, dense start vector. */
 function powerNorm(n: number, apply: (v: Float64Array) => Float64Array, tol: number, maxIter: number): number {
-  let v = new Float64Array(n);
+  let v: Float64Array = new Float64Array(n);
   for (let i = 0; i < n; i++) v[i] = 1 + ((i * 7919) % 13) / 13; // deterministic, not orthogonal to anything special
   scale(v, 1 / norm(v));
   let est = 0;
