@@ -69,6 +69,8 @@ async function fetchOnce(url: string, part: string, opts: DownloadOptions): Prom
   let done = offset;
   opts.onProgress?.(done, total);
   const out = createWriteStream(part, { flags: offset > 0 ? "a" : "w" });
+  // On a broken connection the bytes already received are flushed before the next attempt measures the file.
+  const flushed = () => new Promise<void>((resolve) => (out.closed ? resolve() : out.end(() => resolve())));
   await new Promise<void>((resolve, reject) => {
     res.on("data", (c: Buffer) => {
       done += c.length;
@@ -79,6 +81,9 @@ async function fetchOnce(url: string, part: string, opts: DownloadOptions): Prom
     out.on("error", reject);
     out.on("finish", () => resolve());
     res.pipe(out);
+  }).catch(async (e) => {
+    await flushed();
+    throw e;
   });
   if (total !== undefined && done < total) throw new Error(`connection closed after ${done} of ${total} bytes`);
 }

@@ -103,7 +103,11 @@ export const TRAIN_OPTIONS = {
   ),
   reference: path("--reference <store>", "plain store whose image statistics --adapt-init attack compares with"),
   blockSize: optionalInteger("--block-size <k>", "adaptation block size (default: the store key's)"),
-  pretrained: path("--pretrained <file>", "backbone weights loaded at the start of every round (safetensors, .pth)"),
+  pretrained: path(
+    "--pretrained <file|name>",
+    "backbone weights loaded at the start of every round: a safetensors/.pth file, torchvision:<model>.<WEIGHTS> " +
+      "(e.g. torchvision:convnext_base.IMAGENET1K_V1) or timm:<name>, downloaded once into $TORCH_HOME/hub/checkpoints",
+  ),
   keyFolded: path("--key-folded <keyfile>", "fold this key's inverse into the adaptation (the key-holder's bound)"),
   evalKey: path("--eval-key <keyfile>", "key used ONLY to measure decryption quality (PSNR/SSIM), never to train"),
   resize: optionalInteger("--resize <px>", "resize between adaptation and backbone (ImageNet nets)"),

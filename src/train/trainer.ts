@@ -18,6 +18,7 @@ import {
   readCheckpointMeta,
   saveCheckpoint,
 } from "../models/index.ts";
+import { downloadProgressLines, isHubSpec, resolvePretrained } from "../models/hub.ts";
 import { type Device, deviceForRank, moduleTo, parseDevice } from "../torch/device.ts";
 import { DistributedError } from "../torch/distributed.ts";
 import { manualSeed, type optim, setNumThreads } from "../torch/index.ts";
@@ -86,6 +87,18 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
     state.worldSize = dist?.worldSize ?? 1;
     if (cfg.threads) setNumThreads(cfg.threads);
     const device = deviceForRank(cfg.device, dist?.group.localRank ?? 0);
+    // Weights named by hub are fetched once per machine (local rank 0) while the others wait; config.json keeps the name.
+    if (cfg.pretrained && isHubSpec(cfg.pretrained)) {
+      const spec = cfg.pretrained;
+      const fetch = () => resolvePretrained(spec, { onProgress: downloadProgressLines(spec, log) });
+      if (dist && dist.group.localRank !== 0) {
+        dist.group.barrier();
+        cfg.pretrained = await resolvePretrained(spec);
+      } else {
+        cfg.pretrained = await fetch();
+        dist?.group.barrier();
+      }
+    }
     const data = await prepareData(cfg);
     if (dist) {
       shardTrainLoader(data.trainLoader, dist);
