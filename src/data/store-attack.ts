@@ -4,16 +4,12 @@
  */
 import {
   BlockMoments,
-  type CipherKey,
-  decrypt,
-  psnr,
   type StatisticalAttackOptions,
   type StatisticalAttackResult,
   statisticalAttack,
 } from "../cipher/index.ts";
 import { DataError } from "./errors.ts";
 import type { Store } from "./store.ts";
-import { decryptStoreValues } from "./store-cipher.ts";
 
 /** Block statistics of up to `limit` images of a store, read shard by shard (onProgress gets images done). */
 export function storeBlockMoments(
@@ -71,31 +67,4 @@ export function attackStore(
     onProgress: (d, t) => opts.onProgress?.("reference statistics", d, t),
   });
   return statisticalAttack(cm, pm, opts);
-}
-
-/** What an estimated key decrypts, measured with the true key on a sample spread over the whole store. */
-export interface AttackMeasurement {
-  /** PSNR (dB) of the estimate's decryption, clipped to [0, 1], against the plaintexts; no fit. */
-  psnr: number;
-  images: number;
-  /** CHW rows of the sample: ciphertext, decryption with the estimate (clipped), plaintext. */
-  cipher: Float32Array;
-  guess: Float32Array;
-  plain: Float32Array;
-  labels: Int32Array;
-}
-
-/**
- * Decrypts `images` ciphertexts evenly spaced over the store (so every class is in the sample, not only the first
- * shard's) with the estimated key and with the true key, and compares them. The true key measures; it is not used
- * by the attack.
- */
-export function measureAttack(store: Store, estimate: CipherKey, trueKey: CipherKey, images = 1000): AttackMeasurement {
-  store.checkKey(trueKey);
-  const [c, h, w] = store.shape;
-  const s = store.sample(images);
-  const dims = { n: s.n, c, h, w, layout: "CHW" as const };
-  const plain = decryptStoreValues(s.x, dims, trueKey);
-  const guess = decrypt(s.x, dims, estimate).map((v) => Math.min(1, Math.max(0, v)));
-  return { psnr: psnr(guess, plain), images: s.n, cipher: s.x, guess, plain, labels: s.y };
 }

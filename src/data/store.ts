@@ -467,34 +467,6 @@ export class Store {
     }
   }
 
-  /**
-   * `n` images evenly spaced over the store, with their labels: stores are written in source order, usually class
-   * by class, so this shows several classes where the first n images would all be airplanes.
-   */
-  sample(n: number): { x: Float32Array; y: Int32Array; n: number } {
-    const count = Math.min(n, this.count);
-    const per = this.meta.shape[0] * this.meta.shape[1] * this.meta.shape[2];
-    const step = this.count / Math.max(1, count);
-    const want = Array.from({ length: count }, (_, i) => Math.floor(i * step + step / 2));
-    const x = new Float32Array(count * per);
-    const y = new Int32Array(count);
-    let j = 0;
-    let pos = 0;
-    for (let s = 0; s < this.meta.shards.length && j < count; s++) {
-      const c = this.meta.shards[s].count;
-      if (want[j] < pos + c) {
-        const sh = this.readShard(s);
-        for (; j < count && want[j] < pos + c; j++) {
-          const i = want[j] - pos;
-          x.set(sh.x.subarray(i * per, (i + 1) * per), j * per);
-          y[j] = sh.y[i];
-        }
-      }
-      pos += c;
-    }
-    return { x, y, n: count };
-  }
-
   /** Reads every shard into one N×C×H×W array (in a SharedArrayBuffer by default, for the loader's workers). */
   readAll(opts: { shared?: boolean } = {}): { x: Float32Array; y: Int32Array; n: number } {
     const [c, h, w] = this.meta.shape;

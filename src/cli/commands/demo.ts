@@ -1,14 +1,14 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { generateKey, makeKey, shortFingerprint } from "../../cipher/index.ts";
+import { generateKey, shortFingerprint } from "../../cipher/index.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
-import { attackStore, isStore, measureAttack, readMeta, Store } from "../../data/index.ts";
+import { isStore, readMeta, Store } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
-import { type AttackSummary, decryptionPicture, writeReport } from "../../report/index.ts";
+import { type AttackSummary, writeReport } from "../../report/index.ts";
 import { isFinished, train } from "../../train/index.ts";
 import { positiveInteger } from "../parse.ts";
-import { createProgress } from "../progress.ts";
+import { runAttack } from "./attack.ts";
 import { runEncrypt } from "./encrypt.ts";
 import { trainProgress } from "./train.ts";
 
@@ -27,9 +27,6 @@ export const DEMO = {
   attackImages: 10_000,
   /** Random starts per channel: 4 finds the same estimate as the default 12 here (48.03 dB both) in 2/3 of the time. */
   attackRestarts: 4,
-  /** Images the attack's decryption is measured on, and rows of its picture (one per class for CIFAR-10). */
-  measureImages: 1_000,
-  pictureRows: 10,
 } as const;
 
 const minutes = (s: number) => (s >= 90 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
@@ -134,53 +131,25 @@ export function demoCommand(): Command {
 
       async function runDemoAttack(): Promise<AttackSummary> {
         log("[4/5] ciphertext-only attack: key estimated from ciphertext statistics and plain photos");
-        const store = Store.open(trainStore);
-        const t = performance.now();
-        let bar: ReturnType<typeof createProgress> | null = null;
-        let phase = "";
-        const r = attackStore(store, Store.open(referenceStore), {
+        rmSync(attackKeyPath, { force: true });
+        const r = await runAttack({
+          store: trainStore,
+          reference: referenceStore,
+          out: attackKeyPath,
+          evalKey: keyPath,
+          picture: attackPicture,
           limit: DEMO.attackImages,
           restarts: DEMO.attackRestarts,
-          onProgress: (what, done, total) => {
-            if (what !== phase) {
-              bar?.stop();
-              phase = what;
-              bar = createProgress({ label: what, total, unit: "img" });
-            }
-            bar!.update(done);
-          },
         });
-        (bar as ReturnType<typeof createProgress> | null)?.stop();
-        const seconds = (performance.now() - t) / 1000;
-        const estimate = await makeKey({
-          mode: "uniform",
-          blockSize: r.blockSize,
-          channels: r.channels,
-          values: r.key,
-          source: "attack estimate",
-        });
-        rmSync(attackKeyPath, { force: true });
-        await saveKey(attackKeyPath, estimate);
-        const m = measureAttack(store, estimate, key, DEMO.measureImages);
-        const [c, h, w] = store.shape;
-        const per = c * h * w;
-        const step = Math.floor(m.images / DEMO.pictureRows);
-        const rows = Array.from({ length: Math.min(DEMO.pictureRows, m.images) }, (_, i) => {
-          const j = Math.floor((i + 0.5) * step); // mid-class in a class-ordered sample
-          const cut = (a: Float32Array) => a.subarray(j * per, (j + 1) * per);
-          return { cipher: cut(m.cipher), adapt: cut(m.guess), plain: cut(m.plain) };
-        });
-        const png = await decryptionPicture(rows, { c, h, w }, { titles: { adapt: "attack decryption" } });
-        await writeFileAtomic(attackPicture, png);
         const summary = {
-          psnr: m.psnr,
-          images: m.images,
-          seconds,
-          encrypted: `${store.count.toLocaleString("en-US")} encrypted CIFAR-10 training images`,
+          psnr: r.psnr!,
+          images: r.measures!.images,
+          seconds: r.seconds,
+          encrypted: `${Store.open(trainStore).count.toLocaleString("en-US")} encrypted CIFAR-10 training images`,
           reference: `${Store.open(referenceStore).count.toLocaleString("en-US")} plain CIFAR-10 test photos`,
         };
         await writeFileAtomic(attackJson, `${JSON.stringify(summary, null, 2)}\n`);
-        return { ...summary, picture: png };
+        return { ...summary, picture: readFileSync(attackPicture) };
       }
 
       function readAttack(path: string): AttackSummary {
