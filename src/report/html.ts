@@ -261,6 +261,33 @@ interface AxisRule {
   bounds?: [number, number];
 }
 
+/** The per-epoch curves of a run page, in order: field, title, y label, how the y axis stays honest, splits. */
+const CURVES: { field: string; title: string; yLabel: string; axis: AxisRule; splits?: string[] }[] = [
+  { field: "acc", title: "Accuracy", yLabel: "accuracy (%)", axis: { minSpan: 50, bounds: [0, 100] } },
+  { field: "loss", title: "Loss", yLabel: "loss (cross-entropy)", axis: { minSpan: 0.5, bounds: [0, Infinity] } },
+  {
+    field: "psnr",
+    title: "Decryption PSNR (affine-fitted adaptation output)",
+    yLabel: "PSNR (dB)",
+    axis: { minSpan: 10, bounds: [0, Infinity] },
+    splits: ["val", "train", "test"],
+  },
+  {
+    field: "ssim",
+    title: "Decryption SSIM",
+    yLabel: "SSIM (1 = identical)",
+    axis: { minSpan: 0.5, bounds: [-1, 1] },
+    splits: ["val", "train", "test"],
+  },
+  {
+    field: "mapError",
+    title: "Adaptation map vs K⁻¹ (relative error)",
+    yLabel: "relative error",
+    axis: { minSpan: 0.5, bounds: [0, Infinity] },
+    splits: ["val", "train", "test"],
+  },
+];
+
 async function curve(
   run: RunData,
   field: string,
@@ -332,39 +359,12 @@ async function runSection(run: RunData, id: string): Promise<string> {
   }
   if (run.final) parts.push(`<h3>Final numbers</h3>${kvTable(run.final, accFraction)}`);
   const charts: string[] = [];
-  const accScale = accFraction ? 100 : 1;
-  const accBounds: [number, number] = [0, accFraction ? 100 : Math.max(100, ...accValues)];
-  const all = ["val", "train", "test"];
-  const c1 = await curve(run, "acc", "Accuracy", "accuracy (%)", accScale, { minSpan: 50, bounds: accBounds });
-  const c2 = await curve(run, "loss", "Loss", "loss (cross-entropy)", 1, { minSpan: 0.5, bounds: [0, Infinity] });
-  const c3 = await curve(
-    run,
-    "psnr",
-    "Decryption PSNR (affine-fitted adaptation output)",
-    "PSNR (dB)",
-    1,
-    { minSpan: 10, bounds: [0, Infinity] },
-    all,
-  );
-  const c4 = await curve(
-    run,
-    "ssim",
-    "Decryption SSIM",
-    "SSIM (1 = identical)",
-    1,
-    { minSpan: 0.5, bounds: [-1, 1] },
-    all,
-  );
-  const c5 = await curve(
-    run,
-    "mapError",
-    "Adaptation map vs K⁻¹ (relative error)",
-    "relative error",
-    1,
-    { minSpan: 0.5, bounds: [0, Infinity] },
-    all,
-  );
-  for (const c of [c1, c2, c3, c4, c5]) if (c) charts.push(`<div class="chart">${c}</div>`);
+  for (const c of CURVES) {
+    const acc = c.field === "acc";
+    const axis: AxisRule = acc && !accFraction ? { ...c.axis, bounds: [0, Math.max(100, ...accValues)] } : c.axis;
+    const svg = await curve(run, c.field, c.title, c.yLabel, acc && accFraction ? 100 : 1, axis, c.splits);
+    if (svg) charts.push(`<div class="chart">${svg}</div>`);
+  }
   if (charts.length > 0) parts.push(`<h3>Curves</h3><div class="charts">${charts.join("")}</div>`);
   else if (run.metrics.length > 0) parts.push(`<p class="note">metrics.jsonl has no plottable per-epoch values</p>`);
   parts.push(picturesHtml(run));
