@@ -57,7 +57,9 @@ export async function createApp(models: ModelInfo[], o: AppOptions): Promise<Ser
     if (status === 500) req.log.error({ err }, "internal error");
     return reply.code(status).send({ error: status === 500 ? `internal error: ${err.message}` : err.message });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}` }),
+  );
 
   // While shutting down, answers close their connection, so keep-alive clients do not hold the server open.
   app.addHook("onSend", async (_req, reply, payload) => {

@@ -49,11 +49,14 @@ export async function fetchModel(server: string, name: string): Promise<RemoteMo
   try {
     res = await fetch(url);
   } catch (e) {
-    throw new ClientError(`${url}: cannot connect (${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message})`);
+    throw new ClientError(
+      `${url}: cannot connect (${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message})`,
+    );
   }
   const m = (await answer(res, url)) as { name: string; parameters?: Record<string, string | number> };
   const p = m.parameters;
-  if (!p || typeof p.block_size !== "number") throw new ClientError(`${url}: not an ercnn model (no block_size parameter)`);
+  if (!p || typeof p.block_size !== "number")
+    throw new ClientError(`${url}: not an ercnn model (no block_size parameter)`);
   return {
     name: m.name,
     shape: [Number(p.input_channels), Number(p.input_height), Number(p.input_width)],

@@ -53,8 +53,12 @@ export function parseInferRequest(raw: RawRequest, model: ModelInfo, maxBatch: n
   if (hcl !== undefined) return parseBinary(raw.body, hcl, model, maxBatch);
   if (type === "application/octet-stream")
     throw bad("an application/octet-stream body needs the Inference-Header-Content-Length header (binary extension)");
-  if (type !== "application/json" && type !== "")
-    throw new ServeError(415, `unsupported Content-Type '${type}' (application/json, application/octet-stream with Inference-Header-Content-Length, or application/x-npy)`);
+  // curl -d sends application/x-www-form-urlencoded unless told otherwise: read it as the JSON it is.
+  if (type !== "application/json" && type !== "" && type !== "application/x-www-form-urlencoded")
+    throw new ServeError(
+      415,
+      `unsupported Content-Type '${type}' (application/json, application/octet-stream with Inference-Header-Content-Length, or application/x-npy)`,
+    );
   return fromHeader(parseJson(raw.body, "request body"), null, model, maxBatch);
 }
 
@@ -78,7 +82,9 @@ function parseBinary(body: Buffer, hcl: string, model: ModelInfo, maxBatch: numb
     // Raw binary request: no header, one input, batch of 1.
     const bytes = imageBytes(model);
     if (body.length !== bytes)
-      throw bad(`raw binary request (Inference-Header-Content-Length: 0) has ${body.length} bytes; one ${model.shape.join("×")} FP32 image is ${bytes}`);
+      throw bad(
+        `raw binary request (Inference-Header-Content-Length: 0) has ${body.length} bytes; one ${model.shape.join("×")} FP32 image is ${bytes}`,
+      );
     return { x: floatsLE(body), n: 1, outputs: defaultOutputs(true) };
   }
   return fromHeader(parseJson(body.subarray(0, len), "JSON header"), body.subarray(len), model, maxBatch);
@@ -103,7 +109,8 @@ function fromHeader(req: Json, binary: Buffer | null, model: ModelInfo, maxBatch
   if (fp !== undefined && (typeof fp !== "string" || !/^[0-9a-fA-F]{8,64}$/.test(fp)))
     throw bad(`parameter key_fingerprint must be 8 to 64 hex digits`);
   const binaryAll = params.binary_data_output;
-  if (binaryAll !== undefined && typeof binaryAll !== "boolean") throw bad("parameter binary_data_output must be a boolean");
+  if (binaryAll !== undefined && typeof binaryAll !== "boolean")
+    throw bad("parameter binary_data_output must be a boolean");
 
   if (!Array.isArray(req.inputs) || req.inputs.length !== 1)
     throw bad(`"inputs" must list exactly one tensor (model '${model.name}' has one input, "input")`);
@@ -113,7 +120,7 @@ function fromHeader(req: Json, binary: Buffer | null, model: ModelInfo, maxBatch
   if (input.datatype !== "FP32")
     throw bad(`input '${name}': datatype ${JSON.stringify(input.datatype)}, the model takes "FP32"`);
   const n = checkShape(name, input.shape, model, maxBatch);
-  const count = n * imageBytes(model) / 4;
+  const count = (n * imageBytes(model)) / 4;
   const ip = input.parameters ?? {};
   if (!isObject(ip)) throw bad(`input '${name}': "parameters" must be an object`);
 
@@ -122,12 +129,19 @@ function fromHeader(req: Json, binary: Buffer | null, model: ModelInfo, maxBatch
     const size = ip.binary_data_size;
     if (typeof size !== "number" || !Number.isInteger(size) || size < 0)
       throw bad(`input '${name}': binary_data_size must be a byte count`);
-    if (binary === null) throw bad(`input '${name}' declares binary_data_size but the request has no binary part (Inference-Header-Content-Length missing)`);
+    if (binary === null)
+      throw bad(
+        `input '${name}' declares binary_data_size but the request has no binary part (Inference-Header-Content-Length missing)`,
+      );
     if (input.data !== undefined) throw bad(`input '${name}' has both "data" and binary_data_size`);
     if (size !== count * 4)
-      throw bad(`input '${name}': binary_data_size ${size} does not match shape [${input.shape}] FP32 (${count * 4} bytes)`);
+      throw bad(
+        `input '${name}': binary_data_size ${size} does not match shape [${input.shape}] FP32 (${count * 4} bytes)`,
+      );
     if (binary.length < size)
-      throw bad(`input '${name}': binary data truncated: ${binary.length} bytes after the JSON header, binary_data_size says ${size}`);
+      throw bad(
+        `input '${name}': binary data truncated: ${binary.length} bytes after the JSON header, binary_data_size says ${size}`,
+      );
     if (binary.length > size)
       throw bad(`${binary.length - size} bytes after input '${name}''s ${size} bytes of binary data`);
     x = floatsLE(binary);
@@ -245,7 +259,10 @@ export function checkKeyFingerprint(req: InferRequest, model: ModelInfo): void {
   if (req.keyFingerprint === undefined) return;
   const mine = model.keyFingerprint;
   if (mine === null)
-    throw new ServeError(409, `key fingerprint mismatch: request ${req.keyFingerprint.slice(0, 16)}, but model '${model.name}' was trained on plain images`);
+    throw new ServeError(
+      409,
+      `key fingerprint mismatch: request ${req.keyFingerprint.slice(0, 16)}, but model '${model.name}' was trained on plain images`,
+    );
   if (!mine.startsWith(req.keyFingerprint))
     throw new ServeError(
       409,

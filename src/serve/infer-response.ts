@@ -34,9 +34,7 @@ export function classify(values: Float32Array, n: number, k: number, top: number
   const t = Math.min(top, k);
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const idx = Array.from({ length: k }, (_, j) => j).sort(
-      (a, b) => values[i * k + b] - values[i * k + a] || a - b,
-    );
+    const idx = Array.from({ length: k }, (_, j) => j).sort((a, b) => values[i * k + b] - values[i * k + a] || a - b);
     for (const j of idx.slice(0, t)) out.push(`${float32String(values[i * k + j])}:${j}:${labels[j]}`);
   }
   return out;
@@ -48,9 +46,14 @@ export interface ResponseBody {
   headers: Record<string, string>;
 }
 
-export function inferResponse(
-  o: { modelName: string; id?: string; outputs: RequestedOutput[]; logits: Float32Array; n: number; labels: string[] },
-): ResponseBody {
+export function inferResponse(o: {
+  modelName: string;
+  id?: string;
+  outputs: RequestedOutput[];
+  logits: Float32Array;
+  n: number;
+  labels: string[];
+}): ResponseBody {
   const k = o.logits.length / o.n;
   let probs: Float32Array | null = null;
   const values = (name: RequestedOutput["name"]) => {

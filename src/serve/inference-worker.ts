@@ -39,7 +39,12 @@ async function start(): Promise<void> {
         logits.buffer as ArrayBuffer,
       ]);
     } catch (e) {
-      parentPort!.postMessage({ type: "result", id: msg.id, ok: false, error: (e as Error).message } satisfies WorkerReply);
+      parentPort!.postMessage({
+        type: "result",
+        id: msg.id,
+        ok: false,
+        error: (e as Error).message,
+      } satisfies WorkerReply);
     }
   });
 }

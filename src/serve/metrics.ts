@@ -20,18 +20,12 @@ export class ServeMetrics {
   private readonly c = (name: string, help: string, labelNames: string[] = ["model"]) =>
     new Counter({ name, help, labelNames, registers: [this.registry] });
   readonly success = this.c("nv_inference_request_success", "Number of successful inference requests");
-  readonly failure = this.c("nv_inference_request_failure", "Number of failed inference requests", [
-    "model",
-    "reason",
-  ]);
+  readonly failure = this.c("nv_inference_request_failure", "Number of failed inference requests", ["model", "reason"]);
   readonly count = this.c("nv_inference_count", "Number of inferences performed (images)");
   readonly execCount = this.c("nv_inference_exec_count", "Number of model executions (forward passes)");
   readonly requestUs = this.c("nv_inference_request_duration_us", "Cumulative inference request duration (µs)");
   readonly queueUs = this.c("nv_inference_queue_duration_us", "Cumulative inference queuing duration (µs)");
-  readonly computeUs = this.c(
-    "nv_inference_compute_infer_duration_us",
-    "Cumulative compute inference duration (µs)",
-  );
+  readonly computeUs = this.c("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration (µs)");
   readonly pending = new Gauge({
     name: "nv_inference_pending_request_count",
     help: "Instantaneous number of pending requests awaiting execution",

@@ -63,8 +63,7 @@ export async function readModelInfo(runDir: string, o: ModelInfoOptions = {}): P
   if (store && store.meta.shape[0] !== c)
     throw new Error(`${runDir}: training store has ${store.meta.shape[0]} channels, the model ${c}`);
   const recorded = meta.extra?.normalization as Normalization | null | undefined;
-  const normalization =
-    recorded !== undefined ? recorded : store ? runNormalization(runDir, meta, store) : null;
+  const normalization = recorded !== undefined ? recorded : store ? runNormalization(runDir, meta, store) : null;
   if (recorded === undefined && !store)
     throw new Error(`${runDir}: the checkpoint records no normalisation and the training store is gone`);
   const decode = (store?.meta.source.decode ?? {}) as ModelInfo["decode"];

@@ -17,7 +17,11 @@ const error = { type: "object", properties: { error: { type: "string" } }, requi
 const nameParam = { type: "object", properties: { name: { type: "string" } }, required: ["name"] } as const;
 const tensorMeta = {
   type: "object",
-  properties: { name: { type: "string" }, datatype: { type: "string" }, shape: { type: "array", items: { type: "integer" } } },
+  properties: {
+    name: { type: "string" },
+    datatype: { type: "string" },
+    shape: { type: "array", items: { type: "integer" } },
+  },
 } as const;
 const noValidation = () => () => true;
 
@@ -29,11 +33,28 @@ declare module "fastify" {
 }
 
 export function registerRoutes(app: FastifyInstance, svc: Service): void {
-  app.get("/v2/health/live", { schema: { summary: "Server live", response: { 200: { type: "object", properties: { live: { type: "boolean" } } } } } }, async () => ({ live: true }));
+  app.get(
+    "/v2/health/live",
+    {
+      schema: {
+        summary: "Server live",
+        response: { 200: { type: "object", properties: { live: { type: "boolean" } } } },
+      },
+    },
+    async () => ({ live: true }),
+  );
 
   app.get(
     "/v2/health/ready",
-    { schema: { summary: "Server ready (all models loaded)", response: { 200: { type: "object", properties: { ready: { type: "boolean" } } }, 503: { type: "object", properties: { ready: { type: "boolean" } } } } } },
+    {
+      schema: {
+        summary: "Server ready (all models loaded)",
+        response: {
+          200: { type: "object", properties: { ready: { type: "boolean" } } },
+          503: { type: "object", properties: { ready: { type: "boolean" } } },
+        },
+      },
+    },
     async (_req, reply) => {
       const ready = svc.ready && !svc.closing;
       return reply.code(ready ? 200 : 503).send({ ready });
@@ -42,7 +63,21 @@ export function registerRoutes(app: FastifyInstance, svc: Service): void {
 
   app.get(
     "/v2",
-    { schema: { summary: "Server metadata", response: { 200: { type: "object", properties: { name: { type: "string" }, version: { type: "string" }, extensions: { type: "array", items: { type: "string" } } } } } } },
+    {
+      schema: {
+        summary: "Server metadata",
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              name: { type: "string" },
+              version: { type: "string" },
+              extensions: { type: "array", items: { type: "string" } },
+            },
+          },
+        },
+      },
+    },
     async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS }),
   );
 
@@ -72,7 +107,16 @@ export function registerRoutes(app: FastifyInstance, svc: Service): void {
 
   app.get<{ Params: { name: string } }>(
     "/v2/models/:name/ready",
-    { schema: { summary: "Model ready", params: nameParam, response: { 200: { type: "object", properties: { name: { type: "string" }, ready: { type: "boolean" } } }, 404: error } } },
+    {
+      schema: {
+        summary: "Model ready",
+        params: nameParam,
+        response: {
+          200: { type: "object", properties: { name: { type: "string" }, ready: { type: "boolean" } } },
+          404: error,
+        },
+      },
+    },
     async (req) => ({ name: svc.model(req.params.name).name, ready: svc.ready && !svc.closing }),
   );
 
@@ -88,13 +132,44 @@ export function registerRoutes(app: FastifyInstance, svc: Service): void {
           type: "object",
           properties: {
             id: { type: "string" },
-            parameters: { type: "object", properties: { key_fingerprint: { type: "string" }, binary_data_output: { type: "boolean" } } },
-            inputs: { type: "array", items: { type: "object", properties: { name: { type: "string" }, shape: { type: "array", items: { type: "integer" } }, datatype: { type: "string", enum: ["FP32"] }, parameters: { type: "object", properties: { binary_data_size: { type: "integer" } } }, data: { type: "array" } } } },
-            outputs: { type: "array", items: { type: "object", properties: { name: { type: "string", enum: ["logits", "probabilities"] }, parameters: { type: "object", properties: { classification: { type: "integer" }, binary_data: { type: "boolean" } } } } } },
+            parameters: {
+              type: "object",
+              properties: { key_fingerprint: { type: "string" }, binary_data_output: { type: "boolean" } },
+            },
+            inputs: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: {
+                  name: { type: "string" },
+                  shape: { type: "array", items: { type: "integer" } },
+                  datatype: { type: "string", enum: ["FP32"] },
+                  parameters: { type: "object", properties: { binary_data_size: { type: "integer" } } },
+                  data: { type: "array" },
+                },
+              },
+            },
+            outputs: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: {
+                  name: { type: "string", enum: ["logits", "probabilities"] },
+                  parameters: {
+                    type: "object",
+                    properties: { classification: { type: "integer" }, binary_data: { type: "boolean" } },
+                  },
+                },
+              },
+            },
           },
         },
         response: {
-          200: { description: "Inference response (JSON, or JSON header + binary outputs)", type: "object", properties: { model_name: { type: "string" }, id: { type: "string" }, outputs: { type: "array" } } },
+          200: {
+            description: "Inference response (JSON, or JSON header + binary outputs)",
+            type: "object",
+            properties: { model_name: { type: "string" }, id: { type: "string" }, outputs: { type: "array" } },
+          },
           400: error,
           404: error,
           409: error,
@@ -110,7 +185,11 @@ export function registerRoutes(app: FastifyInstance, svc: Service): void {
       req.infer = { model: model.name };
       if (svc.closing) throw new ServeError(503, "server is shutting down");
       const parsed = parseInferRequest(
-        { body: req.body ?? Buffer.alloc(0), contentType: String(req.headers["content-type"] ?? ""), headers: req.headers },
+        {
+          body: req.body ?? Buffer.alloc(0),
+          contentType: String(req.headers["content-type"] ?? ""),
+          headers: req.headers,
+        },
         model,
         svc.o.maxBatch,
       );
@@ -127,7 +206,16 @@ export function registerRoutes(app: FastifyInstance, svc: Service): void {
       schema: {
         summary: "Model repository index",
         body: { type: "object", properties: { ready: { type: "boolean" } } },
-        response: { 200: { type: "array", items: { type: "object", properties: { name: { type: "string" }, state: { type: "string" }, reason: { type: "string" } } } }, 400: error },
+        response: {
+          200: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: { name: { type: "string" }, state: { type: "string" }, reason: { type: "string" } },
+            },
+          },
+          400: error,
+        },
       },
     },
     async (req) => {
@@ -153,8 +241,10 @@ export function registerRoutes(app: FastifyInstance, svc: Service): void {
     },
   );
 
-  app.get("/metrics", { schema: { summary: "Prometheus metrics (Triton's names)", produces: ["text/plain"] } }, async (_req, reply: FastifyReply) =>
-    reply.type(svc.metrics.registry.contentType).send(await svc.metrics.text()),
+  app.get(
+    "/metrics",
+    { schema: { summary: "Prometheus metrics (Triton's names)", produces: ["text/plain"] } },
+    async (_req, reply: FastifyReply) => reply.type(svc.metrics.registry.contentType).send(await svc.metrics.text()),
   );
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

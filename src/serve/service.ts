@@ -45,12 +45,16 @@ export class Service {
         this.loadError = e;
       },
     );
-    this.batcher = new Batcher((model, x, n) => this.worker.run(model, x, n), o, (s) => {
-      metrics.execCount.inc({ model: s.model });
-      metrics.count.inc({ model: s.model }, s.images);
-      metrics.batchSize.observe({ model: s.model }, s.images);
-      metrics.computeUs.inc({ model: s.model }, s.computeUs);
-    });
+    this.batcher = new Batcher(
+      (model, x, n) => this.worker.run(model, x, n),
+      o,
+      (s) => {
+        metrics.execCount.inc({ model: s.model });
+        metrics.count.inc({ model: s.model }, s.images);
+        metrics.batchSize.observe({ model: s.model }, s.images);
+        metrics.computeUs.inc({ model: s.model }, s.computeUs);
+      },
+    );
   }
 
   model(name: string): ModelInfo {
@@ -61,7 +65,10 @@ export class Service {
 
   async infer(model: ModelInfo, req: InferRequest): Promise<ResponseBody> {
     checkKeyFingerprint(req, model);
-    if (!this.ready) throw new ServeError(503, `model '${model.name}' is not ready (${this.loadError?.message ?? "loading"})`, { "Retry-After": "1" });
+    if (!this.ready)
+      throw new ServeError(503, `model '${model.name}' is not ready (${this.loadError?.message ?? "loading"})`, {
+        "Retry-After": "1",
+      });
     const labels = { model: model.name };
     this.metrics.pending.set(labels, this.batcher.pending + 1);
     const r = await this.batcher.submit(model.name, req.x, req.n).finally(() => {

@@ -6,10 +6,11 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { after, before, test } from "node:test";
+import { promisify } from "node:util";
 import { generateKey } from "../../src/cipher/index.ts";
 import { runClassify } from "../../src/cli/commands/classify.ts";
+import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
 import { saveKey } from "../../src/io/keyfile.ts";
 import { tempDir, writeImage } from "../data/helpers.ts";
 import { makeRun, referenceLogits, startServer, type TestRun } from "../serve/helpers.ts";
@@ -71,17 +72,41 @@ after(async () => {
 
 test("classify returns the classes evaluate's forward gives on the same images encrypted by ercnn encrypt", async () => {
   const store = join(t.dir, "store");
-  const enc = await cli("encrypt", join(t.dir, "photos"), "-k", keyFile, "-o", store, "--resize", "16", "--crop", "16", "--json", "--workers", "1");
-  assert.equal(enc.status, 0, enc.stderr);
+  // ercnn encrypt's own code, in process (a CLI start costs seconds on a loaded machine).
+  await captureStdout(() =>
+    runEncrypt(join(t.dir, "photos"), { out: store, key: keyFile, resize: 16, crop: 16, json: true, workers: 1 }),
+  );
   const ref = await referenceLogits(run.run, store);
   assert.equal(ref.length, images.length);
-  const r = await cli("classify", "--server", server.url, "--model", "tiny", "--key", keyFile, "--resize", "16", "--crop", "16", "--top", "4", "--json", ...images);
+  const r = await cli(
+    "classify",
+    "--server",
+    server.url,
+    "--model",
+    "tiny",
+    "--key",
+    keyFile,
+    "--resize",
+    "16",
+    "--crop",
+    "16",
+    "--top",
+    "4",
+    "--json",
+    ...images,
+  );
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { results: { image: string; top: { index: number; label: string; probability: number }[] }[] };
+  const out = JSON.parse(r.stdout) as {
+    results: { image: string; top: { index: number; label: string; probability: number }[] }[];
+  };
   for (const [i, res] of out.results.entries()) {
     assert.equal(res.image, images[i]);
     const order = [0, 1, 2, 3].sort((a, b) => ref[i][b] - ref[i][a]);
-    assert.deepEqual(res.top.map((p) => p.index), order, `image ${i}`);
+    assert.deepEqual(
+      res.top.map((p) => p.index),
+      order,
+      `image ${i}`,
+    );
     assert.equal(res.top[0].label, `class${order[0]}`);
     const e = Array.from(ref[i], Math.exp);
     const s = e.reduce((a, b) => a + b, 0);
@@ -97,14 +122,20 @@ test("classify returns the classes evaluate's forward gives on the same images e
 test("a wrong key, a wrong size or an unreadable file is refused before any infer request reaches the server", async () => {
   const count = async () => {
     const m = await (await fetch(`${server.url}/metrics`)).text();
-    return [...m.matchAll(/^nv_inference_request_(?:success|failure)\{[^}]*\} (\d+)/gm)].reduce((a, x) => a + Number(x[1]), 0);
+    return [...m.matchAll(/^nv_inference_request_(?:success|failure)\{[^}]*\} (\d+)/gm)].reduce(
+      (a, x) => a + Number(x[1]),
+      0,
+    );
   };
   const before = await count();
   const wrong = await cli("classify", "--server", server.url, "--model", "tiny", "--key", otherKey, images[0]);
   assert.equal(wrong.status, 1);
   assert.match(wrong.stderr, /is not the key model 'tiny' was trained for .*nothing was sent/);
   const o = { server: server.url, model: "tiny", key: keyFile, top: 3 };
-  await assert.rejects(runClassify([images[0]], o), /0\.png: 40×30 after \{\}, the model takes 16×16 \(use --resize\/--crop\)/);
+  await assert.rejects(
+    runClassify([images[0]], o),
+    /0\.png: 40×30 after \{\}, the model takes 16×16 \(use --resize\/--crop\)/,
+  );
   await assert.rejects(runClassify([join(t.dir, "nope.png")], o), /nope\.png: cannot read \(ENOENT\)/);
   await assert.rejects(runClassify([images[0]], { ...o, model: "absent" }), /HTTP 404: unknown model 'absent'/);
   assert.equal(await count(), before, "no infer request may reach the server");

@@ -34,7 +34,13 @@ export async function makeRun(
   const run = join(dir, "run");
   mkdirSync(run, { recursive: true });
   manualSeed(o.seed ?? 7);
-  const model = buildModel({ backbone: "resnet20", adapt: "aligned", blockSize: o.key.blockSize, classes, channels: 3 });
+  const model = buildModel({
+    backbone: "resnet20",
+    adapt: "aligned",
+    blockSize: o.key.blockSize,
+    classes,
+    channels: 3,
+  });
   const store = Store.open(train);
   await saveCheckpoint(join(run, "best"), model, {
     classNames: store.meta.classes,

@@ -43,7 +43,8 @@ test("JSON data: flat and nested (row-major) give the same tensor; id and key fi
     nested.push([]);
     for (let c = 0; c < 3; c++) {
       nested[i].push([]);
-      for (let r = 0; r < 2; r++) nested[i][c].push(Array.from(x.subarray(i * 12 + c * 4 + r * 2, i * 12 + c * 4 + r * 2 + 2)));
+      for (let r = 0; r < 2; r++)
+        nested[i][c].push(Array.from(x.subarray(i * 12 + c * 4 + r * 2, i * 12 + c * 4 + r * 2 + 2)));
     }
   }
   const nest = parseInferRequest(
@@ -56,7 +57,10 @@ test("JSON data: flat and nested (row-major) give the same tensor; id and key fi
   assert.equal(flat.id, "42");
   assert.equal(flat.n, 2);
   assert.equal(nest.keyFingerprint, FP.slice(0, 16));
-  assert.deepEqual(flat.outputs.map((o) => o.name), ["logits", "probabilities"]);
+  assert.deepEqual(
+    flat.outputs.map((o) => o.name),
+    ["logits", "probabilities"],
+  );
 });
 
 test("binary extension: JSON header, then little-endian FP32 bytes; raw binary request with header length 0", () => {
@@ -64,14 +68,24 @@ test("binary extension: JSON header, then little-endian FP32 bytes; raw binary r
   const le = Buffer.alloc(x.length * 4);
   for (let i = 0; i < x.length; i++) le.writeFloatLE(x[i], i * 4);
   const r = parseInferRequest(
-    binary({ inputs: [input(3, { parameters: { binary_data_size: le.length } })], outputs: [{ name: "logits", parameters: { binary_data: true } }] }, le),
+    binary(
+      {
+        inputs: [input(3, { parameters: { binary_data_size: le.length } })],
+        outputs: [{ name: "logits", parameters: { binary_data: true } }],
+      },
+      le,
+    ),
     model,
     8,
   );
   assert.deepEqual(r.x, x);
   assert.deepEqual(r.outputs, [{ name: "logits", binary: true }]);
   const raw = parseInferRequest(
-    { body: le.subarray(0, per * 4), contentType: "application/octet-stream", headers: { "inference-header-content-length": "0" } },
+    {
+      body: le.subarray(0, per * 4),
+      contentType: "application/octet-stream",
+      headers: { "inference-header-content-length": "0" },
+    },
     model,
     8,
   );
@@ -82,24 +96,61 @@ test("binary extension: JSON header, then little-endian FP32 bytes; raw binary r
 test("bad requests get 400/415 naming the problem", () => {
   const le = Buffer.from(values(1).buffer);
   const hdr = { inputs: [input(1, { parameters: { binary_data_size: 48 } })] };
-  status(() => parseInferRequest(binary(hdr, le, 10_000), model, 8), 400, /Inference-Header-Content-Length 10000 is larger than the body/);
+  status(
+    () => parseInferRequest(binary(hdr, le, 10_000), model, 8),
+    400,
+    /Inference-Header-Content-Length 10000 is larger than the body/,
+  );
   status(() => parseInferRequest(binary(hdr, le.subarray(0, 20)), model, 8), 400, /truncated: 20 bytes .* says 48/);
   status(() => parseInferRequest(binary(hdr, Buffer.concat([le, Buffer.alloc(4)])), model, 8), 400, /4 bytes after/);
-  status(() => parseInferRequest(binary({ inputs: [input(1, { parameters: { binary_data_size: 40 } })] }, le), model, 8), 400, /binary_data_size 40 does not match/);
+  status(
+    () => parseInferRequest(binary({ inputs: [input(1, { parameters: { binary_data_size: 40 } })] }, le), model, 8),
+    400,
+    /binary_data_size 40 does not match/,
+  );
   const nan = values(1);
   nan[5] = Number.NaN;
   status(() => parseInferRequest(binary(hdr, Buffer.from(nan.buffer)), model, 8), 400, /element 5 \(image 0\) is NaN/);
   const inf = values(1);
   inf[13 % per] = Number.POSITIVE_INFINITY;
   status(() => parseInferRequest(binary(hdr, Buffer.from(inf.buffer)), model, 8), 400, /is Infinity/);
-  status(() => parseInferRequest({ body: Buffer.from("{nope"), contentType: "application/json", headers: {} }, model, 8), 400, /not valid JSON/);
-  status(() => parseInferRequest(json({ inputs: [input(1, { datatype: "INT32", data: [1] })] }), model, 8), 400, /datatype "INT32", the model takes "FP32"/);
-  status(() => parseInferRequest(json({ inputs: [{ ...input(1), shape: [1, 3, 4, 4], data: [] }] }), model, 8), 400, /shape \[1, 3, 4, 4\], the model takes \[N, 3, 2, 2\]/);
-  status(() => parseInferRequest(json({ inputs: [input(9, { data: [] })] }), model, 8), 400, /9 images in one request, more than --max-batch 8/);
-  status(() => parseInferRequest(json({ inputs: [input(1, { data: [1, 2] })] }), model, 8), 400, /"data" has 2 elements, its shape needs 12/);
+  status(
+    () => parseInferRequest({ body: Buffer.from("{nope"), contentType: "application/json", headers: {} }, model, 8),
+    400,
+    /not valid JSON/,
+  );
+  status(
+    () => parseInferRequest(json({ inputs: [input(1, { datatype: "INT32", data: [1] })] }), model, 8),
+    400,
+    /datatype "INT32", the model takes "FP32"/,
+  );
+  status(
+    () => parseInferRequest(json({ inputs: [{ ...input(1), shape: [1, 3, 4, 4], data: [] }] }), model, 8),
+    400,
+    /shape \[1, 3, 4, 4\], the model takes \[N, 3, 2, 2\]/,
+  );
+  status(
+    () => parseInferRequest(json({ inputs: [input(9, { data: [] })] }), model, 8),
+    400,
+    /9 images in one request, more than --max-batch 8/,
+  );
+  status(
+    () => parseInferRequest(json({ inputs: [input(1, { data: [1, 2] })] }), model, 8),
+    400,
+    /"data" has 2 elements, its shape needs 12/,
+  );
   status(() => parseInferRequest(json({ inputs: [input(1, { data: [null] })] }), model, 8), 400, /element 0 is null/);
-  status(() => parseInferRequest(json({ inputs: [input(1, { data: Array(12).fill(0) })], outputs: [{ name: "x" }] }), model, 8), 400, /unknown output 'x'/);
-  status(() => parseInferRequest({ body: le, contentType: "application/octet-stream", headers: {} }, model, 8), 400, /needs the Inference-Header-Content-Length/);
+  status(
+    () =>
+      parseInferRequest(json({ inputs: [input(1, { data: Array(12).fill(0) })], outputs: [{ name: "x" }] }), model, 8),
+    400,
+    /unknown output 'x'/,
+  );
+  status(
+    () => parseInferRequest({ body: le, contentType: "application/octet-stream", headers: {} }, model, 8),
+    400,
+    /needs the Inference-Header-Content-Length/,
+  );
   status(() => parseInferRequest({ body: le, contentType: "text/plain", headers: {} }, model, 8), 415, /text\/plain/);
 });
 
@@ -143,7 +194,12 @@ test("softmax matches a hand-worked case; binary response is JSON header + bytes
   const body = r.body as Buffer;
   const head = JSON.parse(body.subarray(0, len).toString());
   assert.equal(head.id, "7");
-  assert.deepEqual(head.outputs[0], { name: "probabilities", shape: [2, 2], datatype: "FP32", parameters: { binary_data_size: 16 } });
+  assert.deepEqual(head.outputs[0], {
+    name: "probabilities",
+    shape: [2, 2],
+    datatype: "FP32",
+    parameters: { binary_data_size: 16 },
+  });
   assert.deepEqual(head.outputs[1].data, ["1.0986123:1:y", "1:0:x"]);
   assert.equal(head.outputs[1].datatype, "BYTES");
   const rest = body.subarray(len);

@@ -49,7 +49,12 @@ const infer = `/v2/models/${NAME}/infer`;
 async function inferBinary(a: number, b: number, extra: object = {}) {
   const { x, n } = storeImages(run.test, a, b);
   const { body, headerLength } = binaryBody(
-    { inputs: [{ name: "input", shape: [n, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } }], ...extra },
+    {
+      inputs: [
+        { name: "input", shape: [n, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } },
+      ],
+      ...extra,
+    },
     bytesOf(x),
   );
   const res = await post(infer, body, {
@@ -71,7 +76,13 @@ test("health, server metadata, model metadata, model ready, repository index", a
   assert.equal(m.name, NAME);
   assert.equal(m.platform, "ercnn_safetensors");
   assert.deepEqual(m.inputs, [{ name: "input", datatype: "FP32", shape: [-1, 3, 16, 16] }]);
-  assert.deepEqual(m.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [["logits", [-1, 4]], ["probabilities", [-1, 4]]]);
+  assert.deepEqual(
+    m.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
+    [
+      ["logits", [-1, 4]],
+      ["probabilities", [-1, 4]],
+    ],
+  );
   const p = m.parameters;
   assert.equal(p.block_size, 4);
   assert.equal(p.key_mode, "uniform");
@@ -82,7 +93,8 @@ test("health, server metadata, model metadata, model ready, repository index", a
   const norm = JSON.parse(p.normalization);
   assert.equal(norm.mean.length, 3);
   assert.equal(norm.std.length, 3);
-  for (const v of Object.values(p)) assert.ok(["string", "number", "boolean"].includes(typeof v), "OIP $parameters are scalars");
+  for (const v of Object.values(p))
+    assert.ok(["string", "number", "boolean"].includes(typeof v), "OIP $parameters are scalars");
   assert.deepEqual(await (await get(`/v2/models/${NAME}/ready`)).json(), { name: NAME, ready: true });
   const unknown = await get("/v2/models/nope");
   assert.equal(unknown.status, 404);
@@ -99,7 +111,14 @@ test("health, server metadata, model metadata, model ready, repository index", a
 test("served logits equal evaluate's forward of the same ciphertexts (single images and a batch, JSON and binary)", async () => {
   for (const i of [0, 5]) {
     const { x } = storeImages(run.test, i, i + 1);
-    const res = await post(infer, JSON.stringify({ id: `img-${i}`, inputs: [{ name: "input", shape: [1, 3, 16, 16], datatype: "FP32", data: Array.from(x) }] }), { "Content-Type": "application/json" });
+    const res = await post(
+      infer,
+      JSON.stringify({
+        id: `img-${i}`,
+        inputs: [{ name: "input", shape: [1, 3, 16, 16], datatype: "FP32", data: Array.from(x) }],
+      }),
+      { "Content-Type": "application/json" },
+    );
     assert.equal(res.status, 200);
     const r = await res.json();
     assert.equal(r.id, `img-${i}`);
@@ -129,18 +148,31 @@ test("binary outputs and the classification extension", async () => {
     {
       id: "bin",
       parameters: { key_fingerprint: fp },
-      inputs: [{ name: "input", shape: [2, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } }],
-      outputs: [{ name: "logits", parameters: { binary_data: true } }, { name: "probabilities", parameters: { classification: 2 } }],
+      inputs: [
+        { name: "input", shape: [2, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } },
+      ],
+      outputs: [
+        { name: "logits", parameters: { binary_data: true } },
+        { name: "probabilities", parameters: { classification: 2 } },
+      ],
     },
     bytesOf(x),
   );
-  const res = await post(infer, body, { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": String(headerLength) });
+  const res = await post(infer, body, {
+    "Content-Type": "application/octet-stream",
+    "Inference-Header-Content-Length": String(headerLength),
+  });
   assert.equal(res.status, 200);
   const buf = Buffer.from(await res.arrayBuffer());
   const len = Number(res.headers.get("inference-header-content-length"));
   const head = JSON.parse(buf.subarray(0, len).toString());
   assert.equal(head.id, "bin");
-  assert.deepEqual(head.outputs[0], { name: "logits", shape: [2, 4], datatype: "FP32", parameters: { binary_data_size: 32 } });
+  assert.deepEqual(head.outputs[0], {
+    name: "logits",
+    shape: [2, 4],
+    datatype: "FP32",
+    parameters: { binary_data_size: 32 },
+  });
   const bytes = buf.subarray(len);
   assert.equal(bytes.length, 32);
   const logits = Array.from({ length: 8 }, (_, i) => bytes.readFloatLE(i * 4));
@@ -162,8 +194,12 @@ test("binary outputs and the classification extension", async () => {
 test("the study's .npy body (N×H×W×3) is answered like JSON", async () => {
   const { x } = storeImages(run.test, 6, 8);
   const hwc = new Float32Array(x.length);
-  for (let i = 0; i < 2; i++) for (let p = 0; p < 256; p++) for (let c = 0; c < 3; c++) hwc[(i * 256 + p) * 3 + c] = x[(i * 3 + c) * 256 + p];
-  const res = await post(infer, writeNpy({ dtype: "float32", shape: [2, 16, 16, 3], data: hwc }), { "Content-Type": "application/x-npy", "X-Request-Id": "npy" });
+  for (let i = 0; i < 2; i++)
+    for (let p = 0; p < 256; p++) for (let c = 0; c < 3; c++) hwc[(i * 256 + p) * 3 + c] = x[(i * 3 + c) * 256 + p];
+  const res = await post(infer, writeNpy({ dtype: "float32", shape: [2, 16, 16, 3], data: hwc }), {
+    "Content-Type": "application/x-npy",
+    "X-Request-Id": "npy",
+  });
   assert.equal(res.status, 200);
   const r = await res.json();
   assert.equal(r.id, "npy");
@@ -179,7 +215,8 @@ test("64 concurrent requests answer as one by one, and run in batches larger tha
   const concurrent = await Promise.all(Array.from({ length: 64 }, (_, i) => one(i)));
   for (let i = 0; i < 64; i++) assert.ok(maxAbsDiff(concurrent[i], sequential[i % 24]) <= 1e-5, `request ${i}`);
   const metrics1 = await (await get("/metrics")).text();
-  const value = (text: string, name: string) => Number(new RegExp(`^${name}\\{model="${NAME}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
+  const value = (text: string, name: string) =>
+    Number(new RegExp(`^${name}\\{model="${NAME}"\\} (\\S+)$`, "m").exec(text)?.[1] ?? 0);
   const images = value(metrics1, "nv_inference_count") - value(metrics0, "nv_inference_count");
   const execs = value(metrics1, "nv_inference_exec_count") - value(metrics0, "nv_inference_exec_count");
   assert.equal(images, 64);
@@ -196,25 +233,93 @@ test("each bad input gets its 4xx naming the problem, and the next good request 
     assert.equal(res.status, 200);
     assert.ok(maxAbsDiff(json.outputs[0].data, reference[0]) <= 1e-5);
   };
-  const header = { inputs: [{ name: "input", shape: [1, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } }] };
+  const header = {
+    inputs: [
+      { name: "input", shape: [1, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } },
+    ],
+  };
   const bin = (h: object, data: Uint8Array, hcl?: number) => {
     const b = binaryBody(h, data);
-    return post(infer, b.body, { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": String(hcl ?? b.headerLength) });
+    return post(infer, b.body, {
+      "Content-Type": "application/octet-stream",
+      "Inference-Header-Content-Length": String(hcl ?? b.headerLength),
+    });
   };
   const nan = x.slice();
   nan[10] = Number.NaN;
   const big = new Float32Array(65 * x.length);
   const cases: [string, () => Promise<Response>, number, RegExp][] = [
     ["non-JSON", () => post(infer, "{not json", { "Content-Type": "application/json" }), 400, /not valid JSON/],
-    ["wrong shape", () => post(infer, JSON.stringify({ inputs: [{ name: "input", shape: [1, 3, 8, 8], datatype: "FP32", data: Array(192).fill(0) }] }), { "Content-Type": "application/json" }), 400, /shape \[1, 3, 8, 8\], the model takes \[N, 3, 16, 16\]/],
-    ["wrong dtype", () => post(infer, JSON.stringify({ inputs: [{ name: "input", shape: [1, 3, 16, 16], datatype: "FP64", data: Array(768).fill(0) }] }), { "Content-Type": "application/json" }), 400, /datatype "FP64"/],
+    [
+      "wrong shape",
+      () =>
+        post(
+          infer,
+          JSON.stringify({
+            inputs: [{ name: "input", shape: [1, 3, 8, 8], datatype: "FP32", data: Array(192).fill(0) }],
+          }),
+          { "Content-Type": "application/json" },
+        ),
+      400,
+      /shape \[1, 3, 8, 8\], the model takes \[N, 3, 16, 16\]/,
+    ],
+    [
+      "wrong dtype",
+      () =>
+        post(
+          infer,
+          JSON.stringify({
+            inputs: [{ name: "input", shape: [1, 3, 16, 16], datatype: "FP64", data: Array(768).fill(0) }],
+          }),
+          { "Content-Type": "application/json" },
+        ),
+      400,
+      /datatype "FP64"/,
+    ],
     ["NaN", () => bin(header, bytesOf(nan)), 400, /element 10 \(image 0\) is NaN/],
     ["truncated binary body", () => bin(header, bytesOf(x).subarray(0, 1000)), 400, /truncated: 1000 bytes/],
     ["header length larger than the body", () => bin(header, bytesOf(x), 99_999), 400, /larger than the body/],
-    ["too many images", () => bin({ inputs: [{ name: "input", shape: [65, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: big.byteLength } }] }, bytesOf(big)), 400, /65 images in one request, more than --max-batch 64/],
-    ["body over the limit", () => post(infer, new Uint8Array(9 * 1024 * 1024), { "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": "2" }), 413, /too large/i],
-    ["unknown model", () => post("/v2/models/nope/infer", "{}", { "Content-Type": "application/json" }), 404, /unknown model 'nope'/],
-    ["fingerprint mismatch", () => bin({ ...header, parameters: { key_fingerprint: "0".repeat(64) } }, bytesOf(x)), 409, new RegExp(`0000000000000000 vs model 'tiny' ${fp.slice(0, 16)}`)],
+    [
+      "too many images",
+      () =>
+        bin(
+          {
+            inputs: [
+              {
+                name: "input",
+                shape: [65, 3, 16, 16],
+                datatype: "FP32",
+                parameters: { binary_data_size: big.byteLength },
+              },
+            ],
+          },
+          bytesOf(big),
+        ),
+      400,
+      /65 images in one request, more than --max-batch 64/,
+    ],
+    [
+      "body over the limit",
+      () =>
+        post(infer, new Uint8Array(9 * 1024 * 1024), {
+          "Content-Type": "application/octet-stream",
+          "Inference-Header-Content-Length": "2",
+        }),
+      413,
+      /too large/i,
+    ],
+    [
+      "unknown model",
+      () => post("/v2/models/nope/infer", "{}", { "Content-Type": "application/json" }),
+      404,
+      /unknown model 'nope'/,
+    ],
+    [
+      "fingerprint mismatch",
+      () => bin({ ...header, parameters: { key_fingerprint: "0".repeat(64) } }, bytesOf(x)),
+      409,
+      new RegExp(`0000000000000000 vs model 'tiny' ${fp.slice(0, 16)}`),
+    ],
     ["unsupported content type", () => post(infer, "hello", { "Content-Type": "text/plain" }), 415, /text\/plain/],
   ];
   for (const [what, send, code, re] of cases) {
@@ -247,7 +352,11 @@ test("client page: 404 naming npm run build:web when dist/web is missing; served
   assert.equal(other.headers.get("access-control-allow-origin"), null);
   const pre = await fetch(`${s.url}/v2/models/run/infer`, {
     method: "OPTIONS",
-    headers: { Origin: "http://page.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "inference-header-content-length,content-type" },
+    headers: {
+      Origin: "http://page.example",
+      "Access-Control-Request-Method": "POST",
+      "Access-Control-Request-Headers": "inference-header-content-length,content-type",
+    },
   });
   assert.ok(pre.status === 204 || pre.status === 200);
   assert.match(pre.headers.get("access-control-allow-headers") ?? "", /inference-header-content-length/i);

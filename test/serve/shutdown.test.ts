@@ -17,7 +17,22 @@ after(t.cleanup);
 test("SIGTERM with requests in flight: every accepted request is answered, then exit 0", async () => {
   const child = spawn(
     process.execPath,
-    ["bin/ercnn.js", "serve", run.run, "--name", "m", "--port", "0", "--threads", "1", "--max-queue-delay", "1500000", "--max-batch", "64", "--no-ui"],
+    [
+      "bin/ercnn.js",
+      "serve",
+      run.run,
+      "--name",
+      "m",
+      "--port",
+      "0",
+      "--threads",
+      "1",
+      "--max-queue-delay",
+      "1500000",
+      "--max-batch",
+      "64",
+      "--no-ui",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -36,7 +51,11 @@ test("SIGTERM with requests in flight: every accepted request is answered, then 
   });
   const { x } = storeImages(run.test, 0, 1);
   const { body, headerLength } = binaryBody(
-    { inputs: [{ name: "input", shape: [1, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } }] },
+    {
+      inputs: [
+        { name: "input", shape: [1, 3, 16, 16], datatype: "FP32", parameters: { binary_data_size: x.byteLength } },
+      ],
+    },
     bytesOf(x),
   );
   const send = () =>

@@ -8,7 +8,6 @@ import { classifyRemote, fetchModel, type Prediction, type RemoteModel } from ".
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
-
 export interface ClassifyCliOptions {
   server: string;
   model: string;
@@ -24,9 +23,13 @@ export interface ClassifyCliOptions {
 function checkKey(model: RemoteModel, key: { fingerprint: string; blockSize: number; channels: number }): void {
   const short = key.fingerprint.slice(0, 16);
   if (!model.keyFingerprint)
-    throw new Error(`model '${model.name}' was trained on plain images, not on ciphertexts of key ${short}; nothing was sent`);
+    throw new Error(
+      `model '${model.name}' was trained on plain images, not on ciphertexts of key ${short}; nothing was sent`,
+    );
   if (key.blockSize !== model.blockSize)
-    throw new Error(`key ${short} has block size ${key.blockSize}, model '${model.name}' uses ${model.blockSize}; nothing was sent`);
+    throw new Error(
+      `key ${short} has block size ${key.blockSize}, model '${model.name}' uses ${model.blockSize}; nothing was sent`,
+    );
   if (key.fingerprint !== model.keyFingerprint)
     throw new Error(
       `key ${short} is not the key model '${model.name}' was trained for (${model.keyFingerprint.slice(0, 16)}); nothing was sent`,
@@ -36,7 +39,12 @@ function checkKey(model: RemoteModel, key: { fingerprint: string; blockSize: num
 }
 
 /** Decodes, resizes/crops (as ercnn encrypt does), scales to [0, 1] CHW and encrypts images locally. */
-async function encryptImages(paths: string[], model: RemoteModel, key: Parameters<typeof encryptStoreValues>[2], o: ClassifyCliOptions) {
+async function encryptImages(
+  paths: string[],
+  model: RemoteModel,
+  key: Parameters<typeof encryptStoreValues>[2],
+  o: ClassifyCliOptions,
+) {
   const [c, h, w] = model.shape;
   const decode = o.resize || o.crop ? { resize: o.resize, crop: o.crop } : model.decode;
   const plain = new Float32Array(paths.length * c * h * w);
@@ -66,7 +74,8 @@ export async function runClassify(images: string[], o: ClassifyCliOptions): Prom
   const [c, h, w] = model.shape;
   const per = c * h * w;
   const results: Prediction[][] = [];
-  const bar = o.json || images.length <= batch ? null : createProgress({ label: "classify", total: images.length, unit: "img" });
+  const bar =
+    o.json || images.length <= batch ? null : createProgress({ label: "classify", total: images.length, unit: "img" });
   for (let a = 0; a < images.length; a += batch) {
     const part = images.slice(a, a + batch);
     const x = await encryptImages(part, model, key, o);
@@ -82,22 +91,41 @@ export async function runClassify(images: string[], o: ClassifyCliOptions): Prom
   const width = Math.max(5, ...images.map((s) => s.length));
   const lines = [`${"image".padEnd(width)}  top-${top} classes (probability)`];
   for (const [i, image] of images.entries())
-    lines.push(`${image.padEnd(width)}  ${results[i].map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(", ")}`);
+    lines.push(
+      `${image.padEnd(width)}  ${results[i].map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(", ")}`,
+    );
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
 export function classifyCommand(): Command {
   return new Command("classify")
-    .description("classify images with a remote ercnn serve model: encrypts locally with your key, sends only ciphertexts")
+    .description(
+      "classify images with a remote ercnn serve model: encrypts locally with your key, sends only ciphertexts",
+    )
     .argument("<images...>", "image files (JPEG, PNG, WebP, any size)")
     .requiredOption("--server <url>", "the service, e.g. http://127.0.0.1:8000")
     .requiredOption("--model <name>", "model name on the server (see POST /v2/repository/index)")
     .requiredOption("-k, --key <file>", "your key file (never leaves this process; only its fingerprint is compared)")
     .option("--top <k>", "classes to show per image", positiveInteger, 3)
-    .option("-b, --batch-size <n>", "images per request (default 32, at most the model's max_batch_size)", positiveInteger)
-    .option("--resize <n>", "resize the shorter side to n pixels, like ercnn encrypt (default: as the model's training store)", positiveInteger)
-    .option("--crop <n>", "centre-crop to n×n after resizing, like ercnn encrypt (default: as the training store)", positiveInteger)
+    .option(
+      "-b, --batch-size <n>",
+      "images per request (default 32, at most the model's max_batch_size)",
+      positiveInteger,
+    )
+    .option(
+      "--resize <n>",
+      "resize the shorter side to n pixels, like ercnn encrypt (default: as the model's training store)",
+      positiveInteger,
+    )
+    .option(
+      "--crop <n>",
+      "centre-crop to n×n after resizing, like ercnn encrypt (default: as the training store)",
+      positiveInteger,
+    )
     .option("--json", "print one JSON object instead of a table")
-    .addHelpText("after", "\nExample:\n  ercnn classify --server http://127.0.0.1:8000 --model cifar10-k4 --key key.json cat.jpg dog.png\n")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ercnn classify --server http://127.0.0.1:8000 --model cifar10-k4 --key key.json cat.jpg dog.png\n",
+    )
     .action(async (images: string[], o: ClassifyCliOptions) => runClassify(images, o));
 }

@@ -93,7 +93,12 @@ export function serveCommand(): Command {
   return new Command("serve")
     .description("serve trained models over HTTP with the Open Inference Protocol (KServe v2), for encrypted images")
     .argument("<run...>", "run directories (each serves its best/ checkpoint) or checkpoint directories")
-    .option("--name <name>", "model name for the run at the same position (repeatable; default: folder name)", collect, [])
+    .option(
+      "--name <name>",
+      "model name for the run at the same position (repeatable; default: folder name)",
+      collect,
+      [],
+    )
     .option("--host <host>", "address to bind (default loopback; 0.0.0.0 exposes the service)", "127.0.0.1")
     .option("-p, --port <n>", "TCP port (0: any free port)", nonNegativeInteger, 8000)
     .option("--max-batch <n>", "most images in one forward pass (and in one request)", positiveInteger, 64)
@@ -103,16 +108,31 @@ export function serveCommand(): Command {
       nonNegativeInteger,
       2000,
     )
-    .option("--max-queue <n>", "most requests waiting; beyond it requests get 503 with Retry-After", positiveInteger, 1024)
+    .option(
+      "--max-queue <n>",
+      "most requests waiting; beyond it requests get 503 with Retry-After",
+      positiveInteger,
+      1024,
+    )
     .option("--timeout <ms>", "a request still queued after this many milliseconds gets 504", positiveInteger, 30000)
     .option("--threads <n>", "libtorch threads of the inference worker (default: cores - 1)", positiveInteger)
     .option("--body-limit <MiB>", "largest request body in MiB (413 beyond)", positiveInteger, 64)
     .option("--no-ui", "do not serve the browser client page at /")
     .option("--ui-dir <dir>", "folder of the client page", DEFAULT_UI_DIR)
-    .option("--cors <origin>", "allow cross-origin requests from this origin (repeatable), e.g. the page on another host", collect, [])
+    .option(
+      "--cors <origin>",
+      "allow cross-origin requests from this origin (repeatable), e.g. the page on another host",
+      collect,
+      [],
+    )
     .option("--input-size <HxW>", "input size when the run's training store is gone (normally read from it)", size)
     .option("--log-level <level>", "info, warn, error or silent (one JSON line per request at info)", "info")
-    .option("--shutdown-timeout <s>", "SIGTERM/SIGINT: longest wait for queued requests before exiting 1", positiveInteger, 30)
+    .option(
+      "--shutdown-timeout <s>",
+      "SIGTERM/SIGINT: longest wait for queued requests before exiting 1",
+      positiveInteger,
+      30,
+    )
     .addHelpText(
       "after",
       "\nEndpoints: /v2 (server metadata), /v2/health/{live,ready}, /v2/models/NAME[/ready|/infer], /v2/repository/index,\n" +
