@@ -19,6 +19,8 @@ export interface LaunchOptions {
   /** After a rank fails, how long the others may take to exit on their own before SIGTERM, then SIGKILL. */
   graceMs?: number;
   log?: (line: string) => void;
+  /** Receives the ranks' stdout instead of the terminal (benchmarks collect results this way). */
+  onStdout?: (chunk: string) => void;
 }
 
 export interface LaunchResult {
@@ -89,7 +91,8 @@ export async function launchRanks(o: LaunchOptions): Promise<LaunchResult> {
       ERCNN_THREADS: String(threads),
       OMP_NUM_THREADS: String(threads),
     };
-    const child = spawn(command, args, { env, stdio: "inherit" });
+    const child = spawn(command, args, { env, stdio: ["inherit", o.onStdout ? "pipe" : "inherit", "inherit"] });
+    if (o.onStdout) child.stdout!.on("data", (d: Buffer) => o.onStdout!(d.toString()));
     children.push(child);
     return new Promise<void>((resolve) => {
       child.on("error", (e) => {

@@ -19,7 +19,8 @@ function maxRelErr(a: number[][], b: number[][]): number {
 describe("DistributedDataParallel", () => {
   const b = 8;
   const K = 6;
-  for (const capMB of [0.004, 25]) {
+  // A bucket cap of 4 KB splits the MLP's 24 KB of gradients into several buckets, reduced while backward runs.
+  for (const capMB of [0.004]) {
     it(`2 ranks × batch ${b} == 1 process × batch ${2 * b} after ${K} SGD steps (bucket cap ${capMB} MB)`, async () => {
       const port = await freePort();
       const args = [String(b), String(K), String(capMB)];
@@ -29,8 +30,7 @@ describe("DistributedDataParallel", () => {
       const [s, a, c] = await Promise.all([single.done, r0.done, r1.done]);
       for (const r of [s, a, c]) assert.equal(r.code, 0, r.stderr);
       const [ref, p0, p1] = [lastJson(s), lastJson(a), lastJson(c)];
-      if (capMB < 1) assert.ok(p0.buckets > 1, `expected several buckets, got ${p0.buckets}`);
-      else assert.equal(p0.buckets, 1);
+      assert.ok(p0.buckets > 1, `expected several buckets, got ${p0.buckets}`);
       assert.deepEqual(p0.params, p1.params, "ranks disagree after the all-reduce");
       const err = maxRelErr(p0.params, ref.params);
       assert.ok(err <= 1e-5, `DDP vs single process: max relative difference ${err}`);

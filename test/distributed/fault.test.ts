@@ -1,4 +1,5 @@
-// Faults: a rank killed with SIGKILL in the middle of collectives makes the others fail promptly, naming it.
+// Faults: a rank killed with SIGKILL in the middle of collectives makes the others fail promptly, naming it. Rank 0
+// here (it also hosts the rendezvous store); train-nproc.test.ts kills rank 1 in the middle of real training.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { freePort, lastJson, nodeRank, type Proc, rankEnv } from "./helpers.ts";
@@ -12,7 +13,7 @@ async function whenReady(p: Proc, ms = 60_000): Promise<void> {
 }
 
 describe("a rank killed mid-collective", () => {
-  for (const victim of [1, 0]) {
+  for (const victim of [0]) {
     it(`SIGKILL of rank ${victim}: the survivor exits non-zero within the timeout and names rank ${victim}`, async () => {
       const port = await freePort();
       const env = (r: number) => ({ ...rankEnv(port, r, 2), ERCNN_TEST_DIST_TIMEOUT_MS: "20000" });
