@@ -68,7 +68,15 @@ export async function runServe(runDirs: string[], o: ServeCliOptions): Promise<v
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  await app.listen({ host: o.host, port: o.port });
+  try {
+    await app.listen({ host: o.host, port: o.port });
+  } catch (e) {
+    await close().catch(() => {}); // the worker thread would keep the process alive
+    const err = e as NodeJS.ErrnoException;
+    throw new Error(
+      err.code === "EADDRINUSE" ? `${o.host}:${o.port} is already in use (give another --port)` : err.message,
+    );
+  }
   for (const m of models)
     app.log.info(
       {
