@@ -25,6 +25,57 @@ function checkBatch(x: ArrayLike<number>, d: NchwDims, what: string): number {
   return size;
 }
 
+const NEIGHBOURS: readonly (readonly [number, number])[] = [
+  [-1, 0],
+  [1, 0],
+  [0, -1],
+  [0, 1],
+];
+
+/** Euclidean distance between blocks (y0, x0) and (y1, x1) of image `img` over all channels. */
+function blockDistance(
+  x: ArrayLike<number>,
+  d: NchwDims,
+  k: number,
+  img: number,
+  y0: number,
+  x0: number,
+  y1: number,
+  x1: number,
+): number {
+  const { c, h, w } = d;
+  let s = 0;
+  for (let ch = 0; ch < c; ch++) {
+    const base = (img * c + ch) * h * w;
+    for (let r = 0; r < k; r++)
+      for (let q = 0; q < k; q++) {
+        const v = x[base + (y0 * k + r) * w + x0 * k + q] - x[base + (y1 * k + r) * w + x1 * k + q];
+        s += v * v;
+      }
+  }
+  return Math.sqrt(s);
+}
+
+/** Distances from block (by, bx) to each of its in-grid 4-neighbours. */
+function neighbourDistances(
+  x: ArrayLike<number>,
+  d: NchwDims,
+  k: number,
+  img: number,
+  by: number,
+  bx: number,
+): number[] {
+  const bh = d.h / k;
+  const bw = d.w / k;
+  const out: number[] = [];
+  for (const [dy, dx] of NEIGHBOURS) {
+    const y = by + dy;
+    const xx = bx + dx;
+    if (y >= 0 && y < bh && xx >= 0 && xx < bw) out.push(blockDistance(x, d, k, img, by, bx, y, xx));
+  }
+  return out;
+}
+
 export interface Reidentification {
   /** Share of decrypted images whose nearest pool image is their own plaintext. */
   rate: number;
@@ -102,43 +153,18 @@ export function reidentificationRate(
  * between the two blocks' values (all channels). Output n × (h/k) × (w/k), float64.
  */
 export function blockActivity(x: ArrayLike<number>, dims: NchwDims, k: number): Float64Array {
-  const size = checkBatch(x, dims, "blockActivity");
-  const { n, c, h, w } = dims;
+  checkBatch(x, dims, "blockActivity");
+  const { n, h, w } = dims;
   if (!Number.isInteger(k) || k < 1 || h % k || w % k)
     throw new Error(`blockActivity: ${h}×${w} does not tile by ${k}`);
   const bh = h / k;
   const bw = w / k;
   const out = new Float64Array(n * bh * bw);
-  const dist = (img: number, y0: number, x0: number, y1: number, x1: number) => {
-    let s = 0;
-    for (let ch = 0; ch < c; ch++) {
-      const base = img * size + ch * h * w;
-      for (let r = 0; r < k; r++)
-        for (let q = 0; q < k; q++) {
-          const d = x[base + (y0 * k + r) * w + x0 * k + q] - x[base + (y1 * k + r) * w + x1 * k + q];
-          s += d * d;
-        }
-    }
-    return Math.sqrt(s);
-  };
   for (let img = 0; img < n; img++)
     for (let by = 0; by < bh; by++)
       for (let bx = 0; bx < bw; bx++) {
-        let s = 0;
-        let cnt = 0;
-        for (const [dy, dx] of [
-          [-1, 0],
-          [1, 0],
-          [0, -1],
-          [0, 1],
-        ]) {
-          const y = by + dy;
-          const xx = bx + dx;
-          if (y < 0 || y >= bh || xx < 0 || xx >= bw) continue;
-          s += dist(img, by, bx, y, xx);
-          cnt++;
-        }
-        out[(img * bh + by) * bw + bx] = cnt ? s / cnt : 0;
+        const ds = neighbourDistances(x, dims, k, img, by, bx);
+        out[(img * bh + by) * bw + bx] = ds.length ? ds.reduce((a, v) => a + v, 0) / ds.length : 0;
       }
   return out;
 }
@@ -226,33 +252,8 @@ export function noAttackLeak(
   let repeated = 0;
   for (let img = 0; img < n; img++)
     for (let by = 0; by < bh; by++)
-      for (let bx = 0; bx < bw; bx++) {
-        let rep = false;
-        for (const [dy, dx] of [
-          [-1, 0],
-          [1, 0],
-          [0, -1],
-          [0, 1],
-        ]) {
-          const y = by + dy;
-          const xx = bx + dx;
-          if (y < 0 || y >= bh || xx < 0 || xx >= bw) continue;
-          let s = 0;
-          for (let ch = 0; ch < c; ch++) {
-            const base = img * size + ch * h * w;
-            for (let r = 0; r < k; r++)
-              for (let q = 0; q < k; q++) {
-                const d = cipher[base + (by * k + r) * w + bx * k + q] - cipher[base + (y * k + r) * w + xx * k + q];
-                s += d * d;
-              }
-          }
-          if (Math.sqrt(s) <= tol) {
-            rep = true;
-            break;
-          }
-        }
-        if (rep) repeated++;
-      }
+      for (let bx = 0; bx < bw; bx++)
+        if (neighbourDistances(cipher, dims, k, img, by, bx).some((v) => v <= tol)) repeated++;
   let corr = 0;
   for (let img = 0; img < n; img++)
     corr += pearson(ac.subarray(img * cells, (img + 1) * cells), ap.subarray(img * cells, (img + 1) * cells));

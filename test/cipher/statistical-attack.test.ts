@@ -12,35 +12,7 @@ import {
   psnr,
   statisticalAttack,
 } from "../../src/cipher/index.ts";
-
-/** Smooth, anisotropic random images in [0, 1] (a stand-in for photos: energy at low frequencies, more horizontal). */
-function smoothImages(n: number, c: number, size: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const r = () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  const x = new Float32Array(n * c * size * size);
-  for (let i = 0; i < n; i++) {
-    const waves = Array.from({ length: 6 }, () => ({
-      fy: r() * 1.5,
-      fx: r() * 3,
-      ph: r() * 6.283,
-      a: 0.05 + 0.05 * r(),
-      tint: [r(), r(), r()],
-    }));
-    const base = 0.3 + 0.4 * r();
-    for (let ch = 0; ch < c; ch++)
-      for (let y = 0; y < size; y++)
-        for (let xx = 0; xx < size; xx++) {
-          let v = base + 0.01 * (r() - 0.5);
-          for (const wv of waves)
-            v += wv.a * (0.6 + 0.4 * wv.tint[ch]) * Math.cos((6.283 * (wv.fy * y + wv.fx * xx)) / size + wv.ph);
-          x[((i * c + ch) * size + y) * size + xx] = Math.min(1, Math.max(0, v));
-        }
-  }
-  return x;
-}
+import { smoothImages } from "../audit/images.ts";
 
 describe("BlockMoments", () => {
   test("covariances of every neighbour relation match a brute-force float64 loop (CHW and HWC)", () => {
