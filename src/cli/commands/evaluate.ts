@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { Loader, NORMALIZE_MODES, Store } from "../../data/index.ts";
 import { loadCheckpoint, TEST_TIME_AUGMENTS, type TestTimeAugment } from "../../models/index.ts";
+import { moduleTo, parseDevice } from "../../torch/device.ts";
 import { setNumThreads } from "../../torch/index.ts";
 import { checkCompatible, checkpointDir, evaluate, runNormalization } from "../../train/index.ts";
 import { positiveInteger } from "../parse.ts";
@@ -24,9 +25,11 @@ export function evaluateCommand(): Command {
     .option("-b, --batch-size <n>", "batch size", positiveInteger, 128)
     .option("--threads <n>", "libtorch threads", positiveInteger)
     .option("--workers <n>", "loader worker threads", positiveInteger, 2)
+    .option("--device <name>", "cpu, cuda or cuda:N", "cpu")
     .option("--json", "print one JSON object instead of a sentence")
     .action(async (model: string, storeDir: string, o) => {
       if (o.threads) setNumThreads(o.threads);
+      const device = parseDevice(o.device);
       const ckpt = checkpointDir(model);
       const store = Store.open(storeDir);
       const { model: m, meta } = await loadCheckpoint(ckpt);
@@ -39,7 +42,8 @@ export function evaluateCommand(): Command {
           workers: o.workers,
           normalization: runNormalization(model, meta, store, o.normalize),
         });
-        const r = await evaluate(m, loader).finally(() => loader.close());
+        moduleTo(m, device);
+        const r = await evaluate(m, loader, 0, device).finally(() => loader.close());
         const out = { accuracy: r.acc, loss: r.loss, images: r.images, tta: o.tta, seconds: r.seconds };
         process.stdout.write(
           o.json
