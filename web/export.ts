@@ -1,6 +1,6 @@
 /**
  * Dataset export: the page's `<class>/<image>` files → one tar in the study's layout plus `ercnn-export.json`
- * (what `ercnn encrypt EXPORT.tar -o STORE` imports; src/data/page-export.ts). Chunks of CHUNK images are encrypted
+ * (what `ercnn encrypt EXPORT.tar -o STORE` imports; src/data/page-export.ts). Chunks of ~4 MB of images are encrypted
  * by the worker pool, a few in flight per worker; their tar parts are Blobs (kept by the browser's blob store, which
  * spills to disk), assembled in order at the end, so the page holds file handles and labels, not pixels.
  */
@@ -10,7 +10,10 @@ import type { DecodeOptions } from "./preprocess.ts";
 import { tarEnd, tarMember } from "./tar.ts";
 import type { ExportItem, WorkerReply } from "./worker.ts";
 
-export const CHUNK = 32;
+/** Images per worker task: at most 32 and about 4 MB of ciphertexts (6 images of 224×224), at least 2. */
+export function chunkSize(shape: [number, number, number]): number {
+  return Math.max(2, Math.min(32, Math.floor((4 << 20) / (shape[0] * shape[1] * shape[2] * 4))));
+}
 const PROBE = 16;
 
 export interface ExportOptions {
@@ -47,6 +50,7 @@ export async function exportDataset(
   const probe = await pool.run({ type: "probe", items: items.slice(0, PROBE), decode: o.decode, skipBad: o.skipBad });
   const { shape } = expect(probe, "shape");
   const total = items.length;
+  const CHUNK = chunkSize(shape);
   const chunks = Math.ceil(total / CHUNK);
   const results: Promise<Extract<WorkerReply, { type: "chunk" }>>[] = [];
   const inflight = pool.size * 2;
