@@ -30,12 +30,11 @@ interface Measure {
 }
 
 /** One role: "single" (whole batch, this process's threads) or "rank" (half the batch, DDP). */
-async function measure(role: string, name: string): Promise<Measure> {
+async function measure(name: string, pg: import("../src/torch/distributed.ts").ProcessGroup | null): Promise<Measure> {
   const { createBackbone } = await import("../src/models/index.ts");
   const T = await import("../src/torch/index.ts");
   const D = await import("../src/torch/distributed.ts");
   const s = SETUP[name];
-  const pg = role === "rank" ? D.initFromEnv({ timeoutMs: 600_000 }) : null;
   const b = pg ? s.batch : 2 * s.batch;
   T.manualSeed(1);
   const model = createBackbone(name, { numClasses: s.classes });
@@ -78,7 +77,6 @@ async function measure(role: string, name: string): Promise<Measure> {
       buckets: ddp.buckets,
     });
     pg.barrier();
-    pg.destroy();
   }
   return r;
 }
@@ -90,8 +88,11 @@ export function ringAllreduceMs(bytes: number, n: number, gbit: number, latencyU
 
 const role = process.argv[2];
 if (role === "single" || role === "rank") {
+  const D = await import("../src/torch/distributed.ts");
+  const pg = role === "rank" ? D.initFromEnv({ timeoutMs: 600_000 }) : null;
   const out = [];
-  for (const m of MODELS) out.push(await measure(role, m));
+  for (const m of MODELS) out.push(await measure(m, pg));
+  pg?.destroy();
   if (role === "single" || process.env.RANK === "0") console.log(JSON.stringify(out));
 } else {
   const self = [...process.execArgv, process.argv[1]];

@@ -101,8 +101,8 @@ export class ProcessGroup {
       });
     } catch (e) {
       throw new DistributedError(
-        `rank ${o.rank}: could not join the group of ${o.worldSize} at ${o.masterAddr}:${o.masterPort} within ` +
-          `${timeoutMs / 1000} s: ${(e as Error).message}`,
+        `rank ${o.rank}: could not join the group of ${o.worldSize} at ${o.masterAddr}:${o.masterPort} (timeout ` +
+          `${timeoutMs / 1000} s): ${(e as Error).message}`,
         [],
       );
     }
