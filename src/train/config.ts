@@ -165,7 +165,12 @@ export const TRAIN_OPTIONS = {
     "seconds a rank waits for the others in a collective before failing with the silent rank's number",
     1,
   ),
-  bucketCapMb: number("--bucket-cap-mb <MB>", 25, "DDP gradient bucket size in MiB (all-reduced during backward)", 0.001),
+  bucketCapMb: number(
+    "--bucket-cap-mb <MB>",
+    25,
+    "DDP gradient bucket size in MiB (all-reduced during backward)",
+    0.001,
+  ),
 } satisfies Record<string, TrainOption<unknown>>;
 
 type ValueOf<O> = O extends TrainOption<infer T> ? T : never;

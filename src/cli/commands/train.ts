@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { launchRanks } from "../../train/distributed-launch.ts";
 import {
   DEFAULTS,
   type PartialTrainConfig,
@@ -7,7 +8,6 @@ import {
   type TrainOption,
   train,
 } from "../../train/index.ts";
-import { launchRanks } from "../../train/distributed-launch.ts";
 import { integer, nonNegativeInteger, number, positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
@@ -74,7 +74,11 @@ export function configFromFlags(store: string, o: Record<string, unknown>): Part
  */
 export async function launchedRanks(cfg: PartialTrainConfig): Promise<boolean> {
   if (!cfg.nproc || process.env.WORLD_SIZE) return false;
-  const res = await launchRanks({ nproc: cfg.nproc, args: process.argv.slice(2), graceMs: 1000 * (cfg.distTimeout ?? DEFAULTS.distTimeout) });
+  const res = await launchRanks({
+    nproc: cfg.nproc,
+    args: process.argv.slice(2),
+    graceMs: 1000 * (cfg.distTimeout ?? DEFAULTS.distTimeout),
+  });
   process.exitCode = res.code;
   return true;
 }
