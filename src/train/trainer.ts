@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic.ts";
 import type { Loader } from "../data/index.ts";
+import { downloadProgressLines, isHubSpec, resolvePretrained } from "../models/hub.ts";
 import {
   type ERModel,
   freshBackbone,
@@ -18,24 +19,23 @@ import {
   readCheckpointMeta,
   saveCheckpoint,
 } from "../models/index.ts";
-import { downloadProgressLines, isHubSpec, resolvePretrained } from "../models/hub.ts";
 import { type Device, deviceForRank, moduleTo, parseDevice } from "../torch/device.ts";
 import { DistributedError } from "../torch/distributed.ts";
 import { manualSeed, type optim, setNumThreads } from "../torch/index.ts";
 import { applyFreeze, buildModel, initialiseAdaptation } from "./adapt-init.ts";
 import { checkCompatible } from "./compat.ts";
+import { DEFAULTS, type PartialTrainConfig, type TrainConfig } from "./config.ts";
 import {
   checkWorldSize,
   type DistributedTraining,
+  exitOnDistributedError,
   joinTraining,
   reducePass,
   shardEvalLoader,
   shardTrainLoader,
   syncForEval,
-  exitOnDistributedError,
   wrapModel,
 } from "./distributed-train.ts";
-import { DEFAULTS, type PartialTrainConfig, type TrainConfig } from "./config.ts";
 import type { Quality } from "./eavesdropper.ts";
 import { evaluate, type PassResult, type ProgressFactory, trainEpoch } from "./epoch.ts";
 import { openRun, type TrainState } from "./open-run.ts";
@@ -82,7 +82,11 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
   const dist = joinTraining({ timeoutSeconds: partial.distTimeout ?? DEFAULTS.distTimeout });
   const log = dist && !dist.isWriter ? () => {} : (o.log ?? ((s: string) => process.stderr.write(`${s}\n`)));
   try {
-    const { cfg, run, state, lastCheckpoint } = await openRun(partial, { resume: o.resume, log, readOnly: !!dist && !dist.isWriter });
+    const { cfg, run, state, lastCheckpoint } = await openRun(partial, {
+      resume: o.resume,
+      log,
+      readOnly: !!dist && !dist.isWriter,
+    });
     if (lastCheckpoint) checkWorldSize(state.worldSize, dist?.worldSize ?? 1, cfg.out);
     state.worldSize = dist?.worldSize ?? 1;
     if (cfg.threads) setNumThreads(cfg.threads);
@@ -111,7 +115,16 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
       if (!lastCheckpoint) initialiseAdaptation(model, cfg, data, log);
       applyFreeze(model, cfg, data);
       moduleTo(model, device);
-      training = new Training(cfg, run, data, model, state, { ...o, log, quiet: o.quiet || !!dist?.rank }, dist, device);
+      training = new Training(
+        cfg,
+        run,
+        data,
+        model,
+        state,
+        { ...o, log, quiet: o.quiet || !!dist?.rank },
+        dist,
+        device,
+      );
       if (lastCheckpoint) await training.restore(lastCheckpoint);
       return (await training.runRounds()) ? await training.finish() : training.result(null, {});
     } catch (e) {
