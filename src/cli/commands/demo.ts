@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { generateKey, shortFingerprint } from "../../cipher/index.ts";
+import { type CipherKey, generateKey, shortFingerprint } from "../../cipher/index.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
 import { isStore, readMeta, Store } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
@@ -30,6 +30,155 @@ export const DEMO = {
 } as const;
 
 const minutes = (s: number) => (s >= 90 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+interface DemoOptions {
+  out: string;
+  trainImages: number;
+  testImages: number;
+  backbone: string;
+  epochs: number;
+  download?: boolean;
+  fresh?: boolean;
+}
+
+/** The demo directory's files. */
+function demoPaths(out: string) {
+  return {
+    key: join(out, "key.json"),
+    trainStore: join(out, "cifar10-train"),
+    testStore: join(out, "cifar10-test"),
+    referenceStore: join(out, "cifar10-reference-plain"),
+    run: join(out, "run"),
+    attackKey: join(out, "attack-key.json"),
+    attackJson: join(out, "attack.json"),
+    attackPicture: join(out, "attack.png"),
+    report: join(out, "report.html"),
+  };
+}
+type DemoPaths = ReturnType<typeof demoPaths>;
+
+/** 1. The client's secret key (mode 0600; only its fingerprint is ever printed). */
+async function clientKey(p: DemoPaths): Promise<CipherKey> {
+  if (!existsSync(p.key)) {
+    await saveKey(p.key, await generateKey({ mode: "uniform", blockSize: 4 }));
+    log(`[1/5] key: new uniform k=4 key in ${p.key}`);
+  }
+  const key = await loadKey(p.key);
+  log(`[1/5] key fingerprint ${shortFingerprint(key)}`);
+  return key;
+}
+
+/** 2. The client encrypts (resumable; a store never mixes keys); the attacker stores its plain reference photos. */
+async function clientEncrypt(p: DemoPaths, o: DemoOptions): Promise<void> {
+  for (const [what, dir, n, split, plain] of [
+    ["train", p.trainStore, o.trainImages, "train", false],
+    ["test", p.testStore, o.testImages, "test", false],
+    ["attacker's plain reference photos", p.referenceStore, DEMO.referenceImages, "test", true],
+  ] as const) {
+    if (isStore(dir) && readMeta(dir).complete) {
+      log(`[2/5] ${what}: ${dir} already written`);
+      continue;
+    }
+    log(`[2/5] ${plain ? "storing" : "encrypting"} ${n} CIFAR-10 ${split} images (${what}) → ${dir}`);
+    await runEncrypt(undefined, {
+      preset: "cifar10",
+      split,
+      ...(plain ? { plain: true } : { key: p.key }),
+      out: dir,
+      limit: n,
+      download: !!o.download,
+    });
+  }
+}
+
+/** 3. The provider trains on ciphertexts only; the key is used solely to measure decryption quality. */
+async function providerTrain(p: DemoPaths, o: DemoOptions): Promise<void> {
+  if (isFinished(p.run)) return;
+  log(`[3/5] training ${o.backbone} with the aligned adaptation network (whitening init) for ${o.epochs} epochs`);
+  await train(
+    {
+      train: p.trainStore,
+      test: p.testStore,
+      out: p.run,
+      backbone: o.backbone,
+      adapt: "aligned",
+      adaptInit: "whiten",
+      optimizer: "adamw",
+      lr: 0.003,
+      weightDecay: 0.05,
+      batchSize: 64,
+      epochs: o.epochs,
+      schedule: "cosine",
+      warmupEpochs: 0.5,
+      labelSmoothing: 0.1,
+      normalize: "store",
+      augment: "cipher-safe",
+      evalKey: p.key,
+    },
+    { resume: existsSync(join(p.run, "last")), progress: trainProgress },
+  );
+}
+
+/**
+ * 4. The eavesdropper's ciphertext-only attack: the training ciphertexts' statistics against plain photos it may
+ * hold (CIFAR-10 test images, disjoint from the encrypted training images); the key only measures it. Done once:
+ * attack.json keeps the numbers for later runs.
+ */
+async function eavesdropperAttack(p: DemoPaths): Promise<AttackSummary> {
+  if (existsSync(p.attackJson)) {
+    const a = JSON.parse(readFileSync(p.attackJson, "utf8")) as AttackSummary;
+    return existsSync(p.attackPicture) ? { ...a, picture: readFileSync(p.attackPicture) } : a;
+  }
+  log("[4/5] ciphertext-only attack: key estimated from ciphertext statistics and plain photos");
+  rmSync(p.attackKey, { force: true });
+  const r = await runAttack({
+    store: p.trainStore,
+    reference: p.referenceStore,
+    out: p.attackKey,
+    evalKey: p.key,
+    picture: p.attackPicture,
+    limit: DEMO.attackImages,
+    restarts: DEMO.attackRestarts,
+  });
+  const summary = {
+    psnr: r.psnr!,
+    images: r.measures!.images,
+    seconds: r.seconds,
+    encrypted: `${Store.open(p.trainStore).count.toLocaleString("en-US")} encrypted CIFAR-10 training images`,
+    reference: `${Store.open(p.referenceStore).count.toLocaleString("en-US")} plain CIFAR-10 test photos`,
+  };
+  await writeFileAtomic(p.attackJson, `${JSON.stringify(summary, null, 2)}\n`);
+  return { ...summary, picture: readFileSync(p.attackPicture) };
+}
+
+/** 5. The report, and the numbers on stdout. */
+async function demoReport(p: DemoPaths, o: DemoOptions, attack: AttackSummary, t0: number): Promise<void> {
+  const final = JSON.parse(readFileSync(join(p.run, "final.json"), "utf8"));
+  const images = (final.trainImages + final.valImages).toLocaleString("en-US");
+  await writeReport({
+    runDirs: [p.run],
+    out: p.report,
+    title: "ercnn demo: a CNN trained on encrypted CIFAR-10",
+    intro:
+      `A client drew a secret key and encrypted ${images} CIFAR-10 training images block by block (each 4×4 block ` +
+      `of each channel multiplied by a secret 16×16 matrix). A provider trained ${o.backbone} behind an adaptation ` +
+      `network on those ciphertexts alone for ${o.epochs} epochs and classified encrypted test images. As an ` +
+      "eavesdropper it then tried to see the images two ways: by looking at its adaptation network's output, and " +
+      "by estimating the key from the ciphertexts' statistics and ordinary photos.",
+    attack,
+  });
+  log(`[5/5] adaptation-output picture: ${join(p.run, "pictures", "final.png")}; attack picture: ${p.attackPicture}`);
+  const wall = (performance.now() - t0) / 1000;
+  process.stdout.write(
+    `test accuracy ${(100 * final.testAcc).toFixed(2)}% on ${final.testImages} encrypted CIFAR-10 images` +
+      (final.psnr !== undefined
+        ? `; the adaptation output shows them at ${final.psnr.toFixed(2)} dB PSNR (SSIM ${final.ssim.toFixed(3)})`
+        : "") +
+      `\nciphertext-only attack (no key, no plaintext of the encrypted images): decryption PSNR ${attack.psnr.toFixed(2)} dB` +
+      `\nreport: ${p.report}\ndemo took ${minutes(wall)} (this run; steps already done are not repeated)\n`,
+  );
+}
 
 /**
  * The end-to-end demo: the client draws a key and encrypts a CIFAR-10 subset; the provider trains an ER model on the
@@ -54,135 +203,15 @@ export function demoCommand(): Command {
     .option("-e, --epochs <n>", "epochs", positiveInteger, DEMO.epochs)
     .option("--download", "download CIFAR-10 when no local copy is found")
     .option("--fresh", "start over (new key, stores and run) instead of resuming what is there")
-    .action(async (o) => {
+    .action(async (o: DemoOptions) => {
       const t0 = performance.now();
-      const out = resolve(o.out as string);
-      const log = (s: string) => process.stderr.write(`${s}\n`);
-      const keyPath = join(out, "key.json");
-      const trainStore = join(out, "cifar10-train");
-      const testStore = join(out, "cifar10-test");
-      const referenceStore = join(out, "cifar10-reference-plain");
-      const runDir = join(out, "run");
-      const attackKeyPath = join(out, "attack-key.json");
-      const attackJson = join(out, "attack.json");
-      const attackPicture = join(out, "attack.png");
-      if (o.fresh) rmSync(out, { recursive: true, force: true });
-
-      // 1. the client's secret key (mode 0600; only its fingerprint is ever printed)
-      if (!existsSync(keyPath)) {
-        await saveKey(keyPath, await generateKey({ mode: "uniform", blockSize: 4 }));
-        log(`[1/5] key: new uniform k=4 key in ${keyPath}`);
-      }
-      const key = await loadKey(keyPath);
-      log(`[1/5] key fingerprint ${shortFingerprint(key)}`);
-
-      // 2. the client encrypts (resumable; a store never mixes keys). The attacker's plain reference photos too.
-      for (const [what, dir, n, split, plain] of [
-        ["train", trainStore, o.trainImages, "train", false],
-        ["test", testStore, o.testImages, "test", false],
-        ["attacker's plain reference photos", referenceStore, DEMO.referenceImages, "test", true],
-      ] as const) {
-        if (isStore(dir) && readMeta(dir).complete) {
-          log(`[2/5] ${what}: ${dir} already written`);
-          continue;
-        }
-        log(`[2/5] ${plain ? "storing" : "encrypting"} ${n} CIFAR-10 ${split} images (${what}) → ${dir}`);
-        await runEncrypt(undefined, {
-          preset: "cifar10",
-          split,
-          ...(plain ? { plain: true } : { key: keyPath }),
-          out: dir,
-          limit: n,
-          download: !!o.download,
-        });
-      }
-
-      // 3. the provider trains on ciphertexts only; the key is used solely to measure decryption quality
-      if (!isFinished(runDir)) {
-        log(`[3/5] training ${o.backbone} with the aligned adaptation network (whitening init) for ${o.epochs} epochs`);
-        await train(
-          {
-            train: trainStore,
-            test: testStore,
-            out: runDir,
-            backbone: o.backbone,
-            adapt: "aligned",
-            adaptInit: "whiten",
-            optimizer: "adamw",
-            lr: 0.003,
-            weightDecay: 0.05,
-            batchSize: 64,
-            epochs: o.epochs,
-            schedule: "cosine",
-            warmupEpochs: 0.5,
-            labelSmoothing: 0.1,
-            normalize: "store",
-            augment: "cipher-safe",
-            evalKey: keyPath,
-          },
-          { resume: existsSync(join(runDir, "last")), progress: trainProgress },
-        );
-      }
-
-      // 4. the eavesdropper's ciphertext-only attack: the training ciphertexts' statistics against plain photos it may
-      //    hold (CIFAR-10 test images, disjoint from the encrypted training images); the key only measures it
-      const attack = existsSync(attackJson) ? readAttack(attackJson) : await runDemoAttack();
+      const p = demoPaths(resolve(o.out));
+      if (o.fresh) rmSync(resolve(o.out), { recursive: true, force: true });
+      await clientKey(p);
+      await clientEncrypt(p, o);
+      await providerTrain(p, o);
+      const attack = await eavesdropperAttack(p);
       log(`[4/5] ciphertext-only attack: ${attack.psnr.toFixed(2)} dB PSNR in ${minutes(attack.seconds)}`);
-
-      async function runDemoAttack(): Promise<AttackSummary> {
-        log("[4/5] ciphertext-only attack: key estimated from ciphertext statistics and plain photos");
-        rmSync(attackKeyPath, { force: true });
-        const r = await runAttack({
-          store: trainStore,
-          reference: referenceStore,
-          out: attackKeyPath,
-          evalKey: keyPath,
-          picture: attackPicture,
-          limit: DEMO.attackImages,
-          restarts: DEMO.attackRestarts,
-        });
-        const summary = {
-          psnr: r.psnr!,
-          images: r.measures!.images,
-          seconds: r.seconds,
-          encrypted: `${Store.open(trainStore).count.toLocaleString("en-US")} encrypted CIFAR-10 training images`,
-          reference: `${Store.open(referenceStore).count.toLocaleString("en-US")} plain CIFAR-10 test photos`,
-        };
-        await writeFileAtomic(attackJson, `${JSON.stringify(summary, null, 2)}\n`);
-        return { ...summary, picture: readFileSync(attackPicture) };
-      }
-
-      function readAttack(path: string): AttackSummary {
-        const a = JSON.parse(readFileSync(path, "utf8")) as AttackSummary;
-        return existsSync(attackPicture) ? { ...a, picture: readFileSync(attackPicture) } : a;
-      }
-
-      // 5. the report
-      const final = JSON.parse(readFileSync(join(runDir, "final.json"), "utf8"));
-      const report = await writeReport({
-        runDirs: [runDir],
-        out: join(out, "report.html"),
-        title: "ercnn demo: a CNN trained on encrypted CIFAR-10",
-        intro:
-          `A client drew a secret key and encrypted ${(final.trainImages + final.valImages).toLocaleString("en-US")} ` +
-          "CIFAR-10 training images " +
-          "block by block (each 4×4 block of each channel multiplied by a secret 16×16 matrix). A provider trained " +
-          `${o.backbone} behind an adaptation network on those ciphertexts alone for ${o.epochs} epochs and ` +
-          "classified encrypted test images. As an eavesdropper it then tried to see the images two ways: by looking " +
-          "at its adaptation network's output, and by estimating the key from the ciphertexts' statistics and ordinary photos.",
-        attack,
-      });
-      log(
-        `[5/5] adaptation-output picture: ${join(runDir, "pictures", "final.png")}; attack picture: ${attackPicture}`,
-      );
-      const wall = (performance.now() - t0) / 1000;
-      process.stdout.write(
-        `test accuracy ${(100 * final.testAcc).toFixed(2)}% on ${final.testImages} encrypted CIFAR-10 images` +
-          (final.psnr !== undefined
-            ? `; the adaptation output shows them at ${final.psnr.toFixed(2)} dB PSNR (SSIM ${final.ssim.toFixed(3)})`
-            : "") +
-          `\nciphertext-only attack (no key, no plaintext of the encrypted images): decryption PSNR ${attack.psnr.toFixed(2)} dB` +
-          `\nreport: ${report}\ndemo took ${minutes(wall)} (this run; steps already done are not repeated)\n`,
-      );
+      await demoReport(p, o, attack, t0);
     });
 }
