@@ -62,7 +62,13 @@ async function measure(name: string, pg: import("../src/torch/distributed.ts").P
   let bwd = 0;
   for (let i = 0; i < STEPS; i++) bwd += step(true);
   const stepMs = (performance.now() - t0) / STEPS;
-  const r: Measure = { model: name, imgPerSec: (1000 * b * (pg?.worldSize ?? 1)) / stepMs, stepMs, backwardMs: bwd / STEPS, bytes };
+  const r: Measure = {
+    model: name,
+    imgPerSec: (1000 * b * (pg?.worldSize ?? 1)) / stepMs,
+    stepMs,
+    backwardMs: bwd / STEPS,
+    bytes,
+  };
   if (pg && ddp) {
     // backward without the reducer (not armed: plain forward), and the same bytes all-reduced on their own
     let alone = 0;
@@ -83,7 +89,7 @@ async function measure(name: string, pg: import("../src/torch/distributed.ts").P
 
 /** Ring all-reduce of B bytes over N machines at G Gbit/s: 2(N−1)/N · B / bandwidth + 2(N−1) · latency. */
 export function ringAllreduceMs(bytes: number, n: number, gbit: number, latencyUs = 50): number {
-  return (2 * (n - 1) * bytes * 8) / (n * gbit * 1e9) * 1000 + (2 * (n - 1) * latencyUs) / 1000;
+  return ((2 * (n - 1) * bytes * 8) / (n * gbit * 1e9)) * 1000 + (2 * (n - 1) * latencyUs) / 1000;
 }
 
 const role = process.argv[2];
@@ -116,7 +122,9 @@ if (role === "single" || role === "rank") {
   if (res.code !== 0) throw new Error(`ranks failed (${res.code})`);
   const two: Measure[] = JSON.parse(ranksOut.trim().split("\n").at(-1)!);
   const lines: string[] = [];
-  lines.push("| model | 1 proc × 2 threads img/s | 2 ranks × 1 thread img/s | ratio | MB all-reduced/step | buckets | all-reduce alone ms | backward alone / with DDP ms | hidden by backward |");
+  lines.push(
+    "| model | 1 proc × 2 threads img/s | 2 ranks × 1 thread img/s | ratio | MB all-reduced/step | buckets | all-reduce alone ms | backward alone / with DDP ms | hidden by backward |",
+  );
   lines.push("|---|---|---|---|---|---|---|---|---|");
   const rows = one.map((a, i) => {
     const d = two[i];
@@ -129,8 +137,13 @@ if (role === "single" || role === "rank") {
     );
     return { model: a.model, computeMs: d.stepMs - exposed, backwardMs: d.backwardAloneMs!, bytes: d.bytes, hidden };
   });
-  lines.push("", "Projected step efficiency (compute / step time) with this per-rank compute, ring all-reduce, 50 µs latency:");
-  lines.push("| model | machines | 10 Gbit/s: comm ms, efficiency (no overlap / overlap) | 100 Gbit/s: comm ms, efficiency (no overlap / overlap) |");
+  lines.push(
+    "",
+    "Projected step efficiency (compute / step time) with this per-rank compute, ring all-reduce, 50 µs latency:",
+  );
+  lines.push(
+    "| model | machines | 10 Gbit/s: comm ms, efficiency (no overlap / overlap) | 100 Gbit/s: comm ms, efficiency (no overlap / overlap) |",
+  );
   lines.push("|---|---|---|---|");
   for (const r of rows)
     for (const n of [2, 8, 64]) {

@@ -95,7 +95,8 @@ export function hubSource(spec: string, o: HubOptions = {}): { url: string; file
  */
 export async function resolvePretrained(spec: string, o: HubOptions = {}): Promise<string> {
   if (!isHubSpec(spec)) {
-    if (!existsSync(spec)) throw new Error(`--pretrained ${spec}: no such file (or name weights as torchvision:… / timm:…)`);
+    if (!existsSync(spec))
+      throw new Error(`--pretrained ${spec}: no such file (or name weights as torchvision:… / timm:…)`);
     return spec;
   }
   const { url, file, hash } = hubSource(spec, o);
@@ -104,7 +105,11 @@ export async function resolvePretrained(spec: string, o: HubOptions = {}): Promi
   if (existsSync(dest)) return dest;
   // download() resumes <tmp>.part across attempts and calls; the verified file is renamed into place.
   const tmp = `${dest}.download`;
-  await download(url, tmp, { onProgress: o.onProgress, retries: o.retries, sha256: hash?.length === 64 ? hash : undefined });
+  await download(url, tmp, {
+    onProgress: o.onProgress,
+    retries: o.retries,
+    sha256: hash?.length === 64 ? hash : undefined,
+  });
   if (hash && hash.length < 64) {
     const got = await sha256Of(tmp);
     if (!got.startsWith(hash)) {

@@ -33,7 +33,8 @@ export function parseDevice(name: string, where = "--device"): Device {
   if (why) throw new Error(`${where} ${name}: CUDA is not available: ${why}`);
   const index = m[1] === undefined ? 0 : Number(m[1]);
   const count = cuda.deviceCount();
-  if (index >= count) throw new Error(`${where} ${name}: there ${count === 1 ? "is 1 GPU" : `are ${count} GPUs`} (cuda:0..${count - 1})`);
+  if (index >= count)
+    throw new Error(`${where} ${name}: there ${count === 1 ? "is 1 GPU" : `are ${count} GPUs`} (cuda:0..${count - 1})`);
   return `cuda:${index}`;
 }
 
@@ -66,4 +67,3 @@ export function moduleTo<M extends Module>(module: M, device: Device): M {
   }
   return module;
 }
-

@@ -151,7 +151,10 @@ export class ProcessGroup {
     const list = Array.isArray(tensors) ? tensors : [tensors];
     const nat = list.map((t) => t.native);
     this.run(`all_reduce(${op})`, () => D.allreduce(this.handle, nat, op === "avg" ? "sum" : op, timeoutMs));
-    if (op === "avg") noGrad(() => list.forEach((t) => t.div_(this.worldSize)));
+    if (op === "avg")
+      noGrad(() => {
+        for (const t of list) t.div_(this.worldSize);
+      });
   }
 
   /** In place, like dist.broadcast: every rank receives src's values. */

@@ -44,7 +44,14 @@ export function freeLoopbackPort(): Promise<number> {
 }
 
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-const SIGNUM: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
+const SIGNUM: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGSEGV: 11,
+  SIGABRT: 6,
+};
 
 /** The argv without `--nproc N` / `--nproc=N`, for the ranks. */
 export function withoutNproc(argv: string[]): string[] {
@@ -104,7 +111,9 @@ export async function launchRanks(o: LaunchOptions): Promise<LaunchResult> {
         if (c !== 0 && failedRank === null) {
           failedRank = rank;
           firstCode = c;
-          log(`ercnn: rank ${rank} exited with ${signal ? `signal ${signal}` : `code ${code}`}; stopping the other ranks`);
+          log(
+            `ercnn: rank ${rank} exited with ${signal ? `signal ${signal}` : `code ${code}`}; stopping the other ranks`,
+          );
           killTimer = setTimeout(() => {
             stopAll("SIGTERM");
             setTimeout(() => stopAll("SIGKILL"), 5000).unref();

@@ -7,12 +7,11 @@ import { freePort, lastJson, nodeRank, rankEnv } from "./helpers.ts";
 function maxRelErr(a: number[][], b: number[][]): number {
   let num = 0;
   let den = 0;
-  a.forEach((t, i) =>
-    t.forEach((v, j) => {
+  for (const [i, t] of a.entries())
+    for (const [j, v] of t.entries()) {
       num = Math.max(num, Math.abs(v - b[i][j]));
       den = Math.max(den, Math.abs(b[i][j]));
-    }),
-  );
+    }
   return num / den;
 }
 

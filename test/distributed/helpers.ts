@@ -1,9 +1,9 @@
 // Multi-process test helpers: free loopback ports, rank processes with torchrun's environment, bounded waits, and
 // no process left behind (every child is killed when the test file ends).
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freeLoopbackPort } from "../../src/train/distributed-launch.ts";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const children = new Set<ChildProcess>();
@@ -12,16 +12,7 @@ process.on("exit", () => {
 });
 
 /** A loopback port that was free a moment ago (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export const freePort = freeLoopbackPort;
 
 export interface Result {
   code: number | null;
@@ -73,7 +64,12 @@ export function rankEnv(port: number, rank: number, worldSize: number): NodeJS.P
 
 /** Runs test/distributed/rank.ts <scenario> as one rank. */
 export function nodeRank(scenario: string, env: NodeJS.ProcessEnv, args: string[] = [], timeoutMs?: number): Proc {
-  return run(process.execPath, ["--import", "tsx", join(root, "test/distributed/rank.ts"), scenario, ...args], env, timeoutMs);
+  return run(
+    process.execPath,
+    ["--import", "tsx", join(root, "test/distributed/rank.ts"), scenario, ...args],
+    env,
+    timeoutMs,
+  );
 }
 
 /** The last line of a process's stdout, parsed as JSON. */

@@ -9,7 +9,9 @@ import { freePort, lastJson, nodeRank, rankEnv, run } from "./helpers.ts";
 const python = "/usr/bin/python3";
 const hasTorch = spawnSync(python, ["-c", "import torch.distributed as d; assert d.is_gloo_available()"]).status === 0;
 
-describe("c10d interop with PyTorch", { skip: hasTorch ? false : "Debian python3-torch with gloo not installed" }, () => {
+describe("c10d interop with PyTorch", {
+  skip: hasTorch ? false : "Debian python3-torch with gloo not installed",
+}, () => {
   for (const pyRank of [0, 1]) {
     it(`python rank ${pyRank} + ercnn rank ${1 - pyRank}: all_reduce sum/max, broadcast, barrier`, async () => {
       const port = await freePort();

@@ -61,6 +61,11 @@ describe("launchRanks (--nproc)", () => {
   });
 
   it("withoutNproc drops --nproc N and --nproc=N", () => {
-    assert.deepEqual(withoutNproc(["train", "--nproc", "2", "--epochs", "3", "--nproc=4", "x"]), ["train", "--epochs", "3", "x"]);
+    assert.deepEqual(withoutNproc(["train", "--nproc", "2", "--epochs", "3", "--nproc=4", "x"]), [
+      "train",
+      "--epochs",
+      "3",
+      "x",
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 // One rank of a multi-process test; the scenario is argv[2]. Prints one JSON line with what it observed.
-import { tensor } from "../../src/torch/index.ts";
+
 import { initFromEnv } from "../../src/torch/distributed.ts";
+import { tensor } from "../../src/torch/index.ts";
 
 const scenario = process.argv[2];
 const timeoutMs = Number(process.env.ERCNN_TEST_DIST_TIMEOUT_MS ?? 60_000);
@@ -32,7 +33,13 @@ if (scenario === "ddp-exact") {
   const global = b * (de ? W : 2);
   // Different initial weights per rank: DDP's start-of-training broadcast must make them rank 0's.
   manualSeed(100 + (de?.rank ?? 0));
-  const model = new nn.Sequential(new nn.Linear(20, 64), new nn.ReLU(), new nn.Linear(64, 64), new nn.ReLU(), new nn.Linear(64, 5));
+  const model = new nn.Sequential(
+    new nn.Linear(20, 64),
+    new nn.ReLU(),
+    new nn.Linear(64, 64),
+    new nn.ReLU(),
+    new nn.Linear(64, 5),
+  );
   manualSeed(7);
   const X = randn([K * global, 20]);
   const Y = randint(0, 5, [K * global]);

@@ -5,7 +5,8 @@ import { describe, it } from "node:test";
 import { samplesPerRank, shardOrder } from "../../src/train/distributed-sampler.ts";
 
 const cases: [number, number, boolean][] = [];
-for (const n of [1, 2, 5, 7, 10, 16]) for (const w of [1, 2, 3, 4, 8]) for (const d of [false, true]) cases.push([n, w, d]);
+for (const n of [1, 2, 5, 7, 10, 16])
+  for (const w of [1, 2, 3, 4, 8]) for (const d of [false, true]) cases.push([n, w, d]);
 
 const py = `
 import json, sys
@@ -17,7 +18,9 @@ print(json.dumps(out))
 `;
 const ref = spawnSync("/usr/bin/python3", ["-c", py, JSON.stringify(cases)], { encoding: "utf8" });
 
-describe("DistributedSampler semantics", { skip: ref.status === 0 ? false : "Debian python3-torch not installed" }, () => {
+describe("DistributedSampler semantics", {
+  skip: ref.status === 0 ? false : "Debian python3-torch not installed",
+}, () => {
   it("every rank's slice equals PyTorch's for padded and drop-last splits", () => {
     const expected: number[][][] = JSON.parse(ref.stdout);
     cases.forEach(([n, w, d], c) => {
@@ -25,7 +28,11 @@ describe("DistributedSampler semantics", { skip: ref.status === 0 ? false : "Deb
       const order = Array.from({ length: n }, (_, i) => 100 + ((i * 3) % n));
       for (let r = 0; r < w; r++) {
         const got = [...shardOrder(order, r, w, d)];
-        assert.deepEqual(got, expected[c][r].map((i) => order[i]), `n=${n} W=${w} dropLast=${d} rank ${r}`);
+        assert.deepEqual(
+          got,
+          expected[c][r].map((i) => order[i]),
+          `n=${n} W=${w} dropLast=${d} rank ${r}`,
+        );
         assert.equal(got.length, samplesPerRank(n, w, d));
       }
     });

@@ -57,17 +57,18 @@ describe("ercnn train, data-parallel", () => {
     const printed = r.stdout.match(/test accuracy ([\d.]+)%/g) ?? [];
     assert.equal(printed.length, 1, `one rank prints the result:\n${r.stdout}`);
     const rows = metrics(out);
-    assert.deepEqual(
-      rows.map((m) => `${m.epoch}:${m.split}`).slice(0, 4),
-      ["1:train", "1:val", "2:train", "2:val"],
-    );
+    assert.deepEqual(rows.map((m) => `${m.epoch}:${m.split}`).slice(0, 4), ["1:train", "1:val", "2:train", "2:val"]);
     assert.equal(rows.at(-1).split, "test");
     // every image counted once: the ranks' shares were summed (32 validation images, 45 test images)
     const final = JSON.parse(readFileSync(join(out, "final.json"), "utf8"));
     assert.equal(final.testImages, 45);
-    assert.deepEqual(readdirSync(out).filter((f) => f.endsWith(".jsonl")), ["metrics.jsonl"]);
+    assert.deepEqual(
+      readdirSync(out).filter((f) => f.endsWith(".jsonl")),
+      ["metrics.jsonl"],
+    );
     assert.ok(existsSync(join(out, "best")) && existsSync(join(out, "last")));
-    const ev = await run(process.execPath, [BIN, "evaluate", out, join(dir, "test"), "--json", "--threads", "1"], {}).done;
+    const ev = await run(process.execPath, [BIN, "evaluate", out, join(dir, "test"), "--json", "--threads", "1"], {})
+      .done;
     assert.equal(ev.code, 0, ev.stderr);
     const evaluated = JSON.parse(ev.stdout.trim().split("\n").at(-1)!);
     assert.equal(evaluated.accuracy, final.testAcc);

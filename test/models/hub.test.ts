@@ -97,7 +97,11 @@ describe("--pretrained by name", () => {
     files.set(`/models/${file}`, bytes);
     const cache = join(dir, "cache2");
     await assert.rejects(
-      resolvePretrained("torchvision:resnet20.BAD_V1", { dir: cache, torchvisionBaseUrl: base, weights: { resnet20: { BAD_V1: file } } }),
+      resolvePretrained("torchvision:resnet20.BAD_V1", {
+        dir: cache,
+        torchvisionBaseUrl: base,
+        weights: { resnet20: { BAD_V1: file } },
+      }),
       /checksum mismatch .*does not start with deadbeef/,
     );
     assert.deepEqual(existsSync(cache) ? readdirSync(cache) : [], []);
@@ -122,7 +126,10 @@ describe("--pretrained by name", () => {
     });
     assert.equal(torchHubCheckpoints({ TORCH_HOME: "/x/t" }), "/x/t/hub/checkpoints");
     assert.equal(torchHubCheckpoints({ XDG_CACHE_HOME: "/c", HOME: "/h" }), "/c/torch/hub/checkpoints");
-    assert.throws(() => hubSource("torchvision:resnet50.IMAGENET1K_V9"), /resnet50 has no weights 'IMAGENET1K_V9'.*resnet50\.IMAGENET1K_V2/);
+    assert.throws(
+      () => hubSource("torchvision:resnet50.IMAGENET1K_V9"),
+      /resnet50 has no weights 'IMAGENET1K_V9'.*resnet50\.IMAGENET1K_V2/,
+    );
     assert.throws(() => hubSource("torchvision:vgg16.IMAGENET1K_V1"), /no torchvision weights for 'vgg16'/);
     assert.throws(() => hubSource("hf:x"), /unknown hub 'hf'/);
   });
