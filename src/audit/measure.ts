@@ -163,6 +163,6 @@ export async function leakPicture(sample: StoreSample, k: number, rows: number[]
       return { cipher: img, plain: sample.plain.subarray(q * per, (q + 1) * per) };
     }),
     { c, h, w },
-    { titles: { cipher: "ciphertext alone: block activity", plain: "plaintext" } },
+    { titles: { cipher: "no key: activity", plain: "plaintext" } },
   );
 }
