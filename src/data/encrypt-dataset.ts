@@ -153,14 +153,10 @@ export async function encryptDataset(opts: EncryptDatasetOptions): Promise<Encry
   return encryptInto(opts);
 }
 
-async function encryptInto(opts: EncryptDatasetOptions): Promise<EncryptDatasetResult> {
-  const t0 = performance.now();
+/** The stored image shape: known from the source, from the crop, or from the first decodable image. */
+async function imageShape(opts: EncryptDatasetOptions): Promise<[number, number, number]> {
   const { source, key } = opts;
   const decode = opts.decode ?? {};
-  if (source.items.length === 0) throw new DataError(`${source.description} has no images`, "EMPTY");
-  if (key && key.channels !== 3) throw new DataError(`key has ${key.channels} channels; images have 3`, "KEY_SHAPE");
-
-  // Shape: known from the source, from the crop, or from the first decodable image.
   let size = source.size ?? (decode.crop ? { h: decode.crop, w: decode.crop } : undefined);
   if (!size) {
     for (const it of source.items) {
@@ -173,10 +169,105 @@ async function encryptInto(opts: EncryptDatasetOptions): Promise<EncryptDatasetR
     }
     if (!size) throw new DataError(`no decodable image in ${source.description}`, "EMPTY");
   }
-  const shape: [number, number, number] = [3, size.h, size.w];
   if (key && (size.h % key.blockSize !== 0 || size.w % key.blockSize !== 0))
     throw new BlockSizeError(size.h, size.w, key.blockSize);
+  return [3, size.h, size.w];
+}
 
+type ChunkResult = { x: Float32Array; labels: Int32Array; n: number; skipped: SkippedItem[]; transparent: string[] };
+
+/**
+ * Encrypts the shards `todo` in worker threads and writes them in order: each shard is cut into chunks, at most
+ * 3 per worker in flight, assembled as they come back. `done` is the progress count to start from.
+ */
+async function encryptShards(
+  writer: StoreWriter,
+  todo: number[],
+  opts: EncryptDatasetOptions,
+  shape: [number, number, number],
+  done: number,
+): Promise<{ written: number; skipped: SkippedItem[]; transparent: string[] }> {
+  const { source } = opts;
+  const { total, shardSize } = writer.meta.plan;
+  const out = { written: 0, skipped: [] as SkippedItem[], transparent: [] as string[] };
+  if (todo.length === 0) return out;
+  const workers = opts.workers ?? defaultWorkers();
+  const wd: EncodeWorkerData = {
+    role: "encode",
+    key: opts.key,
+    decode: opts.decode ?? {},
+    shape,
+    skipBad: !!opts.skipBad,
+  };
+  const pool = new WorkerPool(workers, wd);
+  const chunkSize = opts.chunkSize ?? Math.max(16, Math.min(256, Math.floor(shardSize / 4) || 16));
+  const per = shape[0] * shape[1] * shape[2];
+  const span = (s: number) => [s * shardSize, Math.min(s * shardSize + shardSize, total)] as const;
+  const chunks: { shard: number; start: number; end: number }[] = [];
+  for (const s of todo) {
+    const [s0, s1] = span(s);
+    for (let a = s0; a < s1; a += chunkSize) chunks.push({ shard: s, start: a, end: Math.min(a + chunkSize, s1) });
+  }
+  const results = new Map<number, Promise<ChunkResult>>();
+  let issued = 0;
+  let ci = 0;
+  const issue = () => {
+    while (issued < chunks.length && issued - ci < workers * 3) {
+      const c = chunks[issued];
+      const { items, blob, transfer } = packItems(source.items.slice(c.start, c.end));
+      const p = pool.run<ChunkResult>({ type: "encode", items, blob }, transfer);
+      p.catch(() => {});
+      results.set(issued++, p);
+    }
+  };
+  const aborted = () => {
+    if (opts.signal?.aborted) throw new DataError("encryption interrupted", "ABORTED");
+  };
+  try {
+    for (const s of todo) {
+      const [s0, s1] = span(s);
+      const x = new Float32Array((s1 - s0) * per);
+      const labels: number[] = [];
+      const shardSkipped: SkippedItem[] = [];
+      let n = 0;
+      while (ci < chunks.length && chunks[ci].shard === s) {
+        issue();
+        aborted();
+        const r = await results.get(ci)!.catch((e) => {
+          if (e instanceof WorkerTaskError && e.payload.code === "BAD_IMAGE")
+            throw new BadImageError(e.payload.file!, e.payload.reason!);
+          throw e;
+        });
+        results.delete(ci);
+        x.set(r.x, n * per);
+        for (let i = 0; i < r.n; i++) labels.push(r.labels[i]);
+        n += r.n;
+        shardSkipped.push(...r.skipped);
+        out.transparent.push(...r.transparent);
+        done += chunks[ci].end - chunks[ci].start;
+        ci++;
+        opts.onProgress?.(done, total);
+        issue();
+      }
+      aborted();
+      await writer.writeShard(s, n === s1 - s0 ? x : x.subarray(0, n * per), labels, shardSkipped);
+      out.written += n;
+      out.skipped.push(...shardSkipped);
+      opts.onShard?.(s, n);
+    }
+  } finally {
+    await pool.close();
+  }
+  return out;
+}
+
+async function encryptInto(opts: EncryptDatasetOptions): Promise<EncryptDatasetResult> {
+  const t0 = performance.now();
+  const { source, key } = opts;
+  const decode = opts.decode ?? {};
+  if (source.items.length === 0) throw new DataError(`${source.description} has no images`, "EMPTY");
+  if (key && key.channels !== 3) throw new DataError(`key has ${key.channels} channels; images have 3`, "KEY_SHAPE");
+  const shape = await imageShape(opts);
   const shardSize = opts.shardSize ?? defaultShardSize(shape);
   const total = source.items.length;
   const writer = await StoreWriter.open(
@@ -194,87 +285,8 @@ async function encryptInto(opts: EncryptDatasetOptions): Promise<EncryptDatasetR
   const todo: number[] = [];
   for (let s = 0; s < writer.shardCount; s++) if (!writer.hasShard(s)) todo.push(s);
   const alreadyDone = writer.meta.shards.reduce((a, s) => a + (s.end - s.start), 0);
-  let done = alreadyDone;
-  opts.onProgress?.(done, total);
-  const skipped: SkippedItem[] = [];
-  const transparent: string[] = [];
-  let written = 0;
-
-  if (todo.length > 0) {
-    const workers = opts.workers ?? defaultWorkers();
-    const wd: EncodeWorkerData = { role: "encode", key, decode, shape, skipBad: !!opts.skipBad };
-    const pool = new WorkerPool(workers, wd);
-    const chunkSize = opts.chunkSize ?? Math.max(16, Math.min(256, Math.floor(shardSize / 4) || 16));
-    const per = shape[0] * shape[1] * shape[2];
-    try {
-      // Chunks of all pending shards; at most `inflight` at once, shards assembled and written in order.
-      interface Chunk {
-        shard: number;
-        start: number;
-        end: number;
-      }
-      const chunks: Chunk[] = [];
-      for (const s of todo) {
-        const s0 = s * shardSize;
-        const s1 = Math.min(s0 + shardSize, total);
-        for (let a = s0; a < s1; a += chunkSize) chunks.push({ shard: s, start: a, end: Math.min(a + chunkSize, s1) });
-      }
-      type Res = { x: Float32Array; labels: Int32Array; n: number; skipped: SkippedItem[]; transparent: string[] };
-      const results = new Map<number, Promise<Res>>();
-      const inflight = workers * 3;
-      let issued = 0;
-      const issue = () => {
-        while (issued < chunks.length && issued - consumed < inflight) {
-          const c = chunks[issued];
-          const { items, blob, transfer } = packItems(source.items.slice(c.start, c.end));
-          const p = pool.run<Res>({ type: "encode", items, blob }, transfer);
-          p.catch(() => {});
-          results.set(issued, p);
-          issued++;
-        }
-      };
-      let consumed = 0;
-      let ci = 0;
-      for (const s of todo) {
-        const s0 = s * shardSize;
-        const s1 = Math.min(s0 + shardSize, total);
-        const x = new Float32Array((s1 - s0) * per);
-        const labels: number[] = [];
-        const shardSkipped: SkippedItem[] = [];
-        let n = 0;
-        while (ci < chunks.length && chunks[ci].shard === s) {
-          issue();
-          if (opts.signal?.aborted) throw new DataError("encryption interrupted", "ABORTED");
-          let r: Res;
-          try {
-            r = await results.get(ci)!;
-          } catch (e) {
-            if (e instanceof WorkerTaskError && e.payload.code === "BAD_IMAGE")
-              throw new BadImageError(e.payload.file!, e.payload.reason!);
-            throw e;
-          }
-          results.delete(ci);
-          consumed++;
-          ci++;
-          x.set(r.x, n * per);
-          for (let i = 0; i < r.n; i++) labels.push(r.labels[i]);
-          n += r.n;
-          shardSkipped.push(...r.skipped);
-          transparent.push(...r.transparent);
-          done += chunks[ci - 1].end - chunks[ci - 1].start;
-          opts.onProgress?.(done, total);
-          issue();
-        }
-        if (opts.signal?.aborted) throw new DataError("encryption interrupted", "ABORTED");
-        await writer.writeShard(s, n === s1 - s0 ? x : x.subarray(0, n * per), labels, shardSkipped);
-        written += n;
-        skipped.push(...shardSkipped);
-        opts.onShard?.(s, n);
-      }
-    } finally {
-      await pool.close();
-    }
-  }
+  opts.onProgress?.(alreadyDone, total);
+  const { written, skipped, transparent } = await encryptShards(writer, todo, opts, shape, alreadyDone);
   const meta = await writer.finish();
   for (const sh of meta.shards) if (!todo.includes(sh.index)) skipped.push(...sh.skipped);
   return {
