@@ -53,16 +53,6 @@ const SIGNUM: Partial<Record<NodeJS.Signals, number>> = {
   SIGABRT: 6,
 };
 
-/** The argv without `--nproc N` / `--nproc=N`, for the ranks. */
-export function withoutNproc(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--nproc") i++;
-    else if (!argv[i].startsWith("--nproc=")) out.push(argv[i]);
-  }
-  return out;
-}
-
 export async function launchRanks(o: LaunchOptions): Promise<LaunchResult> {
   const n = o.nproc;
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`--nproc must be a positive integer, got ${n}`);

@@ -1,7 +1,6 @@
 // The --nproc launcher: torchrun's variables, a working group, a failed rank stopping the rest, signal forwarding.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { withoutNproc } from "../../src/train/distributed-launch.ts";
 import { run } from "./helpers.ts";
 
 const launcher = (args: string[], timeoutMs = 90_000) =>
@@ -58,14 +57,5 @@ describe("launchRanks (--nproc)", () => {
     const r = await p.done;
     assert.notEqual(r.code, 0);
     for (const pid of pids) assert.equal(alive(pid), false, `rank pid ${pid} still running`);
-  });
-
-  it("withoutNproc drops --nproc N and --nproc=N", () => {
-    assert.deepEqual(withoutNproc(["train", "--nproc", "2", "--epochs", "3", "--nproc=4", "x"]), [
-      "train",
-      "--epochs",
-      "3",
-      "x",
-    ]);
   });
 });
