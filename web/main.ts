@@ -3,21 +3,12 @@
  * Encryption and image decoding run in a Web Worker (worker.ts); this file is the UI. The key stays in this page and
  * its worker: requests carry ciphertexts and the key's fingerprint only.
  */
-import {
-  type CipherKey,
-  generateKey,
-  isNpy,
-  type KeyMode,
-  keyFromJson,
-  keyFromNpy,
-  keyToJson,
-  shortFingerprint,
-} from "../src/cipher/index.ts";
+import { type CipherKey, type KeyMode, keyToJson, shortFingerprint } from "../src/cipher/index.ts";
 import { exportDataset } from "./export.ts";
 import { classify, type ModelInfo, modelInfo, repositoryIndex, serverMetadata, type TopClass } from "./oip.ts";
 import { WorkerPool } from "./pool.ts";
 import type { DecodeOptions } from "./preprocess.ts";
-import type { EncryptedImage, ExportItem, WorkerRequest } from "./worker.ts";
+import type { EncryptedImage, ExportItem, WorkerReply, WorkerRequest } from "./worker.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const IMAGE = /\.(jpe?g|png|webp)$/i;
@@ -46,6 +37,13 @@ function setKey(k: CipherKey, how: string): void {
   checkKeyAgainstModel();
 }
 
+/** The key a worker made or parsed, or its error. */
+function keyOf(r: WorkerReply): CipherKey {
+  if (r.type === "error") throw new Error(r.message);
+  if (r.type !== "newkey") throw new Error(`worker answered ${r.type}`);
+  return r.key;
+}
+
 function keyError(msg: string): void {
   const s = $("key-status");
   s.className = "status error";
@@ -58,8 +56,7 @@ $("key-generate").addEventListener("click", async () => {
   if (!Number.isInteger(k) || k < 1 || k > 32) return keyError("Block size k must be a whole number from 1 to 32.");
   $("key-status").textContent = "Generating…";
   try {
-    // crypto.getRandomValues: generateKey without a seed draws from the system CSPRNG.
-    setKey(await generateKey({ mode, blockSize: k }), "New key");
+    setKey(keyOf(await pool.run({ type: "keygen", mode, blockSize: k })), "New key");
   } catch (e) {
     keyError((e as Error).message);
   }
@@ -71,10 +68,7 @@ $<HTMLInputElement>("key-file").addEventListener("change", async (e) => {
   try {
     const bytes = new Uint8Array(await f.arrayBuffer());
     const npyMode = $<HTMLSelectElement>("key-npy-mode").value as KeyMode;
-    const k = isNpy(bytes)
-      ? await keyFromNpy(bytes, f.name, { mode: npyMode })
-      : await keyFromJson(new TextDecoder().decode(bytes), f.name);
-    setKey(k, `Loaded ${f.name}`);
+    setKey(keyOf(await pool.run({ type: "keyfile", bytes, name: f.name, npyMode })), `Loaded ${f.name}`);
   } catch (err) {
     keyError((err as Error).message);
   } finally {
@@ -153,6 +147,8 @@ function layoutDataset(files: { file: File; path: string }[]): void {
 
 function updateDataButton(): void {
   $<HTMLButtonElement>("data-start").disabled = !key || dataItems.length === 0 || exporting !== null;
+  // One key per archive: the key cannot change while a dataset is being encrypted.
+  for (const id of ["key-generate", "key-file"]) $<HTMLInputElement>(id).disabled = exporting !== null;
 }
 
 $<HTMLInputElement>("data-folder").addEventListener("change", (e) => {

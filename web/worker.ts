@@ -4,7 +4,7 @@
  * and writes dataset exports as a tar Blob built chunk by chunk (Blob parts live in the browser's blob store, which
  * spills to disk, not in this worker's heap). Nothing here touches the network.
  */
-import type { CipherKey } from "../src/cipher/index.ts";
+import { type CipherKey, generateKey, isNpy, type KeyMode, keyFromJson, keyFromNpy } from "../src/cipher/index.ts";
 import { writeNpy } from "../src/core/npy.ts";
 import { encryptStoreValues } from "../src/data/store-cipher.ts";
 import { type DecodeOptions, preprocess, type RgbImage, rgbaToRgb, toChwUnit } from "./preprocess.ts";
@@ -45,7 +45,17 @@ export interface ChunkRequest {
   skipBad: boolean;
 }
 
-export type WorkerRequest = { type: "key"; key: CipherKey | null } | EncryptRequest | ProbeRequest | ChunkRequest;
+/** Key generation and key-file parsing (condition numbers of k²×k² matrices: seconds at k = 16, off the page). */
+export type KeyRequest =
+  | { type: "keygen"; id: number; mode: KeyMode; blockSize: number }
+  | { type: "keyfile"; id: number; bytes: Uint8Array; name: string; npyMode: KeyMode };
+
+export type WorkerRequest =
+  | { type: "key"; key: CipherKey | null }
+  | KeyRequest
+  | EncryptRequest
+  | ProbeRequest
+  | ChunkRequest;
 
 export interface EncryptedImage {
   name: string;
@@ -60,6 +70,7 @@ export interface EncryptedImage {
 export type WorkerReply =
   | { type: "encrypted"; id: number; images: EncryptedImage[]; errors: { name: string; reason: string }[] }
   | { type: "shape"; id: number; shape: [number, number, number] }
+  | { type: "newkey"; id: number; key: CipherKey }
   | {
       type: "chunk";
       id: number;
@@ -217,6 +228,16 @@ async function onChunk(r: ChunkRequest): Promise<WorkerReply> {
   return { type: "chunk", id: r.id, blob, labels, skipped, timing: { decode, encrypt, pack: performance.now() - t } };
 }
 
+async function onKey(m: KeyRequest): Promise<WorkerReply> {
+  // generateKey without a seed draws from crypto.getRandomValues (the system CSPRNG), as `ercnn keygen` does.
+  if (m.type === "keygen")
+    return { type: "newkey", id: m.id, key: await generateKey({ mode: m.mode, blockSize: m.blockSize }) };
+  const key = isNpy(m.bytes)
+    ? await keyFromNpy(m.bytes, m.name, { mode: m.npyMode })
+    : await keyFromJson(new TextDecoder().decode(m.bytes), m.name);
+  return { type: "newkey", id: m.id, key };
+}
+
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
   postMessage: (m: WorkerReply, transfer?: Transferable[]) => void;
@@ -230,7 +251,13 @@ scope.onmessage = async (e) => {
   }
   try {
     scope.postMessage(
-      m.type === "encrypt" ? await onEncrypt(m) : m.type === "probe" ? await onProbe(m) : await onChunk(m),
+      m.type === "encrypt"
+        ? await onEncrypt(m)
+        : m.type === "probe"
+          ? await onProbe(m)
+          : m.type === "chunk"
+            ? await onChunk(m)
+            : await onKey(m),
     );
   } catch (err) {
     scope.postMessage({ type: "error", id: m.id, message: (err as Error).message });
