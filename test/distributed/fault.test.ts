@@ -1,4 +1,5 @@
-// Faults: a rank killed with SIGKILL in the middle of collectives makes the others fail promptly, naming it. Rank 0
+// Faults: a rank killed with SIGKILL or stopped (SIGSTOP) in the middle of collectives makes the others fail promptly
+// (the hung one after the collective timeout), naming it.
 // here (it also hosts the rendezvous store); train-nproc.test.ts kills rank 1 in the middle of real training.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -12,7 +13,7 @@ async function whenReady(p: Proc, ms = 60_000): Promise<void> {
   }
 }
 
-describe("a rank killed mid-collective", () => {
+describe("a rank killed or hung mid-collective", () => {
   for (const victim of [0]) {
     it(`SIGKILL of rank ${victim}: the survivor exits non-zero within the timeout and names rank ${victim}`, async () => {
       const port = await freePort();
@@ -33,4 +34,23 @@ describe("a rank killed mid-collective", () => {
       assert.ok(Date.now() - killedAt < 25_000, `took ${Date.now() - killedAt} ms`);
     });
   }
+
+  it("a hung rank (SIGSTOP): the survivor fails after --dist-timeout and names it", async () => {
+    const port = await freePort();
+    const env = (r: number) => ({ ...rankEnv(port, r, 2), ERCNN_TEST_DIST_TIMEOUT_MS: "8000" });
+    const ranks = [nodeRank("fault", env(0)), nodeRank("fault", env(1))];
+    try {
+      await Promise.all(ranks.map((p) => whenReady(p)));
+      ranks[1].child.kill("SIGSTOP");
+      const stoppedAt = Date.now();
+      const r0 = await ranks[0].done;
+      assert.equal(r0.code, 3, r0.stderr);
+      assert.match(r0.stderr, /rank 1 stopped \(no heartbeat\)/);
+      assert.deepEqual(lastJson(r0).ranks, [1]);
+      assert.ok(Date.now() - stoppedAt < 30_000, `took ${Date.now() - stoppedAt} ms`);
+    } finally {
+      ranks[1].child.kill("SIGKILL");
+      await ranks[1].done;
+    }
+  });
 });
