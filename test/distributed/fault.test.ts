@@ -1,6 +1,6 @@
 // Faults: a rank killed with SIGKILL or stopped (SIGSTOP) in the middle of collectives makes the others fail promptly
 // (the hung one after the collective timeout), naming it.
-// here (it also hosts the rendezvous store); train-nproc.test.ts kills rank 1 in the middle of real training.
+// SIGKILL hits rank 0 here (it also hosts the rendezvous store); train-nproc.test.ts kills rank 1 mid-training.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { freePort, lastJson, nodeRank, type Proc, rankEnv } from "./helpers.ts";
