@@ -17,7 +17,7 @@ for a in "$@"; do
 done
 
 pkgs=(g++ make python3 libopenblas0-openmp libturbojpeg0-dev)
-[ -n "${LIBTORCH:-}" ] || pkgs+=(libtorch-dev)
+[ -n "${LIBTORCH:-}" ] || pkgs+=(libtorch-dev libgloo-dev)
 [ "$with_test" = 1 ] && pkgs+=(python3-torch python3-torchvision python3-numpy chromium)
 
 missing=()
