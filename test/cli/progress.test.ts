@@ -36,7 +36,7 @@ test("on a terminal: a bar with label, value/total and rate", () => {
   const p = createProgress({ label: "encrypt", total: 10, unit: "img", stream: s });
   p.update(10);
   p.stop();
-  assert.match(s.text(), /encrypt \[.*\] 100% 10\/10 \| [\d.?]+ img\/s/);
+  assert.match(s.text(), /encrypt \[.*\] 100% 10\/10 \| [\d.,?]+ img\/s/);
 });
 
 test("durations and rates read like a person writes them", () => {
