@@ -150,6 +150,8 @@ const FIELD_LABELS: Record<string, string> = {
   ssim: "adaptation output SSIM (affine-fitted, 1 = identical)",
   psnrRaw: "adaptation output PSNR without the fit",
   mapError: "adaptation map vs K⁻¹ (relative error)",
+  reid: "adaptation outputs re-identified among the kept samples (fraction)",
+  edgeCorrelation: "no attack: ciphertext block activity vs plaintext edges (correlation)",
   backbone: "backbone",
   adapt: "adaptation network",
   adaptInit: "adaptation initialisation",
