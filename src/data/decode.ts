@@ -108,7 +108,8 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
       let H = m.height;
       if (opts.resize) {
         const s = decodedSize(H, W, { resize: opts.resize });
-        if (s.h !== H || s.w !== W) img = img.resize(s.w, s.h, { fit: "fill", kernel: "linear" });
+        if (s.h !== H || s.w !== W)
+          img = img.resize(s.w, s.h, { fit: "fill", kernel: "linear", fastShrinkOnLoad: false });
         H = s.h;
         W = s.w;
       }
