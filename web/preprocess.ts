@@ -10,38 +10,15 @@
  * (images already at the model's size, or only cropped) the pixels are exactly the CLI's.
  */
 
-export interface DecodeOptions {
-  /** Shorter side after resizing, in pixels. */
-  resize?: number;
-  /** Side of the centre crop, in pixels. */
-  crop?: number;
-}
+import { type DecodeOptions, decodedSize, hwcU8ToChwF32 } from "../src/core/pixels.ts";
+
+export { type DecodeOptions, decodedSize };
 
 export interface RgbImage {
   /** RGB, HWC, uint8. */
   data: Uint8Array;
   h: number;
   w: number;
-}
-
-/** Output size of an h×w image under the options (src/data/decode.ts decodedSize). */
-export function decodedSize(h: number, w: number, opts: DecodeOptions): { h: number; w: number } {
-  let H = h;
-  let W = w;
-  if (opts.resize) {
-    if (H <= W) {
-      W = Math.floor((opts.resize * W) / H);
-      H = opts.resize;
-    } else {
-      H = Math.floor((opts.resize * H) / W);
-      W = opts.resize;
-    }
-  }
-  if (opts.crop) {
-    H = opts.crop;
-    W = opts.crop;
-  }
-  return { h: H, w: W };
 }
 
 /** Triangle-filter weights for resampling `n` samples to `m` (pixel-centre aligned, antialiased when shrinking). */
@@ -149,15 +126,7 @@ export function rgbaToRgb(rgba: Uint8ClampedArray | Uint8Array, h: number, w: nu
   return { data: out, h, w };
 }
 
-/** HWC uint8 → CHW float32 in [0, 1], written at `off` (the CLI's hwcU8ToChwF32 arithmetic). */
+/** HWC uint8 → CHW float32 in [0, 1], written at `off` (the CLI's own arithmetic: src/core/pixels.ts). */
 export function toChwUnit(img: RgbImage, out: Float32Array, off = 0): void {
-  const hw = img.h * img.w;
-  const inv = 1 / 255;
-  const src = img.data;
-  for (let i = 0; i < hw; i++) {
-    const s = i * 3;
-    out[off + i] = src[s] * inv;
-    out[off + hw + i] = src[s + 1] * inv;
-    out[off + 2 * hw + i] = src[s + 2] * inv;
-  }
+  hwcU8ToChwF32(img.data, img.h, img.w, out, off);
 }

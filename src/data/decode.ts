@@ -9,7 +9,10 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
+import { type DecodeOptions, decodedSize } from "../core/pixels.ts";
 import { BadImageError } from "./errors.ts";
+
+export { type DecodeOptions, decodedSize, hwcU8ToChwF32 } from "../core/pixels.ts";
 
 interface TurboJpeg {
   decode(bytes: Uint8Array): { data: Uint8Array; width: number; height: number };
@@ -40,13 +43,6 @@ sharp.cache(false);
 // image: for small images per-image threads cost more than they save.
 sharp.concurrency(1);
 
-export interface DecodeOptions {
-  /** Resize so that the shorter side is this many pixels (aspect kept). */
-  resize?: number;
-  /** Centre-crop to crop×crop after resizing. */
-  crop?: number;
-}
-
 export interface DecodedImage {
   /** RGB, HWC, uint8. */
   data: Uint8Array;
@@ -67,26 +63,6 @@ function dropAlpha(rgba: Uint8Array, hw: number): { rgb: Uint8Array; transparent
     if (rgba[i * 4 + 3] < minAlpha) minAlpha = rgba[i * 4 + 3];
   }
   return { rgb, transparent: minAlpha < 255 };
-}
-
-/** Output size of an image of h×w after the given options. */
-export function decodedSize(h: number, w: number, opts: DecodeOptions): { h: number; w: number } {
-  let H = h;
-  let W = w;
-  if (opts.resize) {
-    if (H <= W) {
-      W = Math.floor((opts.resize * W) / H);
-      H = opts.resize;
-    } else {
-      H = Math.floor((opts.resize * H) / W);
-      W = opts.resize;
-    }
-  }
-  if (opts.crop) {
-    H = opts.crop;
-    W = opts.crop;
-  }
-  return { h: H, w: W };
 }
 
 export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
@@ -132,18 +108,6 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
   } catch (e) {
     if (e instanceof BadImageError) throw e;
     throw new BadImageError(name, (e as Error).message.split("\n")[0]);
-  }
-}
-
-/** Writes HWC uint8 RGB into `out` (CHW float32 in [0,1]) at element offset `off`. */
-export function hwcU8ToChwF32(src: Uint8Array, h: number, w: number, out: Float32Array, off: number): void {
-  const hw = h * w;
-  const inv = 1 / 255;
-  for (let i = 0; i < hw; i++) {
-    const s = i * 3;
-    out[off + i] = src[s] * inv;
-    out[off + hw + i] = src[s + 1] * inv;
-    out[off + 2 * hw + i] = src[s + 2] * inv;
   }
 }
 
