@@ -9,9 +9,10 @@
  * This is why the cipher offers no security against an adversary with even one known natural image: one 32×32
  * image gives 64 blocks per channel for k = 4 (k² = 16 unknowns per column).
  */
+
+import { invert } from "../core/linalg.ts";
 import { CipherError, checkDims, type Geometry, type ImageDims, planeAddressing } from "./block.ts";
 import type { CipherKey } from "./key.ts";
-import { invert } from "../core/linalg.ts";
 
 export class RankDeficientError extends CipherError {
   constructor(

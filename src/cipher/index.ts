@@ -4,6 +4,17 @@
  *
  * Ciphertext values are NOT in [0, 1]; see block.ts. Never log key values; print shortFingerprint(key).
  */
+
+export {
+  conditionNumber,
+  invert,
+  invertMod256,
+  singularValues,
+  symmetricEigen,
+  symmetricFunction,
+} from "../core/linalg.ts";
+export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "../core/npy.ts";
+export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "../core/rng.ts";
 export {
   applyBlockwise64,
   evaluateRecoveredKey,
@@ -54,10 +65,7 @@ export {
   validateKeyMaterial,
 } from "./key.ts";
 export { keyFromNpy, keyToNpy } from "./keynpy.ts";
-export { conditionNumber, invert, invertMod256, singularValues, symmetricEigen, symmetricFunction } from "../core/linalg.ts";
 export { BlockMoments, type BlockMomentsJson, NEIGHBOUR_OFFSETS } from "./moments.ts";
-export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "../core/npy.ts";
-export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "../core/rng.ts";
 export {
   AMBIGUITY_DB,
   attackObjectiveAtKey,

@@ -3,8 +3,9 @@
  * dtype (float64, float32, uint8, int64). Mode defaults to "uniform" (the study's); pass `mode: "mod256"` for an
  * integer Hill key. The fingerprint is computed; createdAt is the load time.
  */
-import { type CipherKey, KeyError, type KeyMode, makeKey } from "./key.ts";
+
 import { type NpyArray, readNpy, writeNpy } from "../core/npy.ts";
+import { type CipherKey, KeyError, type KeyMode, makeKey } from "./key.ts";
 
 export async function keyFromNpy(
   bytes: Uint8Array,

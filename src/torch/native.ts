@@ -41,7 +41,13 @@ export interface NativeDistributed {
   storeGet(group: object, key: string): string;
   storeAdd(group: object, key: string, by: number): number;
   silentRanks(group: object, waitMs: number): { ranks: number[]; storeReachable: boolean };
-  reducerNew(group: object, params: NativeTensor[], bucketCapBytes: number, firstBucketBytes: number, findUnused: boolean): object;
+  reducerNew(
+    group: object,
+    params: NativeTensor[],
+    bucketCapBytes: number,
+    firstBucketBytes: number,
+    findUnused: boolean,
+  ): object;
   reducerPrepare(reducer: object, outputs: NativeTensor[]): void;
   reducerBuckets(reducer: object): number;
   ncclBuilt(): boolean;
