@@ -8,6 +8,7 @@
  * arbitrary crops do not (see augment.ts and docs/store.md for the argument).
  */
 import type { AugmentMode, AugmentParams } from "./augment.ts";
+import { samplesPerRank, shardOrder } from "./distributed-sampler.ts";
 import { DataError } from "./errors.ts";
 import type { LoaderWorkerData } from "./loader-worker.ts";
 import { type Normalization, type NormalizeMode, normalizationFor } from "./normalize.ts";
@@ -54,6 +55,8 @@ export interface LoaderOptions {
 export class Loader implements AsyncIterable<Batch> {
   private pool: WorkerPool | null = null;
   private epoch = 0;
+  /** This rank's share of each epoch in data-parallel training (see shard()). */
+  private sharding: { rank: number; worldSize: number; padded: boolean } | null = null;
   readonly indices: Int32Array;
   readonly shape: [number, number, number];
 
@@ -102,9 +105,24 @@ export class Loader implements AsyncIterable<Batch> {
     return new Loader(st, data, full, opts.indices);
   }
 
-  /** Images per epoch. */
+  /**
+   * Restricts every epoch to rank `rank`'s share of the (identical on every rank) seeded order: padded and strided
+   * as torch's DistributedSampler does (`padded`, training), or split exactly without repeats (evaluation, so that
+   * counts summed over the ranks equal one process's).
+   */
+  shard(rank: number, worldSize: number, opts: { padded: boolean }): this {
+    if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
+      throw new RangeError(`rank must be in 0..${worldSize - 1}, got ${rank}`);
+    this.sharding = worldSize > 1 ? { rank, worldSize, padded: opts.padded } : null;
+    return this;
+  }
+
+  /** Images per epoch (this rank's share when sharded). */
   get epochSize(): number {
-    return this.indices.length;
+    const n = this.indices.length;
+    const s = this.sharding;
+    if (!s) return n;
+    return s.padded ? samplesPerRank(n, s.worldSize) : Math.floor(n / s.worldSize) + (s.rank < n % s.worldSize ? 1 : 0);
   }
 
   get batchesPerEpoch(): number {
@@ -139,6 +157,14 @@ export class Loader implements AsyncIterable<Batch> {
 
   /** The order of store positions for an epoch (seeded by seed and epoch number). */
   order(epoch: number): Int32Array {
+    const full = this.fullOrder(epoch);
+    const s = this.sharding;
+    if (!s) return full;
+    if (s.padded) return shardOrder(full, s.rank, s.worldSize);
+    return Int32Array.from({ length: this.epochSize }, (_, i) => full[s.rank + i * s.worldSize]);
+  }
+
+  private fullOrder(epoch: number): Int32Array {
     if (!this.opts.shuffle) return this.indices;
     const p = permutation(this.indices.length, this.opts.seed, epoch);
     const out = new Int32Array(p.length);

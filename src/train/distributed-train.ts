@@ -11,7 +11,6 @@ import type { Loader } from "../data/index.ts";
 import type { ERModel } from "../models/index.ts";
 import { DistributedDataParallel, distEnvFromProcess, ProcessGroup } from "../torch/distributed.ts";
 import { noGrad, tensor } from "../torch/index.ts";
-import { samplesPerRank, shardOrder } from "./distributed-sampler.ts";
 import type { PassResult } from "./epoch.ts";
 
 export interface DistributedTraining {
@@ -30,26 +29,8 @@ export function joinTraining(o: { timeoutSeconds: number }): DistributedTraining
   return { group, rank: group.rank, worldSize: group.worldSize, isWriter: group.rank === 0 };
 }
 
-/**
- * Restricts a loader to this rank's share of each epoch: the loader's own seeded order (identical on every rank),
- * padded and strided as DistributedSampler does (`padded`), or split exactly without repeats (evaluation).
- */
-function shardLoader(loader: Loader, rank: number, worldSize: number, padded: boolean): Loader {
-  const fullOrder = loader.order.bind(loader);
-  const n = loader.indices.length;
-  const size = padded ? samplesPerRank(n, worldSize) : Math.floor(n / worldSize) + (rank < n % worldSize ? 1 : 0);
-  // An instance override of order() and epochSize: iterateEpoch and batchesPerEpoch read both.
-  Object.defineProperty(loader, "epochSize", { get: () => size, configurable: true });
-  loader.order = (epoch: number): Int32Array => {
-    const full = fullOrder(epoch);
-    if (padded) return shardOrder(full, rank, worldSize);
-    return Int32Array.from({ length: size }, (_, i) => full[rank + i * worldSize]);
-  };
-  return loader;
-}
-
-export const shardTrainLoader = (l: Loader, d: DistributedTraining) => shardLoader(l, d.rank, d.worldSize, true);
-export const shardEvalLoader = (l: Loader, d: DistributedTraining) => shardLoader(l, d.rank, d.worldSize, false);
+export const shardTrainLoader = (l: Loader, d: DistributedTraining) => l.shard(d.rank, d.worldSize, { padded: true });
+export const shardEvalLoader = (l: Loader, d: DistributedTraining) => l.shard(d.rank, d.worldSize, { padded: false });
 
 export interface DDPTrainingOptions {
   bucketCapMB: number;

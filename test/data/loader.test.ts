@@ -147,3 +147,29 @@ test("a split restricts the loader", async () => {
   assert.equal(train.length, 40);
   await l.close();
 });
+
+test("shard(): ranks split each epoch's shared order like DistributedSampler (padded) or exactly (evaluation)", async () => {
+  const open = () => Loader.fromStore(join(t.dir, "s"), { batchSize: 8, seed: 3, workers: 1 });
+  const whole = await open();
+  const full = Array.from(whole.order(2));
+  const ranks = [await open(), await open(), await open()];
+  // padded: every rank draws ceil(N / 3); position i of rank r is full[(r + 3i) mod N]
+  for (const [r, l] of ranks.entries()) {
+    l.shard(r, 3, { padded: true });
+    assert.equal(l.epochSize, Math.ceil(N / 3));
+    assert.deepEqual(
+      Array.from(l.order(2)),
+      Array.from({ length: l.epochSize }, (_, i) => full[(r + 3 * i) % N]),
+    );
+  }
+  // exact: the ranks' orders together are the epoch's order once, no repeats
+  const seen: number[] = [];
+  for (const [r, l] of ranks.entries()) seen.push(...l.shard(r, 3, { padded: false }).order(2));
+  assert.equal(seen.length, N);
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    [...full].sort((a, b) => a - b),
+  );
+  assert.throws(() => whole.shard(3, 3, { padded: true }), /rank must be in 0\.\.2/);
+  for (const l of [whole, ...ranks]) await l.close();
+});

@@ -27,7 +27,7 @@ if (scenario === "ddp-exact") {
   const [b, K, capMB] = process.argv.slice(3).map(Number);
   const { F, manualSeed, nn, optim, randn, randint, tensor: T, noGrad } = await import("../../src/torch/index.ts");
   const { DistributedDataParallel, distEnvFromProcess } = await import("../../src/torch/distributed.ts");
-  const { shardOrder } = await import("../../src/train/distributed-sampler.ts");
+  const { shardOrder } = await import("../../src/data/distributed-sampler.ts");
   const de = distEnvFromProcess();
   const W = de?.worldSize ?? 1;
   const global = b * (de ? W : 2);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
-import { samplesPerRank, shardOrder } from "../../src/train/distributed-sampler.ts";
+import { samplesPerRank, shardOrder } from "../../src/data/distributed-sampler.ts";
 
 const cases: [number, number, boolean][] = [];
 for (const n of [1, 2, 5, 7, 10, 16])
