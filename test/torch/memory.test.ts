@@ -74,23 +74,11 @@ test("1,000 training steps keep RSS flat and leave no tracked tensors", () => {
   let base = 0;
   let first = 0;
   let last = 0;
-  for (let step = 0; step < 1000; step++) {
-    const loss = tidy(() => {
-      const l = F.crossEntropy(net.forward(x), y, { labelSmoothing: 0.1 });
-      l.backward();
-      torch.noGrad(() => {
-        for (const p of params) {
-          const g = p.grad!;
-          p.add_(g, -0.05);
-          g.dispose();
-        }
-      });
-      net.zeroGrad();
-      return l.item();
-    });
-    if (step === 0) first = loss;
+  for (let i = 0; i < 1000; i++) {
+    const loss = step(net, params, x, y);
+    if (i === 0) first = loss;
     last = loss;
-    if (step === 199) {
+    if (i === 199) {
       global.gc?.();
       base = process.memoryUsage().rss;
     }
