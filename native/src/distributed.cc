@@ -290,6 +290,46 @@ Napi::Value Allreduce(const Napi::CallbackInfo& info) {
   });
 }
 
+// torch.distributed.nn.functional.all_reduce(SUM): differentiable. Forward sums the input over ranks; backward
+// sums the incoming gradient over ranks (the adjoint of a sum that every rank receives). SyncBatchNorm's statistics
+// go through it. It runs on the same process group as DDP's Reducer, as in PyTorch: both issue their collectives
+// in the (identical) order of each rank's forward and backward, which is what c10d needs.
+struct AllReduceSum : public torch::autograd::Function<AllReduceSum> {
+  static at::Tensor sum(const c10::intrusive_ptr<c10d::ProcessGroup>& pg, const at::Tensor& x, Ms timeout) {
+    at::NoGradGuard ng;
+    std::vector<at::Tensor> one{x.clone(at::MemoryFormat::Contiguous)};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    opts.timeout = timeout;
+    waitWork(pg->allreduce(one, opts), timeout);
+    return one[0];
+  }
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            c10::intrusive_ptr<c10d::ProcessGroup> pg, int64_t timeoutMs) {
+    ctx->saved_data["pg"] = pg;
+    ctx->saved_data["timeout"] = timeoutMs;
+    return sum(pg, x, Ms(timeoutMs));
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto pg = ctx->saved_data["pg"].toCustomClass<c10d::ProcessGroup>();
+    Ms timeout(ctx->saved_data["timeout"].toInt());
+    return {sum(pg, grads[0], timeout), at::Tensor(), at::Tensor()};
+  }
+};
+
+// allReduceSumAutograd(group, tensor, timeoutMs) -> a new Tensor: the sum over ranks, with a gradient.
+Napi::Value AllreduceSumAutograd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Group& g = groupOf(info);
+  if (!TensorWrap::Is(info[1])) throw Napi::TypeError::New(env, "allReduceSumAutograd: expected a Tensor");
+  at::Tensor x = TensorWrap::Unwrap(info[1])->tensor();
+  int64_t timeout = info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : g.timeout.count();
+  return guard(env, [&]() -> Napi::Value {
+    return TensorWrap::Wrap(env, AllReduceSum::apply(x, g.pg, timeout));
+  });
+}
+
 // broadcast(group, tensors, root, timeoutMs)
 Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -469,6 +509,7 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
   d.Set("init", Napi::Function::New(env, Init));
   d.Set("destroy", Napi::Function::New(env, Destroy));
   d.Set("allreduce", Napi::Function::New(env, Allreduce));
+  d.Set("allReduceSumAutograd", Napi::Function::New(env, AllreduceSumAutograd));
   d.Set("broadcast", Napi::Function::New(env, Broadcast));
   d.Set("broadcastCoalesced", Napi::Function::New(env, BroadcastCoalesced));
   d.Set("barrier", Napi::Function::New(env, Barrier));

@@ -3,7 +3,7 @@
 import { isGradEnabled, noGrad } from "./autograd.ts";
 import { native } from "./native.ts";
 import type { Module } from "./nn/module.ts";
-import type { Tensor } from "./tensor.ts";
+import { Tensor } from "./tensor.ts";
 
 const D = native.distributed;
 
@@ -155,6 +155,17 @@ export class ProcessGroup {
       noGrad(() => {
         for (const t of list) t.div_(this.worldSize);
       });
+  }
+
+  /**
+   * torch.distributed.nn.functional.all_reduce (sum): a new tensor, the sum over ranks, that autograd differentiates
+   * (backward sums the gradient over ranks). SyncBatchNorm's statistics use it; it shares this group with DDP's
+   * Reducer, as in PyTorch (every rank issues the collectives in the same order).
+   */
+  allReduceSumAutograd(t: Tensor, timeoutMs?: number): Tensor {
+    return new Tensor(
+      this.run("all_reduce(sum) with autograd", () => D.allReduceSumAutograd(this.handle, t.native, timeoutMs)),
+    );
   }
 
   /** In place, like dist.broadcast: every rank receives src's values. */

@@ -34,6 +34,8 @@ export interface NativeDistributed {
   }): object;
   destroy(group: object): void;
   allreduce(group: object, tensors: NativeTensor[], op: string, timeoutMs?: number): void;
+  /** Differentiable sum over ranks (a new tensor); backward sums the gradient over ranks. */
+  allReduceSumAutograd(group: object, tensor: NativeTensor, timeoutMs?: number): NativeTensor;
   broadcast(group: object, tensors: NativeTensor[], root: number, timeoutMs?: number): void;
   broadcastCoalesced(group: object, tensors: NativeTensor[], bufferBytes: number, root: number): void;
   barrier(group: object, timeoutMs?: number): void;
