@@ -13,10 +13,15 @@
  * layout and dims as the input. `out` may be the input array itself (in place). H and W must be multiples of k;
  * use `padToBlockMultiple` first if they are not.
  *
+ * Block scrambling: a key with `scramble` (scramble.ts) also moves the blocks to secretly permuted positions
+ * (encryption: permute, then the Hill cipher; decryption: the inverse Hill cipher, then un-permute). Every function
+ * below applies it, so callers need no extra code.
+ *
  * Backend: a WebAssembly SIMD kernel assembled from TypeScript (wasm.ts) when available, otherwise plain
  * TypeScript loops (float64 accumulation). `setCipherBackend("js")` forces the latter.
  */
 import { type CipherKey, inverseKey } from "./key.ts";
+import { blockPermutation, inversePermutation, permuteBlocks } from "./scramble.ts";
 import { ensureMemory, type WasmKernel, wasmKernel } from "./wasm.ts";
 
 export type Layout = "CHW" | "HWC";
@@ -237,6 +242,18 @@ function realKeyOnly(fn: string, key: CipherKey): void {
   }
 }
 
+/** Applies the key's block scrambling, if any, to `dst` in place (forward for encryption, inverse for decryption). */
+function scrambleInPlace<T extends Float32Array | Uint8Array>(
+  dst: T,
+  g: Geometry,
+  key: CipherKey,
+  dir: "enc" | "dec",
+): T {
+  if (!key.scramble) return dst;
+  const perm = blockPermutation(key.scramble, g.h / g.k, g.w / g.k);
+  return permuteBlocks(dst, dst, g, dir === "enc" ? perm : inversePermutation(perm));
+}
+
 function prepareOut<T extends Float32Array | Uint8Array>(
   fn: string,
   out: T | undefined,
@@ -261,7 +278,7 @@ export function encrypt(data: Float32Array, dims: ImageDims, key: CipherKey, out
   const kern = backend === "js" ? null : wasmKernel();
   if (kern) applyWasm(kern, data, dst, g, paddedMats(key, "enc"));
   else applyJs(data, dst, g, key.values);
-  return dst;
+  return scrambleInPlace(dst, g, key, "enc");
 }
 
 /** Decrypts float32 ciphertexts: every block c ↦ c·K⁻¹ with K⁻¹ computed and applied in float64. */
@@ -272,7 +289,7 @@ export function decrypt(data: Float32Array, dims: ImageDims, key: CipherKey, out
   const kern = backend === "js" ? null : wasmKernel();
   if (kern) applyWasm(kern, data, dst, g, paddedMats(key, "dec"));
   else applyJs(data, dst, g, inverseKey(key));
-  return dst;
+  return scrambleInPlace(dst, g, key, "dec");
 }
 
 // ---------- mod 256 ----------
@@ -332,7 +349,7 @@ export function encryptUint8(data: Uint8Array, dims: ImageDims, key: CipherKey, 
   const g = checkDims("encryptUint8", data.length, dims, key);
   const dst = prepareOut("encryptUint8", out, g.total, Uint8Array);
   applyMod256(data, dst, g, key.values);
-  return dst;
+  return scrambleInPlace(dst, g, key, "enc");
 }
 
 /** mod256 keys only: every block c ↦ (c·K⁻¹) mod 256 with the modular inverse. Exact. */
@@ -341,7 +358,7 @@ export function decryptUint8(data: Uint8Array, dims: ImageDims, key: CipherKey, 
   const g = checkDims("decryptUint8", data.length, dims, key);
   const dst = prepareOut("decryptUint8", out, g.total, Uint8Array);
   applyMod256(data, dst, g, inverseKey(key));
-  return dst;
+  return scrambleInPlace(dst, g, key, "dec");
 }
 
 // ---------- padding ----------

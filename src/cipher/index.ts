@@ -67,6 +67,13 @@ export {
 export { keyFromNpy, keyToNpy } from "./keynpy.ts";
 export { BlockMoments, type BlockMomentsJson, NEIGHBOUR_OFFSETS } from "./moments.ts";
 export {
+  blockPermutation,
+  inversePermutation,
+  permuteBlocks,
+  SCRAMBLE_SCHEME,
+  type ScrambleSpec,
+} from "./scramble.ts";
+export {
   AMBIGUITY_DB,
   attackObjectiveAtKey,
   type ChannelReport,

@@ -11,7 +11,9 @@
  *
  * Fingerprint: hex SHA-256 of the canonical bytes
  *   UTF-8 "ercnn-key\0v1\0" + UTF-8 mode + "\0" + uint32 LE blockSize + uint32 LE channels
- *   + the values as float64 little-endian, row-major [c][i][j].
+ *   + the values as float64 little-endian, row-major [c][i][j]
+ *   and, only for a key with block scrambling (scramble.ts), UTF-8 "\0scramble\0" + scheme + "\0" + the 32 seed
+ *   bytes (so keys without scrambling keep the fingerprints they always had).
  * `createdAt` is metadata and not part of the fingerprint (the same key material always has the same fingerprint).
  *
  * Never print or log `values`; print `shortFingerprint(key)` instead.
@@ -19,6 +21,7 @@
 import { conditionEstimate } from "../core/condition.ts";
 import { conditionNumber, haarOrthogonalFromGaussian, invert, invertibleMod2, invertMod256 } from "../core/linalg.ts";
 import { nextDouble, nextGaussian, nextInt, type RandomSource, randomSource, sha256, toHex } from "../core/rng.ts";
+import { SCRAMBLE_SCHEME, type ScrambleSpec, scrambleProblem, seedBytes } from "./scramble.ts";
 
 export type KeyMode = "uniform" | "orthogonal" | "mod256";
 
@@ -33,6 +36,8 @@ export interface CipherKey {
   createdAt: string;
   /** Hex SHA-256 of the canonical bytes (see module doc). */
   fingerprint: string;
+  /** Optional secret permutation of block positions, applied before the Hill cipher (scramble.ts). Secret. */
+  scramble?: ScrambleSpec;
 }
 
 export const KEY_MODES: readonly KeyMode[] = ["uniform", "orthogonal", "mod256"];
@@ -85,15 +90,21 @@ export function canonicalKeyBytes(
   blockSize: number,
   channels: number,
   values: Float64Array,
+  scramble?: ScrambleSpec,
 ): Uint8Array {
   const head = new TextEncoder().encode(`ercnn-key\u0000v1\u0000${mode}\u0000`);
-  const out = new Uint8Array(head.length + 8 + values.length * 8);
+  const tail = scramble ? new TextEncoder().encode(`\u0000scramble\u0000${scramble.scheme}\u0000`) : new Uint8Array(0);
+  const out = new Uint8Array(head.length + 8 + values.length * 8 + (scramble ? tail.length + 32 : 0));
   out.set(head, 0);
   const dv = new DataView(out.buffer);
   dv.setUint32(head.length, blockSize, true);
   dv.setUint32(head.length + 4, channels, true);
   let o = head.length + 8;
   for (let i = 0; i < values.length; i++, o += 8) dv.setFloat64(o, values[i], true);
+  if (scramble) {
+    out.set(tail, o);
+    out.set(seedBytes(scramble), o + tail.length);
+  }
   return out;
 }
 
@@ -102,8 +113,9 @@ export async function computeFingerprint(
   blockSize: number,
   channels: number,
   values: Float64Array,
+  scramble?: ScrambleSpec,
 ): Promise<string> {
-  return toHex(await sha256(canonicalKeyBytes(mode, blockSize, channels, values)));
+  return toHex(await sha256(canonicalKeyBytes(mode, blockSize, channels, values, scramble)));
 }
 
 /** First 16 hex chars of the fingerprint; safe to print. */
@@ -141,6 +153,11 @@ export async function generateKey(opts: {
   blockSize: number;
   channels?: number;
   seed?: string | number;
+  /**
+   * Add block scrambling: a secret 256-bit seed for the permutation of block positions (scramble.ts), drawn from the
+   * same source after the matrices (so a seeded scrambled key has the same matrices as the seeded plain one).
+   */
+  scramble?: boolean;
   /** Called after each channel is drawn and checked (large keys take about a second per channel). */
   onChannel?: (done: number, channels: number) => void;
 }): Promise<CipherKey> {
@@ -164,6 +181,12 @@ export async function generateKey(opts: {
     values.set(m, c * n * n);
     opts.onChannel?.(c + 1, channels);
   }
+  let scramble: ScrambleSpec | undefined;
+  if (opts.scramble) {
+    const bytes = new Uint8Array(32);
+    for (let i = 0; i < 32; i += 4) new DataView(bytes.buffer).setUint32(i, rng.nextUint32(), true);
+    scramble = { scheme: SCRAMBLE_SCHEME, seed: toHex(bytes) };
+  }
   return {
     version: 1,
     mode,
@@ -171,7 +194,8 @@ export async function generateKey(opts: {
     channels,
     values,
     createdAt: new Date().toISOString(),
-    fingerprint: await computeFingerprint(mode, k, channels, values),
+    fingerprint: await computeFingerprint(mode, k, channels, values, scramble),
+    ...(scramble ? { scramble } : {}),
   };
 }
 
@@ -238,6 +262,7 @@ export async function makeKey(opts: {
   values: ArrayLike<number>;
   createdAt?: string;
   source?: string;
+  scramble?: ScrambleSpec;
 }): Promise<CipherKey> {
   const where = opts.source ?? "key";
   if (!KEY_MODES.includes(opts.mode)) throw new KeyError(`${where}: unknown mode '${String(opts.mode)}'`);
@@ -246,6 +271,11 @@ export async function makeKey(opts: {
   const problem = validateKeyMaterial(opts.mode, k, channels, opts.values);
   if (problem) throw new KeyError(`${where}: ${problem}`);
   const values = Float64Array.from(opts.values);
+  if (opts.scramble !== undefined) {
+    const bad = scrambleProblem(opts.scramble);
+    if (bad) throw new KeyError(`${where}: ${bad}`);
+  }
+  const scramble = opts.scramble ? { scheme: opts.scramble.scheme, seed: opts.scramble.seed } : undefined;
   return {
     version: 1,
     mode: opts.mode,
@@ -253,7 +283,8 @@ export async function makeKey(opts: {
     channels,
     values,
     createdAt: opts.createdAt ?? new Date().toISOString(),
-    fingerprint: await computeFingerprint(opts.mode, k, channels, values),
+    fingerprint: await computeFingerprint(opts.mode, k, channels, values, scramble),
+    ...(scramble ? { scramble } : {}),
   };
 }
 
@@ -292,7 +323,8 @@ export const KEY_FORMAT = "ercnn-cipher-key";
 /**
  * Versioned JSON key file:
  * `{ format: "ercnn-cipher-key", version: 1, mode, blockSize, channels, createdAt, fingerprint,
- *    values: number[C][k²][k²] }` — numbers are float64 printed with round-trip precision
+ *    [scramble: { scheme, seed }], values: number[C][k²][k²] }` — `scramble` only for keys with block scrambling
+ * (absent otherwise, so older files and readers are unaffected); numbers are float64 printed with round-trip precision
  * (`numpy.array(json.load(f)["values"])` has shape (C, k², k²)).
  */
 export function keyToJson(key: CipherKey): string {
@@ -315,6 +347,7 @@ export function keyToJson(key: CipherKey): string {
     channels: key.channels,
     createdAt: key.createdAt,
     fingerprint: key.fingerprint,
+    ...(key.scramble ? { scramble: { scheme: key.scramble.scheme, seed: key.scramble.seed } } : {}),
   };
   const head = JSON.stringify(header, null, 2).replace(/\n}$/, "");
   return `${head},\n  "values": [\n  ${rows.join(",\n  ")}\n  ]\n}\n`;
@@ -375,11 +408,27 @@ export async function keyFromJson(text: string, source = "key JSON"): Promise<Ci
   }
   const problem = validateKeyMaterial(mode, k, channels, values);
   if (problem) throw new KeyError(`${source}: ${problem}`);
-  const fp = await computeFingerprint(mode, k, channels, values);
+  let scramble: ScrambleSpec | undefined;
+  if (o.scramble !== undefined) {
+    const bad = scrambleProblem(o.scramble);
+    if (bad) throw new KeyError(`${source}: ${bad}`);
+    const sc = o.scramble as ScrambleSpec;
+    scramble = { scheme: sc.scheme, seed: sc.seed };
+  }
+  const fp = await computeFingerprint(mode, k, channels, values, scramble);
   if (fp !== o.fingerprint) {
     throw new KeyError(
       `${source}: fingerprint mismatch (file says ${o.fingerprint.slice(0, 16)}…, contents hash to ${fp.slice(0, 16)}…): the key file was modified or corrupted`,
     );
   }
-  return { version: 1, mode, blockSize: k, channels, values, createdAt: o.createdAt, fingerprint: fp };
+  return {
+    version: 1,
+    mode,
+    blockSize: k,
+    channels,
+    values,
+    createdAt: o.createdAt,
+    fingerprint: fp,
+    ...(scramble ? { scramble } : {}),
+  };
 }

@@ -30,6 +30,10 @@ export async function keyFromNpy(
 
 /** The key's values as a float64 `.npy` of shape (C, k², k²) (study layout; mode and fingerprint are not stored). */
 export function keyToNpy(key: CipherKey): Uint8Array {
+  if (key.scramble)
+    throw new KeyError(
+      "keyToNpy: this key has block scrambling, which a .npy of the matrices cannot hold; keep the JSON key file",
+    );
   const n = key.blockSize * key.blockSize;
   const arr: NpyArray = { dtype: "float64", shape: [key.channels, n, n], data: Float64Array.from(key.values) };
   return writeNpy(arr);

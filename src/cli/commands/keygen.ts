@@ -15,6 +15,11 @@ export function keygenCommand(): Command {
       new Option("-m, --mode <mode>", "key kind").choices(["uniform", "orthogonal", "mod256"]).default("uniform"),
     )
     .option("-c, --channels <n>", "channels (one matrix each)", positiveInteger, 3)
+    .option(
+      "--scramble",
+      "add block scrambling: a secret permutation of block positions (derived from a secret seed, for any image " +
+        "size) applied before the Hill cipher; see docs/audit.md for what it costs and what it leaves exposed",
+    )
     .option("--seed <seed>", "deterministic key from a seed (for experiments only; a seeded key is not secret)")
     .option("-f, --force", "overwrite an existing key file")
     .action(async (o) => {
@@ -32,12 +37,14 @@ export function keygenCommand(): Command {
         blockSize: k,
         channels: o.channels,
         seed: o.seed,
+        scramble: !!o.scramble,
         onChannel: (done, total) => bar?.update(done, total),
       });
       bar?.stop();
       await saveKey(o.out, key, { force: !!o.force });
       process.stdout.write(
-        `wrote ${o.out}: ${key.mode} key, k=${key.blockSize}, ${key.channels} channels, fingerprint ${shortFingerprint(key)}\n`,
+        `wrote ${o.out}: ${key.mode} key, k=${key.blockSize}, ${key.channels} channels` +
+          `${key.scramble ? ", block scrambling" : ""}, fingerprint ${shortFingerprint(key)}\n`,
       );
     });
 }
