@@ -171,6 +171,11 @@ export const TRAIN_OPTIONS = {
     "DDP gradient bucket size in MiB (all-reduced during backward)",
     0.001,
   ),
+  syncBn: boolean(
+    "--sync-bn",
+    "data-parallel: BatchNorm statistics of the global batch (SyncBatchNorm) instead of each rank's (DDP's default); " +
+      "ignored with a note in a single process",
+  ),
 } satisfies Record<string, TrainOption<unknown>>;
 
 type ValueOf<O> = O extends TrainOption<infer T> ? T : never;

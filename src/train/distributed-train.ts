@@ -2,7 +2,9 @@
 //   joinTraining       the group from torchrun's variables (WORLD_SIZE unset: null, a plain run)
 //   shardTrainLoader   DistributedSampler: each rank a disjoint slice of every epoch's shared shuffled order
 //   shardEvalLoader    validation/test split exactly (no padding), so summed counts equal one process's
-//   wrapModel          DDP: rank 0's parameters and buffers broadcast, gradients averaged in buckets in backward
+//   wrapModel          DDP: rank 0's parameters and buffers broadcast, gradients averaged in buckets in backward;
+//                      with --sync-bn every BatchNorm2d becomes a SyncBatchNorm on the group first (as PyTorch users
+//                      call convert_sync_batchnorm before wrapping)
 //   reducePass         loss, accuracy and images summed over ranks (what a single process would print)
 //   syncForEval        rank 0's buffers (BatchNorm running statistics) to every rank before evaluating
 //   checkWorldSize     --resume only with the world size the run was trained with
@@ -10,7 +12,7 @@
 import type { Loader } from "../data/index.ts";
 import type { ERModel } from "../models/index.ts";
 import { DistributedDataParallel, distEnvFromProcess, ProcessGroup } from "../torch/distributed.ts";
-import { noGrad, tensor } from "../torch/index.ts";
+import { nn, noGrad, tensor } from "../torch/index.ts";
 import type { PassResult } from "./epoch.ts";
 
 export interface DistributedTraining {
@@ -34,10 +36,13 @@ export const shardEvalLoader = (l: Loader, d: DistributedTraining) => l.shard(d.
 
 export interface DDPTrainingOptions {
   bucketCapMB: number;
+  /** SyncBatchNorm: batch statistics over all ranks (the model's BatchNorm2d layers converted in place). */
+  syncBn?: boolean;
 }
 
 /** Wraps the model for training: returns the forward and backward the training pass should use. */
 export function wrapModel(model: ERModel, d: DistributedTraining, o: DDPTrainingOptions) {
+  if (o.syncBn) nn.convertSyncBatchnorm(model, d.group);
   const ddp = new DistributedDataParallel(model, d.group, { bucketCapMB: o.bucketCapMB });
   return {
     ddp,

@@ -90,6 +90,7 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
     if (lastCheckpoint) checkWorldSize(state.worldSize, dist?.worldSize ?? 1, cfg.out);
     state.worldSize = dist?.worldSize ?? 1;
     if (cfg.threads) setNumThreads(cfg.threads);
+    if (cfg.syncBn && !dist) log("--sync-bn: one process, so BatchNorm already sees the whole batch; ignored");
     const device = deviceForRank(cfg.device, dist?.group.localRank ?? 0);
     // Weights named by hub are fetched once per machine (local rank 0) while the others wait; config.json keeps the name.
     if (cfg.pretrained && isHubSpec(cfg.pretrained)) {
@@ -218,7 +219,7 @@ class Training {
   /** The DDP wrapper of the current model (rank 0's weights broadcast when it is made), or null in a plain run. */
   private parallel(): ReturnType<typeof wrapModel> | null {
     if (!this.dist) return null;
-    this.ddp ??= wrapModel(this.model, this.dist, { bucketCapMB: this.cfg.bucketCapMb });
+    this.ddp ??= wrapModel(this.model, this.dist, { bucketCapMB: this.cfg.bucketCapMb, syncBn: this.cfg.syncBn });
     return this.ddp;
   }
 

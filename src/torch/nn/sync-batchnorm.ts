@@ -29,7 +29,7 @@ export class SyncBatchNorm extends BatchNorm2d {
     this.processGroup = processGroup;
   }
 
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     const pg = this.processGroup;
     if (!this.training || !pg || pg.worldSize === 1) return super.forward(x);
     const shape = x.shape;
