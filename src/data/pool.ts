@@ -58,7 +58,10 @@ export class WorkerPool {
         if (!p) return;
         this.pending.delete(m.id);
         slot.busy--;
-        if (slot.busy === 0) worker.unref();
+        // Idle workers do not keep the process alive, except while closing: results still in flight when close()
+        // terminates a busy worker must not unref it before its exit is seen (the event loop would empty with
+        // close()'s promise unsettled: exit code 13 and no error message).
+        if (slot.busy === 0 && !this.closed) worker.unref();
         if (m.ok) p.resolve(m.result);
         else p.reject(new WorkerTaskError(m.error!));
       });
@@ -95,7 +98,12 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(
+      this.slots.map((s) => {
+        s.worker.ref();
+        return s.worker.terminate();
+      }),
+    );
   }
 }
 
