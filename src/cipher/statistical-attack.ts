@@ -28,10 +28,9 @@
  */
 
 import {
-  invert,
+  jsLinalg,
+  type Linalg,
   linearAssignment,
-  matmulSquare,
-  symmetricEigen,
   symmetricFunction,
   transposeSquare as transpose,
 } from "../core/linalg.ts";
@@ -58,6 +57,12 @@ export interface StatisticalAttackOptions {
    * round costs `restarts` more starts for that channel only).
    */
   retries?: number;
+  /**
+   * The dense float64 products, eigendecompositions, inverses and polar factors of the search (default: the JS
+   * loops of src/core/linalg.ts, browser-safe). On Node, src/audit/torch-linalg.ts does them with libtorch, which
+   * makes k = 16 (n = 256) practical; the estimate is the same up to rounding.
+   */
+  linalg?: Linalg;
 }
 
 /**
@@ -140,14 +145,15 @@ export function statisticalAttack(
   const restarts = o.restarts ?? (small ? 12 : 4);
   const iterations = o.iterations ?? (small ? 1500 : 400);
   const refine = o.refine ?? !small;
-  const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch));
+  const la = o.linalg ?? jsLinalg;
+  const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch, la));
   const scale = problems.map((p) => p.Lp.reduce((a, L) => a + sumSquares(L), 0) + sumSquares(p.mp));
   /** Each channel's independent search results (random starts). */
   const own: Candidate[][] = [];
   const best: Candidate[] = [];
   const reports: ChannelReport[] = [];
   for (let ch = 0; ch < C; ch++) {
-    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, rng));
+    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, rng, la));
     best.push(lowest(own[ch]));
     reports.push({
       loss: 0,
@@ -162,7 +168,7 @@ export function statisticalAttack(
     });
   }
   const rel = (ch: number) => best[ch].value / scale[ch];
-  const ties = cipher.hasCross ? channelTies(cipher) : [];
+  const ties = cipher.hasCross ? channelTies(cipher, la) : [];
   for (const t of ties) reports[t.j].tiedTo ??= t.i;
   const coupled = cipher.hasCross && plain.hasCross;
   /**
@@ -174,8 +180,8 @@ export function statisticalAttack(
     for (const t of ties)
       if (t.j === j)
         for (const c of own[t.i]) {
-          const M = tiedStart(problems[t.i], problems[j], c.M, t.T, n);
-          out.push({ M, value: evaluate(M, problems[j].Lp, problems[j].Lc, problems[j].mp, problems[j].mc, n).value });
+          const M = tiedStart(problems[t.i], problems[j], c.M, t.T, n, la);
+          out.push({ M, value: evaluate(M, problems[j], n, la).value });
         }
     return out;
   };
@@ -200,10 +206,11 @@ export function statisticalAttack(
           tried.add(id);
           const tries: { M: Float64Array; how: "tie" | "coupling" }[] = [];
           const tie = ties.find((t) => t.i === i && t.j === j);
-          if (tie) tries.push({ M: tiedStart(problems[i], problems[j], best[i].M, tie.T, n), how: "tie" });
-          if (coupled) tries.push({ M: couplingStart(cipher, plain, problems, i, j, best[i].M, n), how: "coupling" });
+          if (tie) tries.push({ M: tiedStart(problems[i], problems[j], best[i].M, tie.T, n, la), how: "tie" });
+          if (coupled)
+            tries.push({ M: couplingStart(cipher, plain, problems, i, j, best[i].M, n, la), how: "coupling" });
           for (const t of tries) {
-            const cand = descend(problems[j], n, t.M, iterations);
+            const cand = descend(problems[j], n, t.M, iterations, la);
             if (cand.value < best[j].value * (1 - 1e-9) - 1e-15) {
               best[j] = cand;
               reports[j].solvedBy = { fromChannel: i, how: t.how };
@@ -218,7 +225,7 @@ export function statisticalAttack(
     const bad = failing();
     if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : 1))) break;
     for (const ch of bad) {
-      const more = searchStarts(problems[ch], n, restarts, iterations, refine, rng);
+      const more = searchStarts(problems[ch], n, restarts, iterations, refine, rng, la);
       own[ch].push(...more);
       reports[ch].starts += restarts;
       const m = lowest(more);
@@ -239,7 +246,7 @@ export function statisticalAttack(
     r.relativeLoss = rel(ch);
     const near = nearBest(ch);
     r.confirmations = near.length;
-    r.agreementDb = agreement(near, best[ch], sp.sqrt, n);
+    r.agreementDb = agreement(near, best[ch], sp.sqrt, n, la);
     if (r.relativeLoss > FAILURE_RATIO * top + 1e-12)
       r.problems.push(
         `its statistics mismatch (${r.relativeLoss.toExponential(2)}) stayed ${(r.relativeLoss / top).toFixed(1)}× ` +
@@ -256,9 +263,10 @@ export function statisticalAttack(
           "the key down",
       );
     r.reliable = r.problems.length === 0;
-    const Mt = transpose(M, n);
-    inverse.set(matmulSquare(matmulSquare(sc.invSqrt, Mt, n), sp.sqrt, n), ch * n * n);
-    key.set(matmulSquare(matmulSquare(sp.invSqrt, M, n), sc.sqrt, n), ch * n * n);
+    const [AM, AcMt] = la.matmuls([sp.invSqrt, sc.invSqrt], [M, transpose(M, n)], n);
+    const [K, KInv] = la.matmuls([AM, AcMt], [sc.sqrt, sp.sqrt], n);
+    inverse.set(KInv, ch * n * n);
+    key.set(K, ch * n * n);
   }
   return {
     blockSize: cipher.blockSize,
@@ -281,6 +289,7 @@ export function attackObjectiveAtKey(
   cipher: BlockMoments,
   plain: BlockMoments,
   trueKey: Float64Array,
+  la: Linalg = jsLinalg,
 ): { loss: number[]; key: Float64Array } {
   checkCompatible(cipher, plain);
   const n = cipher.n;
@@ -289,11 +298,11 @@ export function attackObjectiveAtKey(
   const key = new Float64Array(trueKey.length);
   const loss: number[] = [];
   for (let ch = 0; ch < cipher.channels; ch++) {
-    const { sp, sc, Lp, Lc, mp, mc } = whitenedProblem(cipher, plain, ch);
-    const K = trueKey.subarray(ch * n * n, (ch + 1) * n * n);
-    const M = polar(matmulSquare(matmulSquare(sp.sqrt, K, n), sc.invSqrt, n), n);
-    loss.push(evaluate(M, Lp, Lc, mp, mc, n).value);
-    key.set(matmulSquare(matmulSquare(sp.invSqrt, M, n), sc.sqrt, n), ch * n * n);
+    const p = whitenedProblem(cipher, plain, ch, la);
+    const K = trueKey.slice(ch * n * n, (ch + 1) * n * n);
+    const M = la.polar(la.matmuls([la.matmuls([p.sp.sqrt], [K], n)[0]], [p.sc.invSqrt], n)[0], n);
+    loss.push(evaluate(M, p, n, la).value);
+    key.set(la.matmuls([la.matmuls([p.sp.invSqrt], [M], n)[0]], [p.sc.sqrt], n)[0], ch * n * n);
   }
   return { loss, key };
 }
@@ -306,20 +315,39 @@ function checkCompatible(cipher: BlockMoments, plain: BlockMoments): void {
     );
 }
 
-/** One channel's problem: both sides' Σ^{±1/2}, the whitened neighbour cross-covariances L(r) and whitened means. */
-function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number) {
+/**
+ * One channel's problem: both sides' Σ^{±1/2}, the whitened neighbour cross-covariances L(r) (and their transposes,
+ * for the gradient) and the whitened means.
+ */
+function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number, la: Linalg) {
   const n = cipher.n;
-  const sp = symmetricPowers(plain.covariance(ch, 0), n);
-  const sc = symmetricPowers(cipher.covariance(ch, 0), n);
-  const Lp: Float64Array[] = [];
-  const Lc: Float64Array[] = [];
-  for (let r = 1; r < NEIGHBOUR_OFFSETS.length; r++) {
-    Lp.push(sandwich(sp.invSqrt, plain.covariance(ch, r), n));
-    Lc.push(sandwich(sc.invSqrt, cipher.covariance(ch, r), n));
-  }
+  const sp = symmetricPowers(plain.covariance(ch, 0), n, la);
+  const sc = symmetricPowers(cipher.covariance(ch, 0), n, la);
+  const relations = NEIGHBOUR_OFFSETS.length - 1;
+  const Ap = Array<Float64Array>(relations).fill(sp.invSqrt);
+  const Ac = Array<Float64Array>(relations).fill(sc.invSqrt);
+  const raw = Array.from({ length: relations }, (_, i) => i + 1);
+  // A·X·A for every relation of both sides, in two batched calls
+  const half = la.matmuls(
+    [...Ap, ...Ac],
+    [...raw.map((r) => plain.covariance(ch, r)), ...raw.map((r) => cipher.covariance(ch, r))],
+    n,
+  );
+  const L = la.matmuls(half, [...Ap, ...Ac], n);
+  const Lp = L.slice(0, relations);
+  const Lc = L.slice(relations);
   const mp = rowTimes(plain.mean(ch), sp.invSqrt, n);
   const mc = rowTimes(cipher.mean(ch), sc.invSqrt, n);
-  return { sp, sc, Lp, Lc, mp, mc };
+  return {
+    sp,
+    sc,
+    Lp,
+    Lc,
+    LpT: Lp.map((x) => transpose(x, n)),
+    LcT: Lc.map((x) => transpose(x, n)),
+    mp,
+    mc,
+  };
 }
 
 type Problem = ReturnType<typeof whitenedProblem>;
@@ -332,43 +360,58 @@ function searchStarts(
   iterations: number,
   refine: boolean,
   rng: () => number,
+  la: Linalg,
 ): Candidate[] {
   const { Lp, Lc, mp, mc } = p;
-  const f = (M: Float64Array) => evaluate(M, Lp, Lc, mp, mc, n);
+  const R = Lp.length;
   const out: Candidate[] = [];
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
     const a = Lp.map(() => gaussian(rng));
-    const Sp = symCombination(Lp, a, n);
-    const Sc = symCombination(Lc, a, n);
-    const ep = sortedEigen(Sp, n);
-    const ec = sortedEigen(Sc, n);
-    // M = Σ_e signs[e] · ep[:, e] ⊗ ec[:, match[e]]: plaintext eigenvector e paired with ciphertext eigenvector match[e]
+    const ep = sortedEigen(symCombination(Lp, a, n), n, la);
+    const ec = sortedEigen(symCombination(Lc, a, n), n, la);
+    // M = Σ_e signs[e] · ep[:, e] ⊗ ec[:, match[e]] = ep·Q·ecᵀ with the signed permutation Q[e, match[e]] = signs[e].
+    // In the two eigenbases the objective needs no product: with A(r) = epᵀ Lp(r) ep, B(r) = ecᵀ Lc(r) ec,
+    // u = mp·ep and v = mc·ec, ‖M Lc − Lp M‖² = Σ_{e,f} (s_e B[m(e), m(f)] − A[e, f] s_f)² and
+    // ‖mc − mp M‖² = Σ_e (v[m(e)] − u[e] s_e)², so a sign flip or a swap changes only O(n) terms.
+    const epT = transpose(ep, n);
+    const ecT = transpose(ec, n);
+    const half = la.matmuls([...Lp, ...Lc], [...Array(R).fill(ep), ...Array(R).fill(ec)], n);
+    const inBasis = la.matmuls([...Array(R).fill(epT), ...Array(R).fill(ecT)], half, n);
+    const A = inBasis.slice(0, R);
+    const B = inBasis.slice(R);
+    const u = rowTimes(mp, ep, n);
+    const v = rowTimes(mc, ec, n);
     const signs = new Float64Array(n).fill(1);
-    const match = refine
-      ? signatureMatch(Lp, Lc, mp, mc, ep, ec, n, signs)
-      : Int32Array.from({ length: n }, (_, e) => e);
-    const build = () => {
-      const M = new Float64Array(n * n);
-      for (let e = 0; e < n; e++)
-        for (let i = 0; i < n; i++) {
-          const u = ep[i * n + e] * signs[e];
-          const m = match[e];
-          for (let j = 0; j < n; j++) M[i * n + j] += u * ec[j * n + m];
+    const match = refine ? signatureMatch(A, B, u, v, n, signs) : Int32Array.from({ length: n }, (_, e) => e);
+    /** The objective's terms in rows or columns `S` (each counted once). */
+    const partial = (S: number[]): number => {
+      let value = 0;
+      for (let r = 0; r < R; r++) {
+        const Ar = A[r];
+        const Br = B[r];
+        for (const e of S) {
+          const se = signs[e];
+          const row = match[e] * n;
+          for (let f = 0; f < n; f++) value += (se * Br[row + match[f]] - Ar[e * n + f] * signs[f]) ** 2;
         }
-      return M;
-    };
-    let M: Float64Array = build();
-    let cur = f(M);
-    /** Applies a move that is its own inverse; keeps it if the objective drops, else applies it again. */
-    const attempt = (move: () => void): boolean => {
-      move();
-      const M2 = build();
-      const ev = f(M2);
-      if (ev.value < cur.value - 1e-15) {
-        [M, cur] = [M2, ev];
-        return true;
+        for (const f of S) {
+          const sf = signs[f];
+          const col = match[f];
+          for (let e = 0; e < n; e++) {
+            if (S.includes(e)) continue;
+            value += (signs[e] * Br[match[e] * n + col] - Ar[e * n + f] * sf) ** 2;
+          }
+        }
       }
+      for (const e of S) value += (v[match[e]] - u[e] * signs[e]) ** 2;
+      return value;
+    };
+    /** Applies a move that is its own inverse to rows `S`; keeps it if the objective drops, else undoes it. */
+    const attempt = (S: number[], move: () => void): boolean => {
+      const before = partial(S);
+      move();
+      if (partial(S) < before - 1e-15) return true;
       move();
       return false;
     };
@@ -382,32 +425,39 @@ function searchStarts(
     };
     for (let improved = true; improved; ) {
       improved = false;
-      for (let e = 0; e < n; e++) improved = attempt(flip(e)) || improved;
+      for (let e = 0; e < n; e++) improved = attempt([e], flip(e)) || improved;
       if (refine)
         for (let e = 0; e + 1 < n; e++)
-          for (let flips = 0; flips < 4; flips++) improved = attempt(swap(e, flips)) || improved;
+          for (let flips = 0; flips < 4; flips++) improved = attempt([e, e + 1], swap(e, flips)) || improved;
     }
-    out.push(descend(p, n, M, iterations, cur));
+    // M = ep · (Q ecᵀ): row e of Q ecᵀ is signs[e] × column match[e] of ec
+    const QecT = new Float64Array(n * n);
+    for (let e = 0; e < n; e++) {
+      const se = signs[e];
+      const src = match[e] * n;
+      for (let j = 0; j < n; j++) QecT[e * n + j] = se * ecT[src + j];
+    }
+    const M = la.matmuls([ep], [QecT], n)[0];
+    out.push(descend(p, n, M, iterations, la));
   }
   return out;
 }
 
 /** Projected gradient descent on the orthogonal group from M, with an adaptive step. */
-function descend(p: Problem, n: number, M0: Float64Array, iterations: number, ev0?: Evaluation): Candidate {
-  const { Lp, Lc, mp, mc } = p;
+function descend(p: Problem, n: number, M0: Float64Array, iterations: number, la: Linalg): Candidate {
   let M = M0;
-  let cur = ev0 ?? evaluate(M, Lp, Lc, mp, mc, n);
+  let cur = evaluate(M, p, n, la);
   // the gradient changes only when a step is accepted
   let lr = 0.05;
-  let G = gradient(cur, Lp, Lc, mp, mc, n);
+  let G = gradient(cur, p, n, la);
   for (let it = 0; it < iterations && lr > 1e-9; it++) {
     const M2 = new Float64Array(n * n);
     for (let i = 0; i < n * n; i++) M2[i] = M[i] - lr * G[i];
-    const P = polar(M2, n);
-    const ev = evaluate(P, Lp, Lc, mp, mc, n);
+    const P = la.polar(M2, n);
+    const ev = evaluate(P, p, n, la);
     if (ev.value < cur.value) {
       [M, cur] = [P, ev];
-      G = gradient(cur, Lp, Lc, mp, mc, n);
+      G = gradient(cur, p, n, la);
       lr *= 1.1;
     } else lr *= 0.5;
   }
@@ -429,13 +479,13 @@ function sumSquares(x: ArrayLike<number>): number {
  * one. With whitened ciphertext blocks w (identity covariance), p = w·Mᵀ·Σ_p^{1/2}, so two estimates differ per
  * pixel by E‖w·(M₁ − M₂)ᵀ·Σ_p^{1/2}‖² / n = ‖(M₁ − M₂)ᵀ Σ_p^{1/2}‖²_F / n.
  */
-function agreement(near: Candidate[], best: Candidate, spSqrt: Float64Array, n: number): number {
-  let worst = 0;
-  for (const c of near) {
+function agreement(near: Candidate[], best: Candidate, spSqrt: Float64Array, n: number, la: Linalg): number {
+  const Dt = near.map((c) => {
     const D = new Float64Array(n * n);
     for (let i = 0; i < n * n; i++) D[i] = best.M[i] - c.M[i];
-    worst = Math.max(worst, sumSquares(matmulSquare(transpose(D, n), spSqrt, n)) / n);
-  }
+    return transpose(D, n);
+  });
+  const worst = Math.max(0, ...la.matmuls(Dt, Array(Dt.length).fill(spSqrt), n).map((x) => sumSquares(x) / n));
   return worst > 0 ? 10 * Math.log10(1 / worst) : Number.POSITIVE_INFINITY;
 }
 
@@ -451,17 +501,17 @@ interface Tie {
  * c_j ≈ c_i·T (T = Σ_ii⁻¹ Σ_ij) leaves under TIE_RESIDUAL of c_j's variance. Then p_i = p_j (greyscale stored as
  * RGB) gives K_j⁻¹ = T⁻¹ K_i⁻¹ whatever the reference images are.
  */
-function channelTies(cipher: BlockMoments): Tie[] {
+function channelTies(cipher: BlockMoments, la: Linalg): Tie[] {
   const n = cipher.n;
   const ties: Tie[] = [];
   for (let i = 0; i < cipher.channels; i++)
     for (let j = 0; j < cipher.channels; j++) {
       if (i === j) continue;
-      const Sii = invert(cipher.covariance(i, 0), n);
+      const Sii = la.invert(cipher.covariance(i, 0), n);
       if (!Sii) continue;
       const Sij = cipher.crossCovariance(i, j);
-      const T = matmulSquare(Sii, Sij, n);
-      const explained = matmulSquare(transpose(Sij, n), T, n);
+      const T = la.matmuls([Sii], [Sij], n)[0];
+      const explained = la.matmuls([transpose(Sij, n)], [T], n)[0];
       const Sjj = cipher.covariance(j, 0);
       let tr = 0;
       let ex = 0;
@@ -475,13 +525,14 @@ function channelTies(cipher: BlockMoments): Tie[] {
 }
 
 /** Channel j's orthogonal factor implied by channel i's estimate and a tie (K_j⁻¹ = T⁻¹ K_i⁻¹ when c_j = c_i·T). */
-function tiedStart(pi: Problem, pj: Problem, Mi: Float64Array, T: Float64Array, n: number): Float64Array {
-  const Tinv = invert(T, n);
+function tiedStart(pi: Problem, pj: Problem, Mi: Float64Array, T: Float64Array, n: number, la: Linalg): Float64Array {
+  const Tinv = la.invert(T, n);
   if (!Tinv) return Mi;
-  const KiInv = matmulSquare(matmulSquare(pi.sc.invSqrt, transpose(Mi, n), n), pi.sp.sqrt, n);
-  const KjInv = matmulSquare(Tinv, KiInv, n);
+  const mm = (a: Float64Array, b: Float64Array) => la.matmuls([a], [b], n)[0];
+  const KiInv = mm(mm(pi.sc.invSqrt, transpose(Mi, n)), pi.sp.sqrt);
+  const KjInv = mm(Tinv, KiInv);
   // K_j⁻¹ = A_cj M_jᵀ Σ_pj^{1/2}  ⇒  M_jᵀ = Σ_cj^{1/2} K_j⁻¹ Σ_pj^{-1/2}
-  return polar(transpose(matmulSquare(matmulSquare(pj.sc.sqrt, KjInv, n), pj.sp.invSqrt, n), n), n);
+  return la.polar(transpose(mm(mm(pj.sc.sqrt, KjInv), pj.sp.invSqrt), n), n);
 }
 
 /**
@@ -496,65 +547,41 @@ function couplingStart(
   j: number,
   Mi: Float64Array,
   n: number,
+  la: Linalg,
 ): Float64Array {
-  const Lc = matmulSquare(
-    matmulSquare(problems[i].sc.invSqrt, cipher.crossCovariance(i, j), n),
-    problems[j].sc.invSqrt,
+  const [ci, pi] = la.matmuls(
+    [problems[i].sc.invSqrt, problems[i].sp.invSqrt],
+    [cipher.crossCovariance(i, j), plain.crossCovariance(i, j)],
     n,
   );
-  const Lp = matmulSquare(
-    matmulSquare(problems[i].sp.invSqrt, plain.crossCovariance(i, j), n),
-    problems[j].sp.invSqrt,
-    n,
-  );
-  return polar(matmulSquare(matmulSquare(transpose(Lp, n), Mi, n), Lc, n), n);
+  const [Lc, Lp] = la.matmuls([ci, pi], [problems[j].sc.invSqrt, problems[j].sp.invSqrt], n);
+  const LpM = la.matmuls([transpose(Lp, n)], [Mi], n)[0];
+  return la.polar(la.matmuls([LpM], [Lc], n)[0], n);
 }
 
 /**
  * Pairs plaintext and ciphertext eigenvectors by their signatures, invariant to the sign of each vector: the
- * quadratic forms uᵀ L(r) u of every relation and |mean·u|, matched at least total squared distance (an assignment
- * over all relations, where eigenvalue order uses only one combination of them). Signs start from the mean's.
+ * quadratic forms uᵀ L(r) u of every relation (the diagonals of A(r) = Eᵀ L(r) E) and |mean·u|, matched at least
+ * total squared distance (an assignment over all relations, where eigenvalue order uses only one combination of
+ * them). Signs start from the mean's.
  */
 function signatureMatch(
-  Lp: Float64Array[],
-  Lc: Float64Array[],
-  mp: Float64Array,
-  mc: Float64Array,
-  ep: Float64Array,
-  ec: Float64Array,
+  A: Float64Array[],
+  B: Float64Array[],
+  u: Float64Array,
+  v: Float64Array,
   n: number,
   signs: Float64Array,
 ): Int32Array {
-  const features = (L: Float64Array[], m: Float64Array, E: Float64Array) => {
-    const d = L.length + 1;
-    const out = new Float64Array(n * d);
-    const proj = new Float64Array(n);
-    for (let e = 0; e < n; e++) {
-      for (let r = 0; r < L.length; r++) {
-        let q = 0;
-        for (let i = 0; i < n; i++) {
-          let row = 0;
-          for (let j = 0; j < n; j++) row += L[r][i * n + j] * E[j * n + e];
-          q += E[i * n + e] * row;
-        }
-        out[e * d + r] = q;
-      }
-      for (let i = 0; i < n; i++) proj[e] += m[i] * E[i * n + e];
-      out[e * d + L.length] = Math.abs(proj[e]);
-    }
-    return { out, d, proj };
-  };
-  const fp = features(Lp, mp, ep);
-  const fc = features(Lc, mc, ec);
   const cost = new Float64Array(n * n);
   for (let e = 0; e < n; e++)
     for (let m = 0; m < n; m++) {
       let c = 0;
-      for (let k = 0; k < fp.d; k++) c += (fp.out[e * fp.d + k] - fc.out[m * fc.d + k]) ** 2;
-      cost[e * n + m] = c;
+      for (let r = 0; r < A.length; r++) c += (A[r][e * n + e] - B[r][m * n + m]) ** 2;
+      cost[e * n + m] = c + (Math.abs(u[e]) - Math.abs(v[m])) ** 2;
     }
   const match = linearAssignment(cost, n);
-  for (let e = 0; e < n; e++) signs[e] = fp.proj[e] * fc.proj[match[e]] < 0 ? -1 : 1;
+  for (let e = 0; e < n; e++) signs[e] = u[e] * v[match[e]] < 0 ? -1 : 1;
   return match;
 }
 
@@ -565,20 +592,17 @@ interface Evaluation {
   mM: Float64Array;
 }
 
-/** The objective Σ‖R(r)‖² + ‖mc − mp·M‖² at M, with what its gradient needs. */
-function evaluate(
-  M: Float64Array,
-  Lp: Float64Array[],
-  Lc: Float64Array[],
-  mp: Float64Array,
-  mc: Float64Array,
-  n: number,
-): Evaluation {
+/** The objective Σ‖R(r)‖² + ‖mc − mp·M‖² at M, with what its gradient needs (the 2 × relations products in one call). */
+function evaluate(M: Float64Array, p: Problem, n: number, la: Linalg): Evaluation {
+  const { Lp, Lc, mp, mc } = p;
+  const R = Lp.length;
+  const Ms = Array<Float64Array>(R).fill(M);
+  const prods = la.matmuls([...Ms, ...Lp], [...Lc, ...Ms], n);
   let value = 0;
   const residuals: Float64Array[] = [];
-  for (let r = 0; r < Lp.length; r++) {
-    const a = matmulSquare(M, Lc[r], n);
-    const b = matmulSquare(Lp[r], M, n);
+  for (let r = 0; r < R; r++) {
+    const a = prods[r];
+    const b = prods[R + r];
     for (let i = 0; i < a.length; i++) a[i] -= b[i];
     for (const x of a) value += x * x;
     residuals.push(a);
@@ -588,34 +612,24 @@ function evaluate(
   return { value, residuals, mM };
 }
 
-/** ∂/∂M of the objective from an evaluation at M: Σ 2(R Lcᵀ − Lpᵀ R) − 2 mpᵀ(mc − mp M). */
-function gradient(
-  ev: Evaluation,
-  Lp: Float64Array[],
-  Lc: Float64Array[],
-  mp: Float64Array,
-  mc: Float64Array,
-  n: number,
-): Float64Array {
+/** ∂/∂M of the objective from an evaluation at M: Σ 2(R Lcᵀ − Lpᵀ R) − 2 mpᵀ(mc − mp M) (one batched call). */
+function gradient(ev: Evaluation, p: Problem, n: number, la: Linalg): Float64Array {
+  const { LpT, LcT, mp, mc } = p;
+  const R = LpT.length;
+  const prods = la.matmuls([...ev.residuals, ...LpT], [...LcT, ...ev.residuals], n);
   const G = new Float64Array(n * n);
-  for (let r = 0; r < Lp.length; r++) {
-    const R = ev.residuals[r];
-    const a = matmulSquare(R, transpose(Lc[r], n), n);
-    const b = matmulSquare(transpose(Lp[r], n), R, n);
+  for (let r = 0; r < R; r++) {
+    const a = prods[r];
+    const b = prods[R + r];
     for (let i = 0; i < G.length; i++) G[i] += 2 * (a[i] - b[i]);
   }
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) G[i * n + j] -= 2 * mp[i] * (mc[j] - ev.mM[j]);
   return G;
 }
 
-/** The orthogonal factor of A (polar decomposition): A (AᵀA)^{-1/2}. */
-function polar(A: Float64Array, n: number): Float64Array {
-  return matmulSquare(A, symmetricPowers(matmulSquare(transpose(A, n), A, n), n).invSqrt, n);
-}
-
 /** S^{1/2} and S^{-1/2} of a symmetric positive definite matrix (eigenvalues floored at 1e-12 × the largest). */
-function symmetricPowers(S: Float64Array, n: number): { sqrt: Float64Array; invSqrt: Float64Array } {
-  const eig = symmetricEigen(S, n);
+function symmetricPowers(S: Float64Array, n: number, la: Linalg): { sqrt: Float64Array; invSqrt: Float64Array } {
+  const eig = la.symmetricEigen(S, n);
   const top = Math.max(...eig.values);
   if (!(top > 0)) throw new Error("statisticalAttack: a covariance is zero (constant images?)");
   const floor = (l: number) => Math.max(l, 1e-12 * top);
@@ -626,8 +640,8 @@ function symmetricPowers(S: Float64Array, n: number): { sqrt: Float64Array; invS
 }
 
 /** Eigenvectors (columns) of a symmetric matrix, ordered by eigenvalue. */
-function sortedEigen(S: Float64Array, n: number): Float64Array {
-  const { values, vectors } = symmetricEigen(S, n);
+function sortedEigen(S: Float64Array, n: number, la: Linalg): Float64Array {
+  const { values, vectors } = la.symmetricEigen(S, n);
   const order = Array.from(values.keys()).sort((a, b) => values[a] - values[b]);
   const out = new Float64Array(n * n);
   for (const [e, src] of order.entries()) for (let i = 0; i < n; i++) out[i * n + e] = vectors[i * n + src];
@@ -640,11 +654,6 @@ function symCombination(L: Float64Array[], a: number[], n: number): Float64Array
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) S[i * n + j] += (a[r] * (L[r][i * n + j] + L[r][j * n + i])) / 2;
   return S;
-}
-
-/** A·X·A for symmetric A. */
-function sandwich(A: Float64Array, X: Float64Array, n: number): Float64Array {
-  return matmulSquare(matmulSquare(A, X, n), A, n);
 }
 
 function rowTimes(v: Float64Array, M: Float64Array, n: number): Float64Array {

@@ -390,3 +390,51 @@ export function linearAssignment(cost: ArrayLike<number>, n: number): Int32Array
   for (let j = 1; j <= n; j++) match[p[j] - 1] = j - 1;
   return match;
 }
+
+/**
+ * The dense float64 operations the ciphertext-only attack's search spends its time in, as one replaceable backend:
+ * the default below is this file's JS loops (pure TypeScript, browser-safe); a Node-side libtorch implementation
+ * (src/audit/torch-linalg.ts) does the same products with BLAS/LAPACK. Matrices are square, n×n, row-major.
+ */
+export interface Linalg {
+  /** A short name for logs and benchmarks ("js", "torch"). */
+  readonly name: string;
+  /** [A_i·B_i for each i]: many products in one call, so a backend can batch them. */
+  matmuls(a: readonly Float64Array[], b: readonly Float64Array[], n: number): Float64Array[];
+  /** Eigenvalues and eigenvectors (the columns of `vectors`, A = V diag(values) Vᵀ) of a symmetric matrix. */
+  symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array };
+  /** A⁻¹, or null when A is singular. */
+  invert(a: Float64Array, n: number): Float64Array | null;
+  /**
+   * The orthogonal polar factor A (AᵀA)^{-1/2}, the eigenvalues of AᵀA floored at POLAR_FLOOR × the largest
+   * (throws when AᵀA is zero).
+   */
+  polar(a: Float64Array, n: number): Float64Array;
+}
+
+/** polar(): eigenvalues of AᵀA below this share of the largest are raised to it (a rank-deficient A stays finite). */
+export const POLAR_FLOOR = 1e-12;
+
+/** The orthogonal polar factor A (AᵀA)^{-1/2} with this file's Jacobi eigendecomposition (see Linalg.polar). */
+export function polarOrthogonal(a: Float64Array, n: number): Float64Array {
+  const eig = symmetricEigen(matmulSquare(transposeSquare(a, n), a, n), n);
+  const top = Math.max(...eig.values);
+  if (!(top > 0)) throw new Error("polar: AᵀA is zero");
+  return matmulSquare(
+    a,
+    symmetricFunction(eig, n, (l) => 1 / Math.sqrt(Math.max(l, POLAR_FLOOR * top))),
+    n,
+  );
+}
+
+/** The JS backend: this file's loops, one product at a time. */
+export const jsLinalg: Linalg = {
+  name: "js",
+  matmuls: (a, b, n) => {
+    if (a.length !== b.length) throw new Error(`matmuls: ${a.length} left factors, ${b.length} right factors`);
+    return a.map((x, i) => matmulSquare(x, b[i], n));
+  },
+  symmetricEigen: (a, n) => symmetricEigen(a, n),
+  invert: (a, n) => invert(a, n),
+  polar: polarOrthogonal,
+};

@@ -7,15 +7,19 @@ import {
   readSample,
   writeAttackPicture,
 } from "../../audit/measure.ts";
+import { torchLinalg } from "../../audit/torch-linalg.ts";
 import { type ChannelReport, makeKey, type StatisticalAttackOptions, shortFingerprint } from "../../cipher/index.ts";
 import { attackStore, Store } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
-/** The attack's search settings from command-line options (undefined = the attack's defaults). */
+/**
+ * The attack's search settings from command-line options (undefined = the attack's defaults), with its linear algebra
+ * on libtorch (the CLI always has it; k = 16 is impractical with the JS loops).
+ */
 export function attackTuning(o: { restarts?: number; iterations?: number; seed?: number }): StatisticalAttackOptions {
-  return { restarts: o.restarts, iterations: o.iterations, seed: o.seed };
+  return { restarts: o.restarts, iterations: o.iterations, seed: o.seed, linalg: torchLinalg };
 }
 
 /** A progress bar per stage ("what"), or nothing when quiet. */
