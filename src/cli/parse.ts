@@ -33,6 +33,16 @@ export const number = (v: string): number => {
   return n;
 };
 
+/**
+ * A device name as PyTorch spells it: cpu, cuda or cuda:N (case-insensitive), returned lower-case. Syntax only: whether
+ * CUDA is there is checked by the command (torch/device.ts's parseDevice), with the same message as `ercnn train`'s.
+ */
+export const deviceName = (v: string): string => {
+  const s = v.trim().toLowerCase();
+  if (!/^(cpu|cuda(:\d+)?)$/.test(s)) throw new InvalidArgumentError("expected cpu, cuda or cuda:N");
+  return s;
+};
+
 /** A finite number ≥ 0. */
 export const nonNegativeNumber = (v: string): number => {
   const n = number(v);

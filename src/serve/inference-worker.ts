@@ -3,14 +3,17 @@
  * loop). Messages in: `{type: "run", id, model, x, n}` with x the batch's raw ciphertexts N×C×H×W (transferred);
  * out: `{id, ok, logits, computeUs}`. The forward path is `ercnn evaluate`'s: the loader's normalisation, then
  * `model.forward` in eval mode without autograd, every tensor freed by `tidy` (nothing waits for V8 finalizers).
+ * With a CUDA device the models live on it and each batch is copied there from pinned memory (torch/device.ts).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { normalizeInPlace } from "../data/normalize.ts";
 import { type ERModel, loadCheckpoint } from "../models/index.ts";
+import { moduleTo, toDevice } from "../torch/device.ts";
 import { fromTypedArray, noGrad, setNumThreads, tidy } from "../torch/index.ts";
-import type { WorkerModel, WorkerReply, WorkerRequest } from "./worker-messages.ts";
+import type { WorkerInit, WorkerModel, WorkerReply, WorkerRequest } from "./worker-messages.ts";
 
-const init = workerData as { models: WorkerModel[]; threads?: number };
+const init = workerData as WorkerInit;
+const device = init.device ?? "cpu";
 if (init.threads) setNumThreads(init.threads);
 
 const loaded = new Map<string, { spec: WorkerModel; model: ERModel }>();
@@ -18,13 +21,14 @@ const loaded = new Map<string, { spec: WorkerModel; model: ERModel }>();
 function run(m: { spec: WorkerModel; model: ERModel }, x: Float32Array, n: number): Float32Array {
   const [c, h, w] = m.spec.shape;
   if (m.spec.normalization) normalizeInPlace(x, n, c, h * w, m.spec.normalization);
-  return tidy(() => noGrad(() => m.model.forward(fromTypedArray(x, [n, c, h, w])).toFloat32Array()));
+  return tidy(() => noGrad(() => m.model.forward(toDevice(fromTypedArray(x, [n, c, h, w]), device)).toFloat32Array()));
 }
 
 async function start(): Promise<void> {
   for (const spec of init.models) {
     const { model } = await loadCheckpoint(spec.checkpoint);
     model.eval();
+    moduleTo(model, device);
     loaded.set(spec.name, { spec, model });
   }
   parentPort!.postMessage({ type: "ready" } satisfies WorkerReply);

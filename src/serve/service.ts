@@ -3,6 +3,7 @@
  * their weights, the dynamic batcher in front of it, and the metrics. `infer` is the whole path of one request:
  * key check, queue, forward, response; `close` drains what is queued, then stops the worker.
  */
+import type { Device } from "../torch/device.ts";
 import { Batcher, type BatcherOptions } from "./batcher.ts";
 import { ServeError } from "./errors.ts";
 import { checkKeyFingerprint, type InferRequest } from "./infer-request.ts";
@@ -14,6 +15,8 @@ import { InferenceWorker } from "./worker-client.ts";
 export interface ServiceOptions extends BatcherOptions {
   /** libtorch threads of the inference worker. */
   threads?: number;
+  /** Where the models live and the batches run (default cpu). */
+  device?: Device;
 }
 
 export class Service {
@@ -36,6 +39,7 @@ export class Service {
     this.worker = new InferenceWorker(
       models.map((m) => ({ name: m.name, checkpoint: m.checkpoint, shape: m.shape, normalization: m.normalization })),
       o.threads,
+      o.device,
     );
     this.worker.ready.then(
       () => {

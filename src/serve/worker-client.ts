@@ -3,7 +3,8 @@
  * workers do), waits until its models are loaded, and turns each batch into a promise of logits.
  */
 import { Worker } from "node:worker_threads";
-import type { WorkerModel, WorkerReply } from "./worker-messages.ts";
+import type { Device } from "../torch/device.ts";
+import type { WorkerInit, WorkerModel, WorkerReply } from "./worker-messages.ts";
 
 const WORKER_URL = new URL("./inference-worker.ts", import.meta.url).href;
 
@@ -19,12 +20,12 @@ export class InferenceWorker {
   private failure: Error | null = null;
   readonly ready: Promise<void>;
 
-  constructor(models: WorkerModel[], threads?: number) {
+  constructor(models: WorkerModel[], threads?: number, device: Device = "cpu") {
     const tsxApi = import.meta.resolve("tsx/esm/api");
     const code =
       `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); })` +
       `.catch((e) => { setTimeout(() => { throw e; }); });`;
-    this.worker = new Worker(code, { eval: true, workerData: { models, threads } });
+    this.worker = new Worker(code, { eval: true, workerData: { models, threads, device } satisfies WorkerInit });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on("message", (m: WorkerReply) => {
         if (m.type === "ready") resolve();

@@ -1,11 +1,20 @@
 /** The messages between the server and its inference worker (inference-worker.ts). */
 import type { Normalization } from "../data/normalize.ts";
+import type { Device } from "../torch/device.ts";
 
 export interface WorkerModel {
   name: string;
   checkpoint: string;
   shape: [number, number, number];
   normalization: Normalization | null;
+}
+
+/** The worker's workerData. */
+export interface WorkerInit {
+  models: WorkerModel[];
+  threads?: number;
+  /** Where the models live and the batches run; host batches go through pinned memory when it is CUDA. */
+  device: Device;
 }
 
 export interface WorkerRequest {

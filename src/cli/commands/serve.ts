@@ -2,7 +2,8 @@ import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { createApp, DEFAULT_UI_DIR } from "../../serve/app.ts";
 import { type ModelInfo, readModelInfo } from "../../serve/model-info.ts";
-import { nonNegativeInteger, positiveInteger } from "../parse.ts";
+import { parseDevice } from "../../torch/device.ts";
+import { deviceName, nonNegativeInteger, positiveInteger } from "../parse.ts";
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const size = (v: string): [number, number] => {
@@ -20,6 +21,7 @@ export interface ServeCliOptions {
   maxQueue: number;
   timeout: number;
   threads?: number;
+  device: string;
   bodyLimit: number;
   ui: boolean;
   uiDir: string;
@@ -30,6 +32,8 @@ export interface ServeCliOptions {
 }
 
 export async function runServe(runDirs: string[], o: ServeCliOptions): Promise<void> {
+  // A CUDA request on a CPU-only libtorch fails here, before any model is read (train's message).
+  const device = parseDevice(o.device);
   if (o.name.length > runDirs.length) throw new Error(`${o.name.length} --name for ${runDirs.length} run directories`);
   const models: ModelInfo[] = [];
   for (const [i, dir] of runDirs.entries())
@@ -40,6 +44,7 @@ export async function runServe(runDirs: string[], o: ServeCliOptions): Promise<v
     maxQueue: o.maxQueue,
     timeoutMs: o.timeout,
     threads: o.threads ?? Math.max(1, availableParallelism() - 1),
+    device,
     bodyLimit: o.bodyLimit * 1024 * 1024,
     uiDir: o.ui ? o.uiDir : null,
     cors: o.cors,
@@ -85,6 +90,7 @@ export async function runServe(runDirs: string[], o: ServeCliOptions): Promise<v
         input: m.shape,
         blockSize: m.blockSize,
         keyMode: m.keyMode,
+        device,
         key: m.keyFingerprint?.slice(0, 16) ?? null,
       },
       "serving model",
@@ -124,6 +130,12 @@ export function serveCommand(): Command {
     )
     .option("--timeout <ms>", "a request still queued after this many milliseconds gets 504", positiveInteger, 30000)
     .option("--threads <n>", "libtorch threads of the inference worker (default: cores - 1)", positiveInteger)
+    .option(
+      "--device <name>",
+      "cpu, cuda or cuda:N: where the inference worker keeps the models and runs the batches",
+      deviceName,
+      "cpu",
+    )
     .option("--body-limit <MiB>", "largest request body in MiB (413 beyond)", positiveInteger, 64)
     .option("--no-ui", "do not serve the browser client page at /")
     .option("--ui-dir <dir>", "folder of the client page", DEFAULT_UI_DIR)
