@@ -31,13 +31,80 @@ function out(t: Tensor): Float64Array {
   return t.contiguous().copyTo(new Float64Array(t.numel()));
 }
 
+/**
+ * The indices in `pending` whose factor (by identity) occurs more than once there, grouped by factor; removes them
+ * from `pending`.
+ */
+function groups(factors: readonly Float64Array[], pending: Set<number>): Map<Float64Array, number[]> {
+  const by = new Map<Float64Array, number[]>();
+  for (const i of pending) {
+    const g = by.get(factors[i]);
+    if (g) g.push(i);
+    else by.set(factors[i], [i]);
+  }
+  for (const [f, idx] of by)
+    if (idx.length < 2) by.delete(f);
+    else for (const i of idx) pending.delete(i);
+  return by;
+}
+
 export const torchLinalg: Linalg = {
   name: "torch",
   matmuls(a, b, n) {
     if (a.length !== b.length) throw new Error(`torchLinalg.matmuls: ${a.length} left factors, ${b.length} right`);
-    if (a.length === 0) return [];
-    const all = tidy(() => out(stacked(a, n, "matmuls").bmm(stacked(b, n, "matmuls"))));
-    return a.map((_, i) => all.subarray(i * n * n, (i + 1) * n * n));
+    const nn = n * n;
+    const result: Float64Array[] = new Array(a.length);
+    /** Hands out the g-th n×n block of a result buffer to product i (blocks of one buffer never overlap). */
+    const give = (i: number, got: Float64Array, g: number) => {
+      result[i] = got.subarray(g * nn, (g + 1) * nn);
+    };
+    tidy(() => {
+      // products that share a factor (the attack passes the same array, e.g. M·L(r) for every relation r) become
+      // one large GEMM, which BLAS runs far faster than a batch of small ones: [A_1; …; A_g]·B, then A·[B_1 … B_g]
+      const pending = new Set<number>(a.keys());
+      for (const [B, idx] of groups(b, pending)) {
+        const y = stacked(
+          idx.map((i) => a[i]),
+          n,
+          "matmuls",
+        )
+          .reshape([idx.length * n, n])
+          .mm(square(B, n, "matmuls"));
+        const got = out(y);
+        for (const [g, i] of idx.entries()) give(i, got, g);
+      }
+      for (const [A, idx] of groups(a, pending)) {
+        // A·[B_1 … B_g] on the [n, g·n] concatenation, split back into g blocks
+        const Bcat = stacked(
+          idx.map((i) => b[i]),
+          n,
+          "matmuls",
+        )
+          .permute(1, 0, 2)
+          .reshape([n, idx.length * n]);
+        const y = square(A, n, "matmuls").mm(Bcat).reshape([n, idx.length, n]).permute(1, 0, 2);
+        const got = out(y);
+        for (const [g, i] of idx.entries()) give(i, got, g);
+      }
+      const rest = [...pending];
+      if (rest.length > 0) {
+        const got = out(
+          stacked(
+            rest.map((i) => a[i]),
+            n,
+            "matmuls",
+          ).bmm(
+            stacked(
+              rest.map((i) => b[i]),
+              n,
+              "matmuls",
+            ),
+          ),
+        );
+        for (const [g, i] of rest.entries()) give(i, got, g);
+      }
+    });
+    return result;
   },
   symmetricEigen(a, n) {
     return tidy(() => {

@@ -48,6 +48,12 @@ describe("torchLinalg equals the JS backend (float64)", () => {
       const [pt, pj] = backends.map((la) => la.matmuls(a, b, n));
       assert.equal(pt.length, 3);
       for (let i = 0; i < 3; i++) assert.ok(relErr(pt[i], pj[i]) < 1e-9, `matmul ${i}: ${relErr(pt[i], pj[i])}`);
+      // shared factors (one GEMM per shared left or right factor in the torch backend), in mixed order
+      const [X, Y, Z] = [general(n, r), general(n, r), general(n, r)];
+      const left = [X, a[0], X, a[1], a[2], Y, X];
+      const right = [b[0], Z, b[1], Z, Y, b[2], Z];
+      const [st, sj] = backends.map((la) => la.matmuls(left, right, n));
+      for (let i = 0; i < left.length; i++) assert.ok(relErr(st[i], sj[i]) < 1e-9, `shared-factor product ${i}`);
 
       const S = symmetric(n, r);
       const [et, ej] = backends.map((la) => la.symmetricEigen(S, n));

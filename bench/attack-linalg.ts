@@ -1,0 +1,88 @@
+// The ciphertext-only attack's linear algebra, JS loops (src/core/linalg.ts, the browser-safe default) vs libtorch
+// (src/audit/torch-linalg.ts), side by side in one run on the same inputs, at n = k² = 16, 64, 256 (k = 4, 8, 16).
+//   step:  one iteration of the attack's gradient descent (statistical-attack.ts, descend(): M − lr·G, its polar
+//          factor, the objective's 8 products in one call and the gradient's 8 in another), the search's inner loop
+//          (400 per start at k > 4);
+//   start: one random start's linear algebra (two symmetric eigendecompositions and the 16 products that put the
+//          problem in the two eigenbases; the sign/swap search after it is O(n) per move in JS either way).
+// Times are the best of --rounds (the minimum filters out other processes on a shared machine); ratio = js / torch.
+//   node --import tsx bench/attack-linalg.ts [--rounds 3] [--sizes 16,64,256]
+import { parseArgs } from "node:util";
+import { torchLinalg } from "../src/audit/torch-linalg.ts";
+import { jsLinalg, type Linalg, transposeSquare } from "../src/core/linalg.ts";
+import { mulberry32 } from "../src/core/rng.ts";
+import { getNumThreads } from "../src/torch/index.ts";
+
+const { values: a } = parseArgs({
+  options: { rounds: { type: "string", default: "3" }, sizes: { type: "string", default: "16,64,256" } },
+});
+const rounds = Number(a.rounds);
+/** The attack's neighbour relations per channel (moments.ts: right, lower, lower-right, lower-left). */
+const RELATIONS = 4;
+
+function problem(n: number) {
+  const rng = mulberry32(n);
+  const m = () => Float64Array.from({ length: n * n }, () => 2 * rng() - 1);
+  const sym = () => {
+    const x = m();
+    return x.map((_, i) => (x[i] + x[(i % n) * n + Math.floor(i / n)]) / 2);
+  };
+  const Lp = Array.from({ length: RELATIONS }, m);
+  const Lc = Array.from({ length: RELATIONS }, m);
+  return {
+    Lp,
+    Lc,
+    LpT: Lp.map((x) => transposeSquare(x, n)),
+    LcT: Lc.map((x) => transposeSquare(x, n)),
+    M: jsLinalg.polar(m(), n),
+    G: m(),
+    S: [sym(), sym()],
+  };
+}
+type Problem = ReturnType<typeof problem>;
+
+function step(la: Linalg, p: Problem, n: number): number {
+  const M2 = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) M2[i] = p.M[i] - 0.01 * p.G[i];
+  const P = la.polar(M2, n);
+  const Ps = Array<Float64Array>(RELATIONS).fill(P);
+  const prods = la.matmuls([...Ps, ...p.Lp], [...p.Lc, ...Ps], n);
+  const res = prods.slice(0, RELATIONS).map((x, r) => x.map((v, i) => v - prods[RELATIONS + r][i]));
+  const grad = la.matmuls([...res, ...p.LpT], [...p.LcT, ...res], n);
+  return grad[0][0];
+}
+
+function start(la: Linalg, p: Problem, n: number): number {
+  const [ep, ec] = p.S.map((s) => la.symmetricEigen(s, n).vectors);
+  const half = la.matmuls([...p.Lp, ...p.Lc], [...Array(RELATIONS).fill(ep), ...Array(RELATIONS).fill(ec)], n);
+  const epT = transposeSquare(ep, n);
+  const ecT = transposeSquare(ec, n);
+  return la.matmuls([...Array(RELATIONS).fill(epT), ...Array(RELATIONS).fill(ecT)], half, n)[0][0];
+}
+
+function best(fn: () => number): number {
+  let t = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    fn();
+    t = Math.min(t, performance.now() - t0);
+  }
+  return t;
+}
+
+console.log(`libtorch threads ${getNumThreads()}; best of ${rounds} rounds; times in ms`);
+console.log("n     what    js          torch       js/torch");
+for (const n of a.sizes.split(",").map(Number)) {
+  const p = problem(n);
+  step(torchLinalg, p, n); // warm-up: libtorch's first calls load kernels
+  for (const [what, fn] of [
+    ["step", step],
+    ["start", start],
+  ] as const) {
+    const js = best(() => fn(jsLinalg, p, n));
+    const torch = best(() => fn(torchLinalg, p, n));
+    console.log(
+      `${String(n).padEnd(6)}${what.padEnd(8)}${js.toFixed(2).padEnd(12)}${torch.toFixed(2).padEnd(12)}${(js / torch).toFixed(1)}×`,
+    );
+  }
+}
