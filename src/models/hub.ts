@@ -4,9 +4,13 @@
 //   <file>                          a local safetensors or .pth file, as before
 // Downloads go once into torch.hub's cache ($TORCH_HOME/hub/checkpoints, TORCH_HOME defaulting to
 // $XDG_CACHE_HOME/torch or ~/.cache/torch), resumable (HTTP Range) and verified: torchvision's file names carry the
-// first hex digits of the file's sha256 (torch.hub's check_hash), and nothing unverified is renamed into the cache.
+// first hex digits of the file's sha256 (torch.hub's check_hash); Hugging Face serves an LFS file's full sha256 as its
+// ETag (the X-Linked-Etag header of the resolve URL's redirect, as huggingface_hub reads it), so timm downloads are
+// verified against that when no sha256 is given. Nothing that fails its check is renamed into the cache.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, renameSync, rmSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { download } from "../data/download.ts";
@@ -41,14 +45,41 @@ export interface HubOptions {
   hfBaseUrl?: string;
   /** Extra or replacement torchvision weight tables (model → WEIGHTS → file name with its sha256 prefix). */
   weights?: Record<string, Record<string, string>>;
-  /** Full sha256 to verify for a timm file (Hugging Face names carry none). */
+  /** Full sha256 to verify for a timm file; without it, the hub's X-Linked-Etag/ETag when that is a sha256. */
   sha256?: string;
+  /** Before a download: one line saying what it will be verified against (for logs). */
+  onVerify?: (line: string) => void;
   onProgress?: (done: number, total: number | undefined) => void;
   retries?: number;
 }
 
 /** Whether `spec` names weights by hub (rather than a local file). */
 export const isHubSpec = (spec: string): boolean => /^(torchvision|timm):/.test(spec);
+
+/**
+ * The sha256 Hugging Face publishes for a file: huggingface_hub's get_hf_file_metadata sends a HEAD to the resolve URL
+ * without following the redirect to the CDN and reads X-Linked-Etag (LFS files), else ETag. An LFS file's ETag is its
+ * sha256 (64 hex digits); a git blob's is a 40-digit sha1, which is not used. Null when the server offers none or
+ * does not answer the HEAD (the download then reports its own error).
+ */
+export function hfPublishedSha256(url: string, timeoutMs = 30_000, hops = 5): Promise<string | null> {
+  return new Promise((resolve) => {
+    const mod = url.startsWith("https:") ? https : http;
+    const req = mod.request(url, { method: "HEAD" }, (res) => {
+      res.resume();
+      const raw = res.headers["x-linked-etag"] ?? res.headers.etag;
+      const tag = (Array.isArray(raw) ? raw[0] : raw)?.replace(/^W\//, "").replace(/"/g, "").trim().toLowerCase();
+      const loc = res.headers.location;
+      if (tag && /^[0-9a-f]{64}$/.test(tag)) resolve(tag);
+      else if (!raw && loc && res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && hops > 0)
+        hfPublishedSha256(new URL(loc, url).href, timeoutMs, hops - 1).then(resolve);
+      else resolve(null);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
+    req.on("error", () => resolve(null));
+    req.end();
+  });
+}
 
 async function sha256Of(path: string): Promise<string> {
   const h = createHash("sha256");
@@ -99,17 +130,30 @@ export async function resolvePretrained(spec: string, o: HubOptions = {}): Promi
       throw new Error(`--pretrained ${spec}: no such file (or name weights as torchvision:… / timm:…)`);
     return spec;
   }
-  const { url, file, hash } = hubSource(spec, o);
+  const { url, file, hash: given } = hubSource(spec, o);
   const dir = o.dir ?? torchHubCheckpoints();
   const dest = join(dir, file);
   if (existsSync(dest)) return dest;
+  let hash = given;
+  let source = spec.startsWith("timm:") ? "the sha256 given" : "the sha256 prefix in its published file name";
+  if (!hash && spec.startsWith("timm:")) {
+    hash = await hfPublishedSha256(url);
+    source = "the sha256 the hub publishes (X-Linked-Etag/ETag)";
+  }
+  o.onVerify?.(hash ? `verified against ${source}` : "not verified: the hub publishes no sha256 for it");
   // download() resumes <tmp>.part across attempts and calls; the verified file is renamed into place.
   const tmp = `${dest}.download`;
-  await download(url, tmp, {
-    onProgress: o.onProgress,
-    retries: o.retries,
-    sha256: hash?.length === 64 ? hash : undefined,
-  });
+  try {
+    await download(url, tmp, {
+      onProgress: o.onProgress,
+      retries: o.retries,
+      sha256: hash?.length === 64 ? hash : undefined,
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code === "CHECKSUM")
+      throw new Error(`--pretrained ${spec}: ${(e as Error).message} (${source}); the download was discarded`);
+    throw e;
+  }
   if (hash && hash.length < 64) {
     const got = await sha256Of(tmp);
     if (!got.startsWith(hash)) {

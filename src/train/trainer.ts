@@ -95,7 +95,11 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
     // Weights named by hub are fetched once per machine (local rank 0) while the others wait; config.json keeps the name.
     if (cfg.pretrained && isHubSpec(cfg.pretrained)) {
       const spec = cfg.pretrained;
-      const fetch = () => resolvePretrained(spec, { onProgress: downloadProgressLines(spec, log) });
+      const fetch = () =>
+        resolvePretrained(spec, {
+          onProgress: downloadProgressLines(spec, log),
+          onVerify: (s) => log(`${spec}: ${s}`),
+        });
       if (dist && dist.group.localRank !== 0) {
         dist.group.barrier();
         cfg.pretrained = await resolvePretrained(spec);

@@ -1,6 +1,7 @@
 // Pretrained weights by name against a local HTTP server (these machines reach no model hub): the torchvision file
 // name's sha256 prefix is enforced, an interrupted download resumes with Range, the cache is hit once filled, and
-// the downloaded backbone's logits equal those of the same file loaded locally.
+// the downloaded backbone's logits equal those of the same file loaded locally; timm files are verified against the
+// sha256 Hugging Face publishes in X-Linked-Etag (on the resolve URL's redirect to its CDN, as the real hub does).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -8,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { hubSource, resolvePretrained, torchHubCheckpoints } from "../../src/models/hub.ts";
+import { hfPublishedSha256, hubSource, resolvePretrained, torchHubCheckpoints } from "../../src/models/hub.ts";
 import { createBackbone, loadBackboneWeightsFile } from "../../src/models/index.ts";
 import { manualSeed, noGrad, randn, saveSafetensors } from "../../src/torch/index.ts";
 
@@ -17,7 +18,9 @@ let server: Server;
 let base: string;
 let weightsFile: string;
 let bytes: Buffer;
-const requests: { path: string; range: string | undefined }[] = [];
+const requests: { method: string; path: string; range: string | undefined }[] = [];
+/** Hugging Face's layout: the resolve URL redirects (302) to the CDN copy and carries these headers (ETags). */
+const redirects = new Map<string, { to: string; headers: Record<string, string> }>();
 /** Paths whose first response is cut after this many bytes. */
 const cutOnce = new Map<string, number>();
 const files = new Map<string, Buffer>();
@@ -32,7 +35,12 @@ before(async () => {
   bytes = readFileSync(weightsFile);
   server = createServer((req, res) => {
     const path = req.url ?? "";
-    requests.push({ path, range: req.headers.range });
+    requests.push({ method: req.method ?? "", path, range: req.headers.range });
+    const hop = redirects.get(path);
+    if (hop) {
+      res.writeHead(302, { location: hop.to, ...hop.headers }).end();
+      return;
+    }
     const body = files.get(path);
     if (!body) {
       res.writeHead(404).end();
@@ -116,6 +124,55 @@ describe("--pretrained by name", () => {
       resolvePretrained("timm:tiny_net.test", { dir: join(dir, "cache4"), hfBaseUrl: base, sha256: "0".repeat(64) }),
       /checksum mismatch/,
     );
+  });
+
+  it("timm:<name> without a sha256: verified against the hub's X-Linked-Etag; a wrong one is refused, nothing cached", async () => {
+    const resolve = "/models/timm/etag_net.test/resolve/main/model.safetensors";
+    files.set("/cdn/etag_net.safetensors", bytes);
+    redirects.set(resolve, {
+      to: "/cdn/etag_net.safetensors",
+      headers: { "x-linked-etag": `"${sha(bytes)}"`, etag: `W/"${"1".repeat(40)}"` },
+    });
+    const lines: string[] = [];
+    requests.length = 0;
+    const p = await resolvePretrained("timm:etag_net.test", {
+      dir: join(dir, "cache5"),
+      hfBaseUrl: base,
+      onVerify: (l) => lines.push(l),
+    });
+    assert.equal(sha(readFileSync(p)), sha(bytes));
+    assert.deepEqual(lines, ["verified against the sha256 the hub publishes (X-Linked-Etag/ETag)"]);
+    assert.deepEqual(
+      requests[0],
+      { method: "HEAD", path: resolve, range: undefined },
+      "HEAD first, as huggingface_hub",
+    );
+
+    redirects.set(resolve, { to: "/cdn/etag_net.safetensors", headers: { "x-linked-etag": `"${"ab".repeat(32)}"` } });
+    const cache = join(dir, "cache6");
+    await assert.rejects(
+      resolvePretrained("timm:etag_net.test", { dir: cache, hfBaseUrl: base }),
+      /--pretrained timm:etag_net\.test: checksum mismatch .*expected abab.*X-Linked-Etag.*discarded/,
+    );
+    assert.deepEqual(existsSync(cache) ? readdirSync(cache) : [], []);
+  });
+
+  it("ETag without X-Linked-Etag is used when it is a sha256; a git sha1 ETag or none means no published hash", async () => {
+    const url = (p: string) => new URL(p, base).href;
+    files.set("/models/plain-etag", bytes);
+    redirects.set("/models/strong", { to: "/models/plain-etag", headers: { etag: `"${sha(bytes)}"` } });
+    redirects.set("/models/sha1", { to: "/models/plain-etag", headers: { etag: `"${"2".repeat(40)}"` } });
+    assert.equal(await hfPublishedSha256(url("strong")), sha(bytes));
+    assert.equal(await hfPublishedSha256(url("sha1")), null);
+    assert.equal(await hfPublishedSha256(url("plain-etag")), null);
+    const lines: string[] = [];
+    files.set("/models/timm/no_etag.test/resolve/main/model.safetensors", bytes);
+    await resolvePretrained("timm:no_etag.test", {
+      dir: join(dir, "cache7"),
+      hfBaseUrl: base,
+      onVerify: (l) => lines.push(l),
+    });
+    assert.deepEqual(lines, ["not verified: the hub publishes no sha256 for it"]);
   });
 
   it("names: the published torchvision file and cache folder; clear errors for unknown models and weights", () => {
