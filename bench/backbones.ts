@@ -5,11 +5,14 @@
 // (no optimizer step), training mode. img/s = batch / fastest timed iteration (best of the rounds): the
 // minimum filters out other processes on a shared machine; the mean is printed per round on stderr.
 // Usage: node --import tsx bench/backbones.ts [--rounds 2] [--threads 2] [--batch 32] [--models resnet20,...]
-//        [--iters-small 10] [--warmup-small 2] [--iters-large 2] [--warmup-large 1]
+//        [--iters-small 10] [--warmup-small 2] [--iters-large 2] [--warmup-large 1] [--device cpu|cuda|cuda:N]
+// (the PyTorch side runs on the same device; needs a CUDA PyTorch for cuda)
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { createBackbone } from "../src/models/index.ts";
+import { moduleTo, toDevice } from "../src/torch/device.ts";
 import { F, manualSeed, randint, randn, setNumThreads, tidy } from "../src/torch/index.ts";
+import { deviceOption, synchronize } from "./device-option.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -25,8 +28,10 @@ const { values: a } = parseArgs({
     "warmup-small": { type: "string", default: "2" },
     "iters-large": { type: "string", default: "3" },
     "warmup-large": { type: "string", default: "1" },
+    device: { type: "string", default: "cpu" },
   },
 });
+const device = deviceOption(a.device);
 const threads = Number(a.threads);
 const batch = Number(a.batch);
 
@@ -42,9 +47,9 @@ interface Result {
 function worker(name: string, side: number, warmup: number, iters: number): Result {
   setNumThreads(threads);
   manualSeed(0);
-  const model = createBackbone(name).train();
-  const x = randn([batch, 3, side, side]);
-  const y = randint(0, 10, [batch]);
+  const model = moduleTo(createBackbone(name).train(), device);
+  const x = toDevice(randn([batch, 3, side, side]), device);
+  const y = toDevice(randint(0, 10, [batch]), device);
   const step = () =>
     tidy(() => {
       const loss = F.crossEntropy(model.forward(x), y);
@@ -52,11 +57,13 @@ function worker(name: string, side: number, warmup: number, iters: number): Resu
       loss.backward();
     });
   for (let i = 0; i < warmup; i++) step();
+  synchronize(device, x);
   let best = Number.POSITIVE_INFINITY;
   let total = 0;
   for (let i = 0; i < iters; i++) {
     const t0 = performance.now();
     step();
+    synchronize(device, model.parameters()[0]);
     const dt = (performance.now() - t0) / 1000;
     best = Math.min(best, dt);
     total += dt;
@@ -105,6 +112,8 @@ for (const name of a.models!.split(",")) {
       String(threads),
       "--batch",
       String(batch),
+      "--device",
+      device,
     ]);
     const t = run("/usr/bin/python3", [
       "bench/backbones_torch.py",
@@ -114,6 +123,7 @@ for (const name of a.models!.split(",")) {
       warmup,
       iters,
       String(threads),
+      device,
     ]);
     console.error(
       `${name} round ${r + 1}: ercnn ${o.imgs.toFixed(2)} img/s best, ${o.mean_imgs.toFixed(2)} mean (${o.rss_mb.toFixed(0)} MB) | pytorch ${t.imgs.toFixed(2)} best, ${t.mean_imgs.toFixed(2)} mean (${t.rss_mb.toFixed(0)} MB)`,
@@ -134,7 +144,7 @@ for (const name of a.models!.split(",")) {
   );
 }
 console.log(
-  `batch ${batch}, ${threads} threads, forward+backward (train mode, no optimizer step), img/s from the fastest iteration; CIFAR nets ${a["iters-small"]} timed iterations after ${a["warmup-small"]} warm-up, 224×224 nets ${a["iters-large"]} after ${a["warmup-large"]}; best of ${a.rounds} alternating rounds, each in a fresh process\n`,
+  `batch ${batch}, ${device}, ${threads} threads, forward+backward (train mode, no optimizer step), img/s from the fastest iteration; CIFAR nets ${a["iters-small"]} timed iterations after ${a["warmup-small"]} warm-up, 224×224 nets ${a["iters-large"]} after ${a["warmup-large"]}; best of ${a.rounds} alternating rounds, each in a fresh process\n`,
 );
 console.log(
   "| backbone | input | params | ercnn img/s | PyTorch img/s | ratio | ercnn peak RSS MB | PyTorch peak RSS MB | ≥ 0.95× |",

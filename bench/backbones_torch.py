@@ -96,11 +96,13 @@ def build(name):
 
 def main():
     name, side, batch, warmup, iters, threads = sys.argv[1], *map(int, sys.argv[2:7])
+    device = torch.device(sys.argv[7] if len(sys.argv) > 7 else "cpu")
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = build(name).train()
-    x = torch.randn(batch, 3, side, side)
-    y = torch.randint(0, 10, (batch,))
+    model = build(name).train().to(device)
+    x = torch.randn(batch, 3, side, side).to(device)
+    y = torch.randint(0, 10, (batch,)).to(device)
 
     def step():
         loss = F.cross_entropy(model(x), y)
@@ -109,10 +111,12 @@ def main():
 
     for _ in range(warmup):
         step()
+    sync()
     times = []
     for _ in range(iters):
         t0 = time.perf_counter()
         step()
+        sync()
         times.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({

@@ -3,9 +3,13 @@
 // 224×224. Per model: images/s of both and their ratio, the bytes all-reduced per step, the all-reduce time alone,
 // and how much of it backward hides (backward with DDP − backward alone, against the all-reduce alone). Then the
 // ring all-reduce model projects the step time to 8 and 64 machines at 10 and 100 Gbit/s (docs/distributed.md).
-//   node --import tsx bench/distributed-scaling.ts [--steps 4] [--models resnet20,resnet50]
+//   node --import tsx bench/distributed-scaling.ts [--steps 4] [--models resnet20,resnet50] [--device cpu|cuda]
+// --device cuda: each rank on cuda:LOCAL_RANK with an NCCL group (needs an addon built with NCCL; refused otherwise).
 import { spawnSync } from "node:child_process";
+import { deviceForRank } from "../src/torch/device.ts";
+import { ncclAvailable } from "../src/torch/distributed.ts";
 import { launchRanks } from "../src/train/distributed-launch.ts";
+import { deviceOption } from "./device-option.ts";
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -13,6 +17,13 @@ const arg = (name: string, dflt: string) => {
 };
 const STEPS = Number(arg("steps", "4"));
 const MODELS = arg("models", "resnet20,resnet50").split(",");
+const DEVICE = deviceOption(arg("device", "cpu"));
+if (DEVICE !== "cpu" && !ncclAvailable()) {
+  process.stderr.write(
+    `${process.argv[1]}: --device ${DEVICE}: GPU ranks need NCCL, and this addon was built without it\n`,
+  );
+  process.exit(1);
+}
 const SETUP: Record<string, { size: number; classes: number; batch: number }> = {
   resnet20: { size: 32, classes: 10, batch: 32 },
   resnet50: { size: 224, classes: 1000, batch: 4 },
@@ -36,15 +47,18 @@ async function measure(name: string, pg: import("../src/torch/distributed.ts").P
   const D = await import("../src/torch/distributed.ts");
   const s = SETUP[name];
   const b = pg ? s.batch : 2 * s.batch;
+  const { moduleTo, toDevice } = await import("../src/torch/device.ts");
+  const device = DEVICE === "cpu" ? DEVICE : deviceForRank("cuda", pg?.localRank ?? 0);
+  const sync = () => device !== "cpu" && T.tidy(() => params[0].sum().item());
   T.manualSeed(1);
-  const model = createBackbone(name, { numClasses: s.classes });
+  const model = moduleTo(createBackbone(name, { numClasses: s.classes }), device);
   model.train();
   const params = model.parameters();
   const bytes = params.reduce((n, p) => n + 4 * p.numel(), 0);
   const ddp = pg ? new D.DistributedDataParallel(model, pg) : null;
   const opt = new T.optim.SGD(params, { lr: 0.01, momentum: 0.9 });
-  const x = T.randn([b, 3, s.size, s.size]);
-  const y = T.randint(0, s.classes, [b]);
+  const x = toDevice(T.randn([b, 3, s.size, s.size]), device);
+  const y = toDevice(T.randint(0, s.classes, [b]), device);
   const step = (useDdp: boolean) =>
     T.tidy(() => {
       opt.zeroGrad();
@@ -53,6 +67,7 @@ async function measure(name: string, pg: import("../src/torch/distributed.ts").P
       const t0 = performance.now();
       if (useDdp && ddp) ddp.backward(loss);
       else loss.backward();
+      sync();
       const bwd = performance.now() - t0;
       opt.step();
       return bwd;
@@ -73,7 +88,7 @@ async function measure(name: string, pg: import("../src/torch/distributed.ts").P
     // backward without the reducer (not armed: plain forward), and the same bytes all-reduced on their own
     let alone = 0;
     for (let i = 0; i < STEPS; i++) alone += step(false);
-    const flat = T.zeros([bytes / 4]);
+    const flat = toDevice(T.zeros([bytes / 4]), device);
     pg.barrier();
     const a0 = performance.now();
     for (let i = 0; i < STEPS; i++) pg.allReduce(flat, "sum");
@@ -95,14 +110,22 @@ export function ringAllreduceMs(bytes: number, n: number, gbit: number, latencyU
 const role = process.argv[2];
 if (role === "single" || role === "rank") {
   const D = await import("../src/torch/distributed.ts");
-  const pg = role === "rank" ? D.initFromEnv({ timeoutMs: 600_000 }) : null;
+  const backend = DEVICE === "cpu" ? "gloo" : "nccl";
+  const pg = role === "rank" ? D.initFromEnv({ timeoutMs: 600_000, backend }) : null;
   const out = [];
   for (const m of MODELS) out.push(await measure(m, pg));
   pg?.destroy();
   if (role === "single" || process.env.RANK === "0") console.log(JSON.stringify(out));
 } else {
   const self = [...process.execArgv, process.argv[1]];
-  const common = ["--steps", String(STEPS), "--models", MODELS.join(",")];
+  const common = [
+    "--steps",
+    String(STEPS),
+    "--models",
+    MODELS.join(","),
+    "--device",
+    DEVICE === "cpu" ? "cpu" : "cuda",
+  ];
   const single = spawnSync(process.execPath, [...self, "single", ...common], {
     env: { ...process.env, ERCNN_THREADS: "2", OMP_NUM_THREADS: "2" },
     encoding: "utf8",

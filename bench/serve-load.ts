@@ -8,7 +8,8 @@
 //   - the server's own breakdown from /metrics (mean batch, queue and compute µs per request/batch);
 //   - an RSS soak: --soak requests at 64 clients, the server's RSS every 10,000.
 // Usage: node --import tsx bench/serve-load.ts [--duration 5] [--soak 100000] [--soak-every 10000] [--threads 1]
-//        [--max-batch 64] [--max-queue-delay 2000] [--clients 1,8,64,256]
+//        [--max-batch 64] [--max-queue-delay 2000] [--clients 1,8,64,256] [--device cpu|cuda|cuda:N]
+// (--device: the server's and the bare model's)
 // The server's CPU time per image (from /proc) beside the bare model's is the load-independent comparison on a
 // shared machine, where wall-clock throughput depends on what else runs.
 import { spawn } from "node:child_process";
@@ -20,7 +21,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generateKey } from "../src/cipher/index.ts";
 import { buildModel, saveCheckpoint } from "../src/models/index.ts";
+import { moduleTo, toDevice } from "../src/torch/device.ts";
 import { fromTypedArray, manualSeed, noGrad, setNumThreads, tidy } from "../src/torch/index.ts";
+import { deviceOption } from "./device-option.ts";
 
 interface Histogram {
   p50: number;
@@ -47,8 +50,10 @@ const { values: a } = parseArgs({
     "max-queue-delay": { type: "string", default: "2000" },
     clients: { type: "string", default: "1,8,64,256" },
     profile: { type: "boolean", default: false },
+    device: { type: "string", default: "cpu" },
   },
 });
+const device = deviceOption(a.device);
 const duration = Number(a.duration);
 const soak = Number(a.soak);
 const soakEvery = Number(a["soak-every"]);
@@ -71,6 +76,7 @@ await saveCheckpoint(join(dir, "best"), model, {
   extra: { normalization: { mean: [0, 0, 0], std: [1, 1, 1] } },
 });
 model.eval();
+moduleTo(model, device);
 
 // --- bare model ---------------------------------------------------------------------------------------------------
 let cpuUsPerImage = 0;
@@ -81,7 +87,7 @@ function timeForward(n: number, iters: number): number[] {
   for (let i = 0; i < iters + 3; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    tidy(() => noGrad(() => model.forward(fromTypedArray(x, [n, C, S, S])).toFloat32Array()));
+    tidy(() => noGrad(() => model.forward(toDevice(fromTypedArray(x, [n, C, S, S]), device)).toFloat32Array()));
     if (i >= 3) out.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     if (i >= 3) cpu += c.user + c.system;
@@ -138,6 +144,8 @@ const server = spawn(
     "--max-queue",
     "4096",
     "--no-ui",
+    "--device",
+    device,
     "--log-level",
     "warn",
   ],

@@ -2,9 +2,12 @@
 // foundation benchmark nets, batch 32, 32×32, in one run. Rounds alternate ercnn and PyTorch so
 // drift on a shared machine hits both; the best round of each is reported.
 // Usage: node --import tsx bench/train-throughput.ts [--iters 20] [--warmup 3] [--rounds 2] [--threads 2]
+//        [--device cpu|cuda|cuda:N] (the PyTorch side runs on the same device; needs a CUDA PyTorch for cuda)
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
+import { moduleTo, toDevice } from "../src/torch/device.ts";
 import { F, manualSeed, noGrad, optim, randint, randn, setNumThreads, tidy } from "../src/torch/index.ts";
+import { deviceOption, synchronize } from "./device-option.ts";
 import { ResNet18Cifar, SmallConvNeXt } from "./nets.ts";
 
 const { values: a } = parseArgs({
@@ -15,8 +18,10 @@ const { values: a } = parseArgs({
     threads: { type: "string", default: "2" },
     batch: { type: "string", default: "32" },
     models: { type: "string", default: "resnet18_cifar,convnext_small_cifar" },
+    device: { type: "string", default: "cpu" },
   },
 });
+const device = deviceOption(a.device);
 const iters = Number(a.iters);
 const warmup = Number(a.warmup);
 const threads = Number(a.threads);
@@ -34,10 +39,10 @@ interface Result {
 function ours(name: Name): Result {
   setNumThreads(threads);
   manualSeed(0);
-  const model = factories[name]();
+  const model = moduleTo(factories[name](), device);
   const opt = new optim.SGD(model.parameters(), { lr: 0.002, momentum: 0.9 });
-  const x = randn([batch, 3, 32, 32]);
-  const y = randint(0, 10, [batch]);
+  const x = toDevice(randn([batch, 3, 32, 32]), device);
+  const y = toDevice(randint(0, 10, [batch]), device);
   const trainStep = () =>
     tidy(() => {
       const loss = F.crossEntropy(model.forward(x), y);
@@ -53,8 +58,10 @@ function ours(name: Name): Result {
   ] as const) {
     model.train(mode === "train");
     for (let i = 0; i < warmup; i++) step();
+    synchronize(device, x);
     const t0 = performance.now();
     for (let i = 0; i < iters; i++) step();
+    synchronize(device, model.parameters()[0]);
     out[mode] = (batch * iters) / ((performance.now() - t0) / 1000);
   }
   model.dispose();
@@ -67,7 +74,7 @@ function ours(name: Name): Result {
 function pytorch(name: Name): Result {
   const r = spawnSync(
     "/usr/bin/python3",
-    ["bench/train_throughput_torch.py", name, String(iters), String(warmup), String(threads), String(batch)],
+    ["bench/train_throughput_torch.py", name, String(iters), String(warmup), String(threads), String(batch), device],
     { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(threads) } },
   );
   if (r.status !== 0) throw new Error(`PyTorch side failed: ${r.stderr}`);
@@ -97,7 +104,7 @@ for (const name of a.models!.split(",") as Name[]) {
   );
 }
 console.log(
-  `batch ${batch}, 32×32, ${threads} threads, ${iters} timed iterations after ${warmup} warm-up, best of ${a.rounds} alternating rounds\n`,
+  `batch ${batch}, 32×32, ${device}, ${threads} threads, ${iters} timed iterations after ${warmup} warm-up, best of ${a.rounds} alternating rounds\n`,
 );
 console.log(
   "| model | params | ercnn train img/s | PyTorch train img/s | train ratio | ercnn eval img/s | PyTorch eval img/s | eval ratio | ≥ 0.95× |",

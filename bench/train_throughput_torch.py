@@ -1,5 +1,5 @@
 """PyTorch twin of bench/nets.ts + bench/train-throughput.ts: same nets, same step, same timing.
-Usage: /usr/bin/python3 bench/train_throughput_torch.py MODEL ITERS WARMUP THREADS BATCH  -> one JSON line."""
+Usage: /usr/bin/python3 bench/train_throughput_torch.py MODEL ITERS WARMUP THREADS BATCH [DEVICE]  -> one JSON line."""
 import json, sys, time
 import torch
 import torch.nn as nn
@@ -93,12 +93,14 @@ class SmallConvNeXt(nn.Module):
 
 def main():
     name, iters, warmup, threads, batch = sys.argv[1], *map(int, sys.argv[2:6])
+    device = torch.device(sys.argv[6] if len(sys.argv) > 6 else "cpu")
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = {"resnet18_cifar": ResNet18Cifar, "convnext_small_cifar": SmallConvNeXt}[name]()
+    model = {"resnet18_cifar": ResNet18Cifar, "convnext_small_cifar": SmallConvNeXt}[name]().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.002, momentum=0.9)
-    x = torch.randn(batch, 3, 32, 32)
-    y = torch.randint(0, 10, (batch,))
+    x = torch.randn(batch, 3, 32, 32).to(device)
+    y = torch.randint(0, 10, (batch,)).to(device)
 
     def train_step():
         loss = F.cross_entropy(model(x), y)
@@ -115,9 +117,11 @@ def main():
         model.train(mode == "train")
         for _ in range(warmup):
             step()
+        sync()
         t0 = time.perf_counter()
         for _ in range(iters):
             step()
+        sync()
         out[mode] = batch * iters / (time.perf_counter() - t0)
     print(json.dumps(out))
 
