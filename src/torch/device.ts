@@ -11,7 +11,17 @@ export type Device = "cpu" | `cuda:${number}`;
 const A = {
   to: aten("aten::to", "device"),
   pin: aten("aten::pin_memory"),
+  isPinned: aten("aten::is_pinned"),
 };
+
+/** Host → CUDA copies made by toDevice through pinned memory, without blocking (tests and benchmarks read it). */
+export const hostCopies = { pinnedNonBlocking: 0 };
+
+/** Whether a CPU tensor's memory is page-locked (torch.Tensor.is_pinned). */
+export const isPinned = (t: Tensor): boolean => A.isPinned(t) as boolean;
+
+/** A page-locked copy of a CPU tensor (torch.Tensor.pin_memory); needs CUDA. */
+export const pinMemory = (t: Tensor): Tensor => A.pin(t) as Tensor;
 
 /** Why CUDA cannot be used here, or null when it can. */
 export function cudaUnavailableReason(): string | null {
@@ -51,7 +61,8 @@ export function toDevice(t: Tensor, device: Device): Tensor {
   if (device !== "cpu" && t.device === "cpu") {
     const pinned = A.pin(t) as Tensor;
     const out = A.to(pinned, device, t.native.dtype(), true, false) as Tensor;
-    pinned.dispose();
+    pinned.dispose(); // safe while the copy runs: the caching host allocator holds the block until the copy's event
+    hostCopies.pinnedNonBlocking++;
     return out;
   }
   return A.to(t, device, t.native.dtype(), false, false) as Tensor;
