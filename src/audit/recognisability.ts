@@ -13,20 +13,71 @@
 import { createBackbone } from "../models/index.ts";
 import { F, fromTypedArray, manualSeed, noGrad, optim, tidy } from "../torch/index.ts";
 
+/** The recognisability classifier's settings (RECOGNISER below holds the defaults). */
+export interface RecogniserConfig {
+  /** Registry backbone name. */
+  backbone: string;
+  inputSide: number;
+  epochs: number;
+  batch: number;
+  lr: number;
+  schedule: "one-cycle" | "constant";
+  warmup: number;
+  weightDecay: number;
+  seed: number;
+}
+
 /** Every training setting of the recognisability classifier, with units. */
-export const RECOGNISER = {
+export const RECOGNISER: Readonly<RecogniserConfig> = {
   backbone: "resnet20",
+  /**
+   * Images (training and evaluated alike) are average-pooled by an integer factor down to about this side
+   * (pixels) before the classifier sees them: 32×32 CIFAR images become 16×16, 4× fewer multiply-adds per image.
+   */
+  inputSide: 16,
   /** Passes over the training images. */
-  epochs: 6,
+  epochs: 4,
   /** Images per step. */
   batch: 64,
-  /** AdamW learning rate (per step), constant. */
+  /** AdamW learning rate (per step): the constant one, or the peak of the one-cycle schedule. */
   lr: 2e-3,
+  /**
+   * "constant", or "one-cycle": linear rise from 0 to `lr` over the first `warmup` of the steps, then linear fall
+   * to 0. On CIFAR-10 (3,000 images, 4 epochs) constant 2e-3 reached 37% plain accuracy, one-cycle to 4e-3 29%.
+   */
+  schedule: "constant",
+  /** Share of the steps the one-cycle rise takes. */
+  warmup: 0.25,
   /** AdamW decoupled weight decay. */
   weightDecay: 5e-4,
   /** Seed of the initialisation and the shuffling. */
   seed: 13,
-} as const;
+};
+
+/** The integer average-pooling factor that brings a side of `side` pixels to about `inputSide`. */
+export function poolFactor(side: number, inputSide: number): number {
+  return Math.max(1, Math.round(side / inputSide));
+}
+
+/** Average-pools N×C×H×W float32 images by `f` in both directions (H and W cropped to multiples of f). */
+export function averagePool(x: Float32Array, n: number, c: number, h: number, w: number, f: number): Float32Array {
+  if (f === 1) return x;
+  const ho = Math.floor(h / f);
+  const wo = Math.floor(w / f);
+  const out = new Float32Array(n * c * ho * wo);
+  const inv = 1 / (f * f);
+  for (let p = 0; p < n * c; p++) {
+    const src = p * h * w;
+    const dst = p * ho * wo;
+    for (let y = 0; y < ho; y++)
+      for (let xx = 0; xx < wo; xx++) {
+        let s = 0;
+        for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) s += x[src + (y * f + dy) * w + xx * f + dx];
+        out[dst + y * wo + xx] = s * inv;
+      }
+  }
+  return out;
+}
 
 export interface LabelledImages {
   /** N×C×H×W float32 on [0, 1]. */
@@ -52,6 +103,8 @@ export interface Recognisability {
 
 export interface RecognisabilityOptions {
   epochs?: number;
+  /** Overrides of RECOGNISER (experiments; the audit uses the defaults). */
+  config?: Partial<RecogniserConfig>;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -68,14 +121,24 @@ export function recognisability(
   o: RecognisabilityOptions = {},
 ): Recognisability {
   const t0 = performance.now();
-  const { c, h, w } = train.dims;
-  const size = c * h * w;
+  const cfg: RecogniserConfig = { ...RECOGNISER, ...o.config };
+  const { c, h: h0, w: w0 } = train.dims;
   const nTrain = train.labels.length;
   const nEval = evalLabels.length;
-  if (train.x.length !== nTrain * size) throw new Error("recognisability: training images and labels disagree");
-  if (plain.length !== nEval * size || decrypted.length !== nEval * size)
+  if (train.x.length !== nTrain * c * h0 * w0) throw new Error("recognisability: training images and labels disagree");
+  if (plain.length !== nEval * c * h0 * w0 || decrypted.length !== nEval * c * h0 * w0)
     throw new Error("recognisability: evaluated images and labels disagree");
   if (nTrain === 0 || nEval === 0) throw new Error("recognisability: no images");
+  // decryptions are clipped to [0, 1] (like the pictures people look at) before pooling
+  const f = poolFactor(Math.min(h0, w0), cfg.inputSide);
+  const pool = (x: Float32Array, n: number) => averagePool(x, n, c, h0, w0, f);
+  const clipped = Float32Array.from(decrypted, (v) => Math.min(1, Math.max(0, v)));
+  const trainX = pool(train.x, nTrain);
+  const plainX = pool(plain, nEval);
+  const decryptedX = pool(clipped, nEval);
+  const h = Math.floor(h0 / f);
+  const w = Math.floor(w0 / f);
+  const size = c * h * w;
   const classes = Math.max(...train.labels, ...evalLabels) + 1;
   // per-channel standardisation from the training images
   const mean = new Float64Array(c);
@@ -83,19 +146,18 @@ export function recognisability(
   for (let i = 0; i < nTrain; i++)
     for (let ch = 0; ch < c; ch++)
       for (let p = 0; p < h * w; p++) {
-        const v = train.x[i * size + ch * h * w + p];
+        const v = trainX[i * size + ch * h * w + p];
         mean[ch] += v;
         sq[ch] += v * v;
       }
   const cnt = nTrain * h * w;
   const std = Array.from(mean, (m, ch) => Math.sqrt(Math.max(sq[ch] / cnt - (m / cnt) ** 2, 1e-12)));
   for (let ch = 0; ch < c; ch++) mean[ch] /= cnt;
-  const standardise = (x: Float32Array, clip: boolean) => {
+  const standardise = (x: Float32Array) => {
     const out = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) {
       const ch = Math.floor((i % size) / (h * w));
-      const v = clip ? Math.min(1, Math.max(0, x[i])) : x[i];
-      out[i] = (v - mean[ch]) / std[ch];
+      out[i] = (x[i] - mean[ch]) / std[ch];
     }
     return out;
   };
@@ -111,19 +173,19 @@ export function recognisability(
       for (let ch = 0; ch < C3; ch++) out.set(x.subarray(i * size, (i + 1) * size), (i * C3 + ch) * h * w);
     return out;
   };
-  const xs = standardise(train.x, false);
-  manualSeed(RECOGNISER.seed);
-  const model = createBackbone(RECOGNISER.backbone, { numClasses: classes });
-  const opt = new optim.AdamW(model.parameters(), { lr: RECOGNISER.lr, weightDecay: RECOGNISER.weightDecay });
+  const xs = standardise(trainX);
+  manualSeed(cfg.seed);
+  const model = createBackbone(cfg.backbone, { numClasses: classes });
+  const opt = new optim.AdamW(model.parameters(), { lr: 0, weightDecay: cfg.weightDecay });
   try {
-    const epochs = o.epochs ?? RECOGNISER.epochs;
-    let s = RECOGNISER.seed >>> 0;
+    const epochs = o.epochs ?? cfg.epochs;
+    let s = cfg.seed >>> 0;
     const rand = () => {
       s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
       return s / 2 ** 32;
     };
     const order = Int32Array.from({ length: nTrain }, (_, i) => i);
-    const B = RECOGNISER.batch;
+    const B = cfg.batch;
     const bx = new Float32Array(B * C3 * h * w);
     const xs3 = rgb(xs);
     const by = new BigInt64Array(B);
@@ -148,6 +210,13 @@ export function recognisability(
                   bx[t * size3 + (ch * h + y) * w + x] = xs3[src * size3 + (ch * h + y) * w + (w - 1 - x)];
           by[t] = BigInt(train.labels[src]);
         }
+        // one-cycle: linear rise to cfg.lr over the first cfg.warmup of the steps, then linear fall to 0
+        const t = step / steps;
+        const up = Math.max(cfg.warmup, 1e-9);
+        opt.paramGroups[0].lr =
+          cfg.schedule === "constant"
+            ? cfg.lr
+            : cfg.lr * (t < up ? (t + 1 / steps) / up : (1 - t) / Math.max(1 - up, 1e-9));
         tidy(() => {
           const logits = model.forward(fromTypedArray(bx.subarray(0, m * size3), [m, C3, h, w]));
           const loss = F.crossEntropy(logits, fromTypedArray(by.subarray(0, m), [m], { dtype: "int64" }));
@@ -175,8 +244,8 @@ export function recognisability(
       }
       return ok / nEval;
     };
-    const plainAccuracy = accuracy(rgb(standardise(plain, false)));
-    const decryptedAccuracy = accuracy(rgb(standardise(decrypted, true)));
+    const plainAccuracy = accuracy(rgb(standardise(plainX)));
+    const decryptedAccuracy = accuracy(rgb(standardise(decryptedX)));
     const chance = 1 / classes;
     return {
       plainAccuracy,

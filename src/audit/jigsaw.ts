@@ -1,0 +1,318 @@
+/**
+ * The eavesdropper's answer to block scrambling: a dataset-level jigsaw solved from the ciphertexts alone.
+ *
+ * A scrambling key moves the blocks of EVERY image by the same secret permutation, and the Hill cipher uses one
+ * matrix K_ch per channel at every position. Whiten each channel's ciphertext blocks with their pooled covariance
+ * (z = (c − μ)·Σ^{-1/2}); then z = w·Q_ch with w the whitened plaintext block and Q_ch an unknown orthogonal matrix,
+ * so the cross-covariance of the blocks at two ciphertext positions, M_ij = E[z_iᵀ z_j] = Q_chᵀ E[w_iᵀ w_j] Q_ch, is
+ * large when the two blocks were neighbours in the image and has the same form Q_chᵀ A Q_ch for every horizontal
+ * pair (Q_chᵀ B Q_ch for every vertical pair; transposed when the order is reversed). The solver:
+ *  1. computes every M_ij over the sample (one matrix product);
+ *  2. takes the strongest pair's M as the template of one neighbour direction, and the strongest pair unlike it
+ *     (and unlike its transpose) as the other direction's;
+ *  3. scores every ordered pair (i, j) and direction by the projection of M_ij on the template, and places the
+ *     blocks greedily, strongest first: fragments of placed blocks merge when the new relation puts no two blocks in
+ *     one cell and keeps the fragment inside the grid (as in greedy jigsaw solvers);
+ *  4. refits the templates on the placed pairs and places again.
+ * The layout it finds is the true one up to the grid's symmetries (a mirror or a transpose: 8 for a square grid),
+ * which a person resolves at a glance (the sky is up); the audit measures with the symmetry that agrees best with the
+ * true layout and says so.
+ *
+ * Layering: src/audit (uses torch for the one large matrix product and core/linalg for the whitening).
+ */
+import { symmetricEigen, symmetricFunction } from "../core/linalg.ts";
+import { fromTypedArray, noGrad, tidy } from "../torch/index.ts";
+
+/** Every setting of the solver, with units. */
+export const JIGSAW = {
+  /** Ciphertext images whose statistics the solver uses (at most; the sample given). */
+  images: 5000,
+  /** Eigenvalues of a channel's block covariance are floored at this share of the largest before whitening. */
+  eigenFloor: 1e-6,
+  /** A pair is "unlike" a template when |cos| with it and with its transpose are both below this. */
+  unlike: 0.5,
+  /** Placement passes: the first with the initial templates, the rest with templates refitted on placed pairs. */
+  passes: 2,
+} as const;
+
+export interface JigsawResult {
+  /**
+   * Estimated original position of the block at each ciphertext position (the same convention as the key's
+   * permutation: the block at ciphertext position j came from position permutation[j]).
+   */
+  permutation: Int32Array;
+  /** Share of positions that ended in one fragment with the rest (1 = a whole grid was assembled). */
+  assembled: number;
+  images: number;
+  seconds: number;
+}
+
+export interface GridSize {
+  gh: number;
+  gw: number;
+}
+
+/**
+ * Solves the layout of a gh×gw block grid from N×C×H×W ciphertexts (CHW, float32) of block size k.
+ */
+export function solveBlockJigsaw(
+  cipher: Float32Array,
+  dims: { n: number; c: number; h: number; w: number },
+  k: number,
+): JigsawResult {
+  const t0 = performance.now();
+  const { n: N, c: C, h, w } = dims;
+  const gh = h / k;
+  const gw = w / k;
+  if (!Number.isInteger(gh) || !Number.isInteger(gw))
+    throw new Error(`solveBlockJigsaw: ${h}×${w} is not k=${k} blocks`);
+  const P = gh * gw;
+  const d = k * k;
+  const per = C * h * w;
+  if (cipher.length !== N * per) throw new Error("solveBlockJigsaw: data and dims disagree");
+  const block = (img: number, ch: number, pos: number, out: Float64Array) => {
+    const base = (img * C + ch) * h * w + Math.floor(pos / gw) * k * w + (pos % gw) * k;
+    for (let r = 0; r < k; r++) for (let q = 0; q < k; q++) out[r * k + q] = cipher[base + r * w + q];
+  };
+  // 1. per-channel whitening from the blocks pooled over images and positions
+  const D = P * C * d;
+  const Z = new Float32Array(N * D);
+  const v = new Float64Array(d);
+  for (let ch = 0; ch < C; ch++) {
+    const mean = new Float64Array(d);
+    const cov = new Float64Array(d * d);
+    for (let img = 0; img < N; img++)
+      for (let pos = 0; pos < P; pos++) {
+        block(img, ch, pos, v);
+        for (let a = 0; a < d; a++) {
+          mean[a] += v[a];
+          for (let b = 0; b < d; b++) cov[a * d + b] += v[a] * v[b];
+        }
+      }
+    const cnt = N * P;
+    for (let a = 0; a < d; a++) mean[a] /= cnt;
+    for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) cov[a * d + b] = cov[a * d + b] / cnt - mean[a] * mean[b];
+    const eig = symmetricEigen(cov, d);
+    const floor = Math.max(...eig.values) * JIGSAW.eigenFloor;
+    const W = symmetricFunction(eig, d, (l) => 1 / Math.sqrt(Math.max(l, floor)));
+    for (let img = 0; img < N; img++)
+      for (let pos = 0; pos < P; pos++) {
+        block(img, ch, pos, v);
+        for (let a = 0; a < d; a++) v[a] -= mean[a];
+        const o = img * D + (pos * C + ch) * d;
+        for (let b = 0; b < d; b++) {
+          let s = 0;
+          for (let a = 0; a < d; a++) s += v[a] * W[a * d + b];
+          Z[o + b] = s;
+        }
+      }
+  }
+  // 2. G = ZᵀZ / N: every position pair's cross-covariance, in one product
+  const G = tidy(() =>
+    noGrad(() => {
+      const z = fromTypedArray(Z, [N, D]);
+      return z
+        .t()
+        .matmul(z)
+        .mul(1 / N)
+        .toFloat32Array();
+    }),
+  );
+  const F = C * d * d; // features of one ordered pair: the C within-channel d×d cross-covariances
+  const pairFeatures = (i: number, j: number, transpose = false): Float64Array => {
+    const f = new Float64Array(F);
+    for (let ch = 0; ch < C; ch++) {
+      const ri = (i * C + ch) * d;
+      const cj = (j * C + ch) * d;
+      for (let a = 0; a < d; a++)
+        for (let b = 0; b < d; b++) f[ch * d * d + (transpose ? b * d + a : a * d + b)] = G[(ri + a) * D + cj + b];
+    }
+    return f;
+  };
+  const dot = (a: Float64Array, b: Float64Array) => {
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+    return s;
+  };
+  const feats: Float64Array[] = new Array(P * P);
+  const norms = new Float64Array(P * P);
+  for (let i = 0; i < P; i++)
+    for (let j = 0; j < P; j++)
+      if (i !== j) {
+        feats[i * P + j] = pairFeatures(i, j);
+        norms[i * P + j] = Math.sqrt(dot(feats[i * P + j], feats[i * P + j]));
+      }
+  const transposed = (f: Float64Array) => {
+    const t = new Float64Array(F);
+    for (let ch = 0; ch < C; ch++)
+      for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) t[ch * d * d + b * d + a] = f[ch * d * d + a * d + b];
+    return t;
+  };
+  // 3. initial templates: the strongest pair, and the strongest pair unlike it
+  const order = Array.from({ length: P * P }, (_, i) => i)
+    .filter((i) => Math.floor(i / P) !== i % P)
+    .sort((a, b) => norms[b] - norms[a]);
+  const t1 = feats[order[0]];
+  const t1t = transposed(t1);
+  const n1 = Math.sqrt(dot(t1, t1));
+  const unlike = order.find((i) => {
+    const c1 = dot(feats[i], t1) / (norms[i] * n1);
+    const c2 = dot(feats[i], t1t) / (norms[i] * n1);
+    return Math.abs(c1) < JIGSAW.unlike && Math.abs(c2) < JIGSAW.unlike;
+  });
+  let templates: Float64Array[] = [t1, unlike === undefined ? t1t : feats[unlike]];
+  let layout = place(templates);
+  for (let pass = 1; pass < JIGSAW.passes; pass++) {
+    // refit: mean features of the placed right- and down-neighbour pairs
+    const sums = [new Float64Array(F), new Float64Array(F)];
+    const counts = [0, 0];
+    for (let y = 0; y < layout.gridH; y++)
+      for (let x = 0; x < layout.gridW; x++) {
+        const i = layout.cells[y * layout.gridW + x];
+        if (i < 0) continue;
+        for (const [dir, dy, dx] of [
+          [0, 0, 1],
+          [1, 1, 0],
+        ] as const) {
+          const yy = y + dy;
+          const xx = x + dx;
+          if (yy >= layout.gridH || xx >= layout.gridW) continue;
+          const j = layout.cells[yy * layout.gridW + xx];
+          if (j < 0) continue;
+          const f = feats[i * P + j];
+          for (let t = 0; t < F; t++) sums[dir][t] += f[t];
+          counts[dir]++;
+        }
+      }
+    if (counts[0] === 0 || counts[1] === 0) break;
+    templates = sums.map((s, dir) => s.map((x) => x / counts[dir]));
+    layout = place(templates);
+  }
+  // the estimate: the cell (row-major in the found layout) of each ciphertext position; positions left outside the
+  // main fragment fill the empty cells in order
+  const permutation = new Int32Array(P).fill(-1);
+  const empty: number[] = [];
+  for (let cell = 0; cell < P; cell++) {
+    const i = layout.cells[cell];
+    if (i >= 0) permutation[i] = cell;
+    else empty.push(cell);
+  }
+  for (let i = 0; i < P; i++) if (permutation[i] < 0) permutation[i] = empty.shift() ?? 0;
+  return { permutation, assembled: layout.placed / P, images: N, seconds: (performance.now() - t0) / 1000 };
+
+  /** Greedy placement with two direction templates (0: j right of i, 1: j below i). */
+  function place(tpl: Float64Array[]): { cells: Int32Array; gridH: number; gridW: number; placed: number } {
+    const tn = tpl.map((t) => Math.sqrt(dot(t, t)) || 1);
+    const cand: { i: number; j: number; dir: number; s: number }[] = [];
+    for (let i = 0; i < P; i++)
+      for (let j = 0; j < P; j++) {
+        if (i === j) continue;
+        for (let dir = 0; dir < 2; dir++) {
+          const s = dot(feats[i * P + j], tpl[dir]) / tn[dir];
+          if (s > 0) cand.push({ i, j, dir, s });
+        }
+      }
+    cand.sort((a, b) => b.s - a.s);
+    // fragments: member → (fragment id, y, x)
+    const frag = Int32Array.from({ length: P }, (_, i) => i);
+    const py = new Int32Array(P);
+    const px = new Int32Array(P);
+    const members: number[][] = Array.from({ length: P }, (_, i) => [i]);
+    for (const { i, j, dir } of cand) {
+      const fi = frag[i];
+      const fj = frag[j];
+      if (fi === fj) continue;
+      // j goes to (py[i] + dy, px[i] + dx) in fi's frame: shift fj's members by the offset
+      const oy = py[i] + (dir === 1 ? 1 : 0) - py[j];
+      const ox = px[i] + (dir === 0 ? 1 : 0) - px[j];
+      const occupied = new Set(members[fi].map((m) => `${py[m]},${px[m]}`));
+      let clash = false;
+      let minY = Number.POSITIVE_INFINITY;
+      let maxY = Number.NEGATIVE_INFINITY;
+      let minX = Number.POSITIVE_INFINITY;
+      let maxX = Number.NEGATIVE_INFINITY;
+      for (const m of members[fi]) {
+        minY = Math.min(minY, py[m]);
+        maxY = Math.max(maxY, py[m]);
+        minX = Math.min(minX, px[m]);
+        maxX = Math.max(maxX, px[m]);
+      }
+      for (const m of members[fj]) {
+        const y = py[m] + oy;
+        const x = px[m] + ox;
+        if (occupied.has(`${y},${x}`)) {
+          clash = true;
+          break;
+        }
+        minY = Math.min(minY, y);
+        maxY = Math.max(maxY, y);
+        minX = Math.min(minX, x);
+        maxX = Math.max(maxX, x);
+      }
+      if (clash || maxY - minY + 1 > gh || maxX - minX + 1 > gw) continue;
+      for (const m of members[fj]) {
+        py[m] += oy;
+        px[m] += ox;
+        frag[m] = fi;
+      }
+      members[fi] = members[fi].concat(members[fj]);
+      members[fj] = [];
+    }
+    // the largest fragment, shifted to the grid's origin
+    const main = members.reduce((a, b) => (b.length > a.length ? b : a));
+    const y0 = Math.min(...main.map((m) => py[m]));
+    const x0 = Math.min(...main.map((m) => px[m]));
+    const cells = new Int32Array(P).fill(-1);
+    for (const m of main) cells[(py[m] - y0) * gw + (px[m] - x0)] = m;
+    return { cells, gridH: gh, gridW: gw, placed: main.length };
+  }
+}
+
+/**
+ * The 8 symmetries of a square gh×gw grid (4 for a non-square one) as maps cell → cell, the identity first.
+ */
+export function gridSymmetries({ gh, gw }: GridSize): Int32Array[] {
+  const out: Int32Array[] = [];
+  const maps: ((y: number, x: number) => [number, number] | null)[] = [
+    (y, x) => [y, x],
+    (y, x) => [y, gw - 1 - x],
+    (y, x) => [gh - 1 - y, x],
+    (y, x) => [gh - 1 - y, gw - 1 - x],
+  ];
+  if (gh === gw)
+    maps.push(
+      (y, x) => [x, y],
+      (y, x) => [x, gh - 1 - y],
+      (y, x) => [gw - 1 - x, y],
+      (y, x) => [gw - 1 - x, gh - 1 - y],
+    );
+  for (const f of maps) {
+    const m = new Int32Array(gh * gw);
+    for (let y = 0; y < gh; y++)
+      for (let x = 0; x < gw; x++) {
+        const t = f(y, x) as [number, number];
+        m[y * gw + x] = t[0] * gw + t[1];
+      }
+    out.push(m);
+  }
+  return out;
+}
+
+/**
+ * Measurement only (with the true permutation): the grid symmetry of `estimate` that agrees best with `truth`,
+ * the estimate under it, and the share of positions it places right.
+ */
+export function orientLike(
+  estimate: Int32Array,
+  truth: Int32Array,
+  grid: GridSize,
+): { permutation: Int32Array; correct: number; symmetry: number } {
+  let best = { permutation: estimate, correct: -1, symmetry: 0 };
+  for (const [s, sym] of gridSymmetries(grid).entries()) {
+    const p = Int32Array.from(estimate, (cell) => sym[cell]);
+    let ok = 0;
+    for (let j = 0; j < p.length; j++) if (p[j] === truth[j]) ok++;
+    if (ok > best.correct) best = { permutation: p, correct: ok, symmetry: s };
+  }
+  return { ...best, correct: best.correct / estimate.length };
+}
