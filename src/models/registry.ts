@@ -15,6 +15,7 @@ import { convnext_base, convnext_large, convnext_small, convnext_tiny } from "./
 import { densenet121 } from "./densenet.ts";
 import { ERModel, type ERModelConfig } from "./er-model.ts";
 import { resnet18, resnet34, resnet50, resnext50_32x4d } from "./resnet.ts";
+import { vit_block_tiny } from "./vit.ts";
 import { loadBackboneWeightsFile } from "./weights.ts";
 
 export interface BackboneOptions {
@@ -27,7 +28,7 @@ export interface BackboneOptions {
 
 export interface BackboneSpec {
   name: string;
-  family: "resnet" | "densenet" | "convnext" | "cifar-resnet" | "cifar-fast" | "block-resnet";
+  family: "resnet" | "densenet" | "convnext" | "cifar-resnet" | "cifar-fast" | "block-resnet" | "vit";
   /** Built for this input side (224 ImageNet nets, 32 CIFAR nets); every backbone accepts 32×32 and 64×64. */
   nativeInput: number;
   /** Classes of the published weights (1000 for torchvision's), or the default head size. */
@@ -167,6 +168,16 @@ const specs: BackboneSpec[] = [
     description: "ResNet with a block-aligned k×k stride-k stem (encryption-invariant), widths 192/384",
     create: (o) =>
       new BlockResNet({ numClasses: o.numClasses, patchSize: o.patchSize, widths: [192, 384], blocks: [2, 1] }),
+  },
+  {
+    name: "vit_block_tiny",
+    family: "vit",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 546_186,
+    description:
+      "tiny ViT whose patches are the cipher blocks, learned position embeddings (invariant to the per-block key and to any fixed block permutation); 32×32 inputs only",
+    create: (o) => vit_block_tiny({ numClasses: o.numClasses, patchSize: o.patchSize }),
   },
 ];
 

@@ -37,6 +37,7 @@ describe("registry", () => {
       "resnet9",
       "blockresnet_s",
       "blockresnet_m",
+      "vit_block_tiny",
     ]);
     assert.throws(() => createBackbone("vgg16"), /unknown backbone 'vgg16'.*resnet18/);
   });
