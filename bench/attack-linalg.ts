@@ -5,7 +5,8 @@
 //          (400 per start at k > 4);
 //   start: one random start's linear algebra (two symmetric eigendecompositions and the 16 products that put the
 //          problem in the two eigenbases; the sign/swap search after it is O(n) per move in JS either way).
-// Times are the best of --rounds (the minimum filters out other processes on a shared machine); ratio = js / torch.
+// Times are the best of --rounds (10× as many below n = 256, where one call takes milliseconds; the minimum filters
+// out other processes on a shared machine); ratio = js / torch.
 //   node --import tsx bench/attack-linalg.ts [--rounds 3] [--sizes 16,64,256]
 import { parseArgs } from "node:util";
 import { torchLinalg } from "../src/audit/torch-linalg.ts";
@@ -60,9 +61,9 @@ function start(la: Linalg, p: Problem, n: number): number {
   return la.matmuls([...Array(RELATIONS).fill(epT), ...Array(RELATIONS).fill(ecT)], half, n)[0][0];
 }
 
-function best(fn: () => number): number {
+function best(fn: () => number, n: number): number {
   let t = Number.POSITIVE_INFINITY;
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < (n < 256 ? 10 * rounds : rounds); r++) {
     const t0 = performance.now();
     fn();
     t = Math.min(t, performance.now() - t0);
@@ -70,7 +71,7 @@ function best(fn: () => number): number {
   return t;
 }
 
-console.log(`libtorch threads ${getNumThreads()}; best of ${rounds} rounds; times in ms`);
+console.log(`libtorch threads ${getNumThreads()}; best of ${rounds} rounds (n < 256: ${10 * rounds}); times in ms`);
 console.log("n     what    js          torch       js/torch");
 for (const n of a.sizes.split(",").map(Number)) {
   const p = problem(n);
@@ -79,8 +80,8 @@ for (const n of a.sizes.split(",").map(Number)) {
     ["step", step],
     ["start", start],
   ] as const) {
-    const js = best(() => fn(jsLinalg, p, n));
-    const torch = best(() => fn(torchLinalg, p, n));
+    const js = best(() => fn(jsLinalg, p, n), n);
+    const torch = best(() => fn(torchLinalg, p, n), n);
     console.log(
       `${String(n).padEnd(6)}${what.padEnd(8)}${js.toFixed(2).padEnd(12)}${torch.toFixed(2).padEnd(12)}${(js / torch).toFixed(1)}×`,
     );

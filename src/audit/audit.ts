@@ -32,7 +32,7 @@ import { storeLabels } from "../train/labels.ts";
 import { orientLike, solveBlockJigsaw } from "./jigsaw.ts";
 import { type AttackMeasures, measureAttack, measurePlan, readSample, type StoreSample } from "./measure.ts";
 import { type LabelledImages, type Recognisability, recognisability } from "./recognisability.ts";
-import { torchLinalg } from "./torch-linalg.ts";
+import { attackLinalg } from "./torch-linalg.ts";
 
 /** Every default of the audit in one place, with units. */
 export const AUDIT_DEFAULTS = {
@@ -156,7 +156,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
       onProgress: (d, t) => o.onProgress?.("reference statistics", d, t),
     });
     o.onProgress?.("attack (key search)", 0, 1);
-    const attack = statisticalAttack(cm, pm, { linalg: torchLinalg, ...o.attack });
+    const attack = statisticalAttack(cm, pm, { linalg: attackLinalg, ...o.attack });
     o.onProgress?.("attack (key search)", 1, 1);
     const attackSeconds = (performance.now() - t1) / 1000;
     o.onProgress?.("measuring", 0, 1);

@@ -5,7 +5,7 @@
  * stays pure TypeScript for the browser) and is what makes k = 16 (n = 256) practical; bench/attack-linalg.ts times
  * the two side by side.
  */
-import { type Linalg, POLAR_FLOOR } from "../core/linalg.ts";
+import { jsLinalg, type Linalg, POLAR_FLOOR } from "../core/linalg.ts";
 import { aten, fromTypedArray, type Tensor, tidy } from "../torch/index.ts";
 
 const eigh = aten<[Tensor, Tensor]>("aten::linalg_eigh");
@@ -137,4 +137,20 @@ export const torchLinalg: Linalg = {
       return out(A.mm(scaled.mm(V.t())));
     });
   },
+};
+
+/**
+ * Matrices smaller than this (n = k², so below k = 8) stay on the JS loops in `attackLinalg`: at n = 16 one search
+ * step takes 0.2 ms in JS and 0.3 ms through libtorch (the per-call copies and dispatch dominate); at n = 64 libtorch
+ * is 3× faster and at n = 256 30–45× (BENCHMARKS.md, bench/attack-linalg.ts).
+ */
+export const TORCH_MIN_N = 64;
+
+/** The backend the Node-side attack uses: JS below TORCH_MIN_N (k ≤ 7, bit for bit the browser's), libtorch above. */
+export const attackLinalg: Linalg = {
+  name: "auto",
+  matmuls: (a, b, n) => (n < TORCH_MIN_N ? jsLinalg : torchLinalg).matmuls(a, b, n),
+  symmetricEigen: (a, n) => (n < TORCH_MIN_N ? jsLinalg : torchLinalg).symmetricEigen(a, n),
+  invert: (a, n) => (n < TORCH_MIN_N ? jsLinalg : torchLinalg).invert(a, n),
+  polar: (a, n) => (n < TORCH_MIN_N ? jsLinalg : torchLinalg).polar(a, n),
 };

@@ -7,7 +7,7 @@ import {
   readSample,
   writeAttackPicture,
 } from "../../audit/measure.ts";
-import { torchLinalg } from "../../audit/torch-linalg.ts";
+import { attackLinalg } from "../../audit/torch-linalg.ts";
 import { type ChannelReport, makeKey, type StatisticalAttackOptions, shortFingerprint } from "../../cipher/index.ts";
 import { attackStore, Store } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
@@ -19,7 +19,7 @@ import { createProgress } from "../progress.ts";
  * on libtorch (the CLI always has it; k = 16 is impractical with the JS loops).
  */
 export function attackTuning(o: { restarts?: number; iterations?: number; seed?: number }): StatisticalAttackOptions {
-  return { restarts: o.restarts, iterations: o.iterations, seed: o.seed, linalg: torchLinalg };
+  return { restarts: o.restarts, iterations: o.iterations, seed: o.seed, linalg: attackLinalg };
 }
 
 /** A progress bar per stage ("what"), or nothing when quiet. */
