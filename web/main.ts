@@ -25,7 +25,9 @@ function setKey(k: CipherKey, how: string): void {
   const s = $("key-status");
   s.className = "status ok";
   s.innerHTML = "";
-  s.append(`${how}: ${k.mode} key, k = ${k.blockSize}, ${k.channels} channels, fingerprint `);
+  s.append(
+    `${how}: ${k.mode} key, k = ${k.blockSize}, ${k.channels} channels${k.scramble ? ", block scrambling" : ""}, fingerprint `,
+  );
   const code = document.createElement("code");
   code.id = "key-fingerprint";
   code.textContent = shortFingerprint(k);
