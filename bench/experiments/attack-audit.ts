@@ -3,7 +3,7 @@
 // ≥ 1,000 of the store's plaintexts, no-attack leak, optionally recognisability), and the WORST key reported.
 //
 //   node --import tsx bench/experiments/attack-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE K \
-//        [--keys 3] [--grey] [--limit N] [--restarts R] [--iterations I] [--recognise] [--linalg torch|js] [--diagnose]
+//        [--keys 3] [--grey] [--limit N] [--restarts R] [--iterations I] [--retries T] [--recognise] [--linalg torch|js] [--diagnose]
 //
 // --grey turns both sets into greyscale stored as RGB (R = G = B = the Rec. 601 luma): scans, documents, X-rays.
 // --linalg: the attack's linear algebra (default torch: libtorch float64; js: the browser-safe loops, slow at k = 16).
@@ -26,6 +26,7 @@ const { values: o, positionals } = parseArgs({
     limit: { type: "string", default: "5000" },
     restarts: { type: "string" },
     iterations: { type: "string" },
+    retries: { type: "string" },
     recognise: { type: "boolean", default: false },
     linalg: { type: "string", default: "torch" },
     diagnose: { type: "boolean", default: false },
@@ -90,6 +91,7 @@ for (let i = 1; i <= Number(o.keys); i++) {
   const r = statisticalAttack(cipherStats, refStats, {
     restarts: o.restarts ? Number(o.restarts) : undefined,
     iterations: o.iterations ? Number(o.iterations) : undefined,
+    retries: o.retries ? Number(o.retries) : undefined,
     linalg: la,
   });
   const s = (performance.now() - t1) / 1000;
