@@ -80,7 +80,7 @@ export function auditCommand(): Command {
       "training images of the recognisability classifier (default 3000)",
       positiveInteger,
     )
-    .option("--recogniser-epochs <n>", "its epochs (default 6; 0 skips recognisability)", nonNegativeInteger)
+    .option("--recogniser-epochs <n>", "its epochs (default 4; 0 skips recognisability)", nonNegativeInteger)
     .option("--restarts <n>", "attack: random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
     .option("--iterations <n>", "attack: gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
     .option("--seed <n>", "attack: seed of the random starts (default 1)", positiveInteger)
