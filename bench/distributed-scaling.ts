@@ -4,6 +4,7 @@
 // and how much of it backward hides (backward with DDP − backward alone, against the all-reduce alone). Then the
 // ring all-reduce model projects the step time to 8 and 64 machines at 10 and 100 Gbit/s (docs/distributed.md).
 //   node --import tsx bench/distributed-scaling.ts [--steps 4] [--models resnet20,resnet50] [--device cpu|cuda]
+// --sync-bn: the ranks convert BatchNorm to SyncBatchNorm (its extra all-reduces are in the step time).
 // --device cuda: each rank on cuda:LOCAL_RANK with an NCCL group (needs an addon built with NCCL; refused otherwise).
 import { spawnSync } from "node:child_process";
 import { deviceForRank } from "../src/torch/device.ts";
@@ -18,6 +19,7 @@ const arg = (name: string, dflt: string) => {
 const STEPS = Number(arg("steps", "4"));
 const MODELS = arg("models", "resnet20,resnet50").split(",");
 const DEVICE = deviceOption(arg("device", "cpu"));
+const SYNC_BN = process.argv.includes("--sync-bn");
 if (DEVICE !== "cpu" && !ncclAvailable()) {
   process.stderr.write(
     `${process.argv[1]}: --device ${DEVICE}: GPU ranks need NCCL, and this addon was built without it\n`,
@@ -55,6 +57,7 @@ async function measure(name: string, pg: import("../src/torch/distributed.ts").P
   model.train();
   const params = model.parameters();
   const bytes = params.reduce((n, p) => n + 4 * p.numel(), 0);
+  if (pg && SYNC_BN) T.nn.convertSyncBatchnorm(model, pg);
   const ddp = pg ? new D.DistributedDataParallel(model, pg) : null;
   const opt = new T.optim.SGD(params, { lr: 0.01, momentum: 0.9 });
   const x = toDevice(T.randn([b, 3, s.size, s.size]), device);
@@ -125,6 +128,7 @@ if (role === "single" || role === "rank") {
     MODELS.join(","),
     "--device",
     DEVICE === "cpu" ? "cpu" : "cuda",
+    ...(SYNC_BN ? ["--sync-bn"] : []),
   ];
   const single = spawnSync(process.execPath, [...self, "single", ...common], {
     env: { ...process.env, ERCNN_THREADS: "2", OMP_NUM_THREADS: "2" },
