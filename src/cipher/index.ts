@@ -47,6 +47,16 @@ export {
   pixelShuffleConvTransposeWeight,
 } from "./conv.ts";
 export {
+  HIGHER_ORDER_DEFAULTS,
+  type HigherOrderChannel,
+  type HigherOrderOptions,
+  type HigherOrderResult,
+  higherOrderByDefault,
+  higherOrderObjectives,
+  higherOrderRefine,
+  refineAttackResult,
+} from "./higher-order.ts";
+export {
   type CipherKey,
   canonicalKeyBytes,
   computeFingerprint,
