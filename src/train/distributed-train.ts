@@ -1,5 +1,6 @@
 // Data-parallel training, the DistributedDataParallel way, as hooks the trainer calls:
-//   joinTraining       the group from torchrun's variables (WORLD_SIZE unset: null, a plain run)
+//   joinTraining       the group from torchrun's variables (WORLD_SIZE unset: null, a plain run); NCCL when the
+//                      model trains on CUDA and the addon has NCCL, else Gloo
 //   shardTrainLoader   DistributedSampler: each rank a disjoint slice of every epoch's shared shuffled order
 //   shardEvalLoader    validation/test split exactly (no padding), so summed counts equal one process's
 //   wrapModel          DDP: rank 0's parameters and buffers broadcast, gradients averaged in buckets in backward;
@@ -11,7 +12,8 @@
 // --batch-size is per rank, as in PyTorch DDP: the global batch is batch-size × world size.
 import type { Loader } from "../data/index.ts";
 import type { ERModel } from "../models/index.ts";
-import { DistributedDataParallel, distEnvFromProcess, ProcessGroup } from "../torch/distributed.ts";
+import { type Device, deviceForRank, toDevice } from "../torch/device.ts";
+import { DistributedDataParallel, distEnvFromProcess, ncclAvailable, ProcessGroup } from "../torch/distributed.ts";
 import { nn, noGrad, tensor } from "../torch/index.ts";
 import type { PassResult } from "./epoch.ts";
 
@@ -21,14 +23,22 @@ export interface DistributedTraining {
   worldSize: number;
   /** Rank 0 writes checkpoints, metrics, pictures and reports; the others only compute. */
   isWriter: boolean;
+  /** This rank's device (cuda:LOCAL_RANK for a bare "cuda"): the model, the batches and every collective's tensors. */
+  device: Device;
 }
 
-/** Joins the group described by MASTER_ADDR/MASTER_PORT/WORLD_SIZE/RANK/LOCAL_RANK, or null without WORLD_SIZE. */
-export function joinTraining(o: { timeoutSeconds: number }): DistributedTraining | null {
+/**
+ * Joins the group described by MASTER_ADDR/MASTER_PORT/WORLD_SIZE/RANK/LOCAL_RANK, or null without WORLD_SIZE.
+ * The backend follows the device, as PyTorch users choose it: NCCL for CUDA tensors when the addon was built with
+ * NCCL, Gloo otherwise (Gloo also all-reduces CUDA tensors, through host copies).
+ */
+export function joinTraining(o: { timeoutSeconds: number; device: string }): DistributedTraining | null {
   const env = distEnvFromProcess();
   if (!env || env.worldSize === 1) return null;
-  const group = ProcessGroup.init({ ...env, timeoutMs: Math.round(o.timeoutSeconds * 1000) });
-  return { group, rank: group.rank, worldSize: group.worldSize, isWriter: group.rank === 0 };
+  const device = deviceForRank(o.device, env.localRank);
+  const backend = device !== "cpu" && ncclAvailable() ? "nccl" : "gloo";
+  const group = ProcessGroup.init({ ...env, backend, timeoutMs: Math.round(o.timeoutSeconds * 1000) });
+  return { group, rank: group.rank, worldSize: group.worldSize, isWriter: group.rank === 0, device };
 }
 
 export const shardTrainLoader = (l: Loader, d: DistributedTraining) => l.shard(d.rank, d.worldSize, { padded: true });
@@ -51,10 +61,18 @@ export function wrapModel(model: ERModel, d: DistributedTraining, o: DDPTraining
   };
 }
 
+/** float64 values on the rank's device (an NCCL group reduces CUDA tensors only). */
+function onDevice(values: number[], device: Device) {
+  const host = tensor(values, { dtype: "float64" });
+  const out = toDevice(host, device);
+  if (out !== host) host.dispose();
+  return out;
+}
+
 /** A pass's loss, accuracy and image count summed over the ranks; images/s is the group's (slowest rank's time). */
 export function reducePass(r: PassResult, d: DistributedTraining): PassResult {
-  const v = tensor([r.loss * r.images, Math.round(r.acc * r.images), r.images], { dtype: "float64" });
-  const t = tensor([r.seconds], { dtype: "float64" });
+  const v = onDevice([r.loss * r.images, Math.round(r.acc * r.images), r.images], d.device);
+  const t = onDevice([r.seconds], d.device);
   try {
     d.group.allReduce(v, "sum");
     d.group.allReduce(t, "max");

@@ -79,7 +79,10 @@ export function epochSeed(seed: number, round: number, epoch: number): number {
 export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): Promise<FinalResult> {
   // Data-parallel ranks (torchrun's variables) join first; only rank 0 writes to the run directory or logs.
   if (partial.device) parseDevice(partial.device); // a CUDA request on a CPU-only libtorch fails before anything is written
-  const dist = joinTraining({ timeoutSeconds: partial.distTimeout ?? DEFAULTS.distTimeout });
+  const dist = joinTraining({
+    timeoutSeconds: partial.distTimeout ?? DEFAULTS.distTimeout,
+    device: partial.device ?? DEFAULTS.device,
+  });
   const log = dist && !dist.isWriter ? () => {} : (o.log ?? ((s: string) => process.stderr.write(`${s}\n`)));
   try {
     const { cfg, run, state, lastCheckpoint } = await openRun(partial, {
