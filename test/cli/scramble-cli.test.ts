@@ -30,6 +30,7 @@ test("keygen --scramble → encrypt → decrypt round trip; the seed is never pr
   const store = join(t.dir, "store");
   r = cli("encrypt", join(t.dir, "src"), "-k", key, "-o", store);
   assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout + r.stderr, /k=4, uniform, block scrambling\)/);
   const out = join(t.dir, "png");
   r = cli("decrypt", store, "-k", key, "-o", out);
   assert.equal(r.status, 0, r.stderr);

@@ -124,7 +124,7 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
   };
   log(
     `encrypt ${source.description}: ${total} images, ${source.classes.length} classes → ${o.out} ` +
-      `(${key ? `key ${shortFingerprint(key)}, k=${key.blockSize}, ${key.mode}` : "plain"})`,
+      `(${key ? `key ${shortFingerprint(key)}, k=${key.blockSize}, ${key.mode}${key.scramble ? ", block scrambling" : ""}` : "plain"})`,
   );
   let bar: ReturnType<typeof createProgress> | null = null;
   const res = await encryptDataset({
