@@ -33,7 +33,20 @@ export const JIGSAW = {
   unlike: 0.5,
   /** Placement passes: the first with the initial templates, the rest with templates refitted on placed pairs. */
   passes: 2,
+  /**
+   * Largest per-channel cross-covariance matrix, in float32 entries ((positions·k²)², 512 MB): 64×64 images at
+   * k = 8 need 16.8 M, 224×224 at k = 8 would need 2.5 G and are refused (JigsawTooLarge).
+   */
+  maxGramEntries: 2 ** 27,
 } as const;
+
+/** The grid is too large for the solver's memory bound (JIGSAW.maxGramEntries). */
+export class JigsawTooLarge extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "JigsawTooLarge";
+  }
+}
 
 export interface JigsawResult {
   /**
@@ -68,16 +81,23 @@ export function solveBlockJigsaw(
     throw new Error(`solveBlockJigsaw: ${h}×${w} is not k=${k} blocks`);
   const P = gh * gw;
   const d = k * k;
+  if ((P * d) ** 2 > JIGSAW.maxGramEntries)
+    throw new JigsawTooLarge(
+      `jigsaw: a ${gh}×${gw} grid of ${k}×${k} blocks needs a ${P * d}² cross-covariance per channel, more than ` +
+        `${JIGSAW.maxGramEntries} entries`,
+    );
   const per = C * h * w;
   if (cipher.length !== N * per) throw new Error("solveBlockJigsaw: data and dims disagree");
   const block = (img: number, ch: number, pos: number, out: Float64Array) => {
     const base = (img * C + ch) * h * w + Math.floor(pos / gw) * k * w + (pos % gw) * k;
     for (let r = 0; r < k; r++) for (let q = 0; q < k; q++) out[r * k + q] = cipher[base + r * w + q];
   };
-  // 1. per-channel whitening from the blocks pooled over images and positions
-  const D = P * C * d;
+  // 1. per-channel whitening from the blocks pooled over images and positions; 2. per channel, every position
+  // pair's cross-covariance in one product: G_ch = Z_chᵀ Z_ch / N, Z_ch = N × (positions · k²)
+  const D = P * d;
   const Z = new Float32Array(N * D);
   const v = new Float64Array(d);
+  const G: Float32Array[] = [];
   for (let ch = 0; ch < C; ch++) {
     const mean = new Float64Array(d);
     const cov = new Float64Array(d * d);
@@ -99,33 +119,34 @@ export function solveBlockJigsaw(
       for (let pos = 0; pos < P; pos++) {
         block(img, ch, pos, v);
         for (let a = 0; a < d; a++) v[a] -= mean[a];
-        const o = img * D + (pos * C + ch) * d;
+        const o = img * D + pos * d;
         for (let b = 0; b < d; b++) {
           let s = 0;
           for (let a = 0; a < d; a++) s += v[a] * W[a * d + b];
           Z[o + b] = s;
         }
       }
+    G.push(
+      tidy(() =>
+        noGrad(() => {
+          const z = fromTypedArray(Z, [N, D]);
+          return z
+            .t()
+            .matmul(z)
+            .mul(1 / N)
+            .toFloat32Array();
+        }),
+      ),
+    );
   }
-  // 2. G = ZᵀZ / N: every position pair's cross-covariance, in one product
-  const G = tidy(() =>
-    noGrad(() => {
-      const z = fromTypedArray(Z, [N, D]);
-      return z
-        .t()
-        .matmul(z)
-        .mul(1 / N)
-        .toFloat32Array();
-    }),
-  );
   const F = C * d * d; // features of one ordered pair: the C within-channel d×d cross-covariances
   const pairFeatures = (i: number, j: number, transpose = false): Float64Array => {
     const f = new Float64Array(F);
     for (let ch = 0; ch < C; ch++) {
-      const ri = (i * C + ch) * d;
-      const cj = (j * C + ch) * d;
+      const g = G[ch];
       for (let a = 0; a < d; a++)
-        for (let b = 0; b < d; b++) f[ch * d * d + (transpose ? b * d + a : a * d + b)] = G[(ri + a) * D + cj + b];
+        for (let b = 0; b < d; b++)
+          f[ch * d * d + (transpose ? b * d + a : a * d + b)] = g[(i * d + a) * D + j * d + b];
     }
     return f;
   };

@@ -77,7 +77,9 @@ export function auditRows(r: AuditResult): AuditPageRow[] {
   if (sc)
     rows.unshift({
       measure: "block scrambling: positions reassembled (no key)",
-      value: `${pct(sc.correct)} of the positions right${sc.symmetry ? " (up to a mirror/rotation)" : ""}; ${pct(sc.assembled)} in one piece; ${sc.images} ciphertexts, ${sc.seconds.toFixed(1)} s`,
+      value: sc.skipped
+        ? `not run: ${sc.skipped}`
+        : `${pct(sc.correct)} of the positions right${sc.symmetry ? " (up to a mirror/rotation)" : ""}; ${pct(sc.assembled)} in one piece; ${sc.images} ciphertexts, ${sc.seconds.toFixed(1)} s`,
       meaning:
         "the key moves every image's blocks by the same secret permutation; the eavesdropper's jigsaw recovers it from how strongly the ciphertext blocks at two positions co-vary over many images (neighbours co-vary most, whatever the key), and the measures below are of the attack on its reassembly",
     });

@@ -3,7 +3,7 @@
 // is right (checked by hand on a 2×2 grid).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { gridSymmetries, orientLike, solveBlockJigsaw } from "../../src/audit/jigsaw.ts";
+import { gridSymmetries, JigsawTooLarge, orientLike, solveBlockJigsaw } from "../../src/audit/jigsaw.ts";
 import { blockPermutation, encrypt, generateKey } from "../../src/cipher/index.ts";
 import { smoothImages } from "./images.ts";
 
@@ -25,6 +25,13 @@ describe("block jigsaw", () => {
     const id = Int32Array.from({ length: 36 }, (_, i) => i);
     const p = orientLike(solveBlockJigsaw(z, { n, c, h: size, w: size }, k).permutation, id, { gh: 6, gw: 6 });
     assert.ok(p.correct >= 0.9, `${(100 * p.correct).toFixed(0)}% of 36 positions right without scrambling`);
+  });
+
+  test("refuses a grid too large for its memory bound, with a clear error (the audit then says it did not run)", () => {
+    assert.throws(
+      () => solveBlockJigsaw(new Float32Array(0), { n: 1, c: 3, h: 224, w: 224 }, 8),
+      (e: Error) => e instanceof JigsawTooLarge && /28×28 grid of 8×8 blocks/.test(e.message),
+    );
   });
 
   test("grid symmetries and orientation, by hand on a 2×2 grid", () => {
