@@ -7,7 +7,7 @@
 //     the Hill part alone gives away: the within-block statistics do not depend on the positions).
 //
 //   node --import tsx bench/experiments/scramble-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE \
-//        [--keys 3] [--limit 5000] [--attack]
+//        [--keys 3] [--limit 5000] [--k 4] [--sizes 50,100,300,1000] [--attack]
 import { parseArgs } from "node:util";
 import { orientLike, solveBlockJigsaw } from "../../src/audit/jigsaw.ts";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
@@ -30,11 +30,13 @@ const { values: o, positionals } = parseArgs({
     keys: { type: "string", default: "3" },
     limit: { type: "string", default: "5000" },
     attack: { type: "boolean", default: false },
+    k: { type: "string", default: "4" },
+    sizes: { type: "string", default: "50,100,300,1000" },
   },
 });
 const [secretDir, refDir] = positionals;
 if (!secretDir || !refDir) throw new Error("usage: scramble-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE");
-const k = 4;
+const k = Number(o.k);
 
 function readAll(dir: string, n: number) {
   const s = Store.open(dir);
@@ -66,7 +68,7 @@ for (let i = 1; i <= Number(o.keys); i++) {
   const truth = blockPermutation(key.scramble as NonNullable<typeof key.scramble>, grid.gh, grid.gw);
   const y = encrypt(secret.x, { n, c, h, w, layout: "CHW" }, key);
   const cells: string[] = [];
-  for (const m of [50, 100, 300, 1000]) {
+  for (const m of (o.sizes as string).split(",").map(Number)) {
     const take = spreadPositions(n, m);
     const sub = new Float32Array(take.length * per);
     for (const [j, p] of take.entries()) sub.set(y.subarray(p * per, (p + 1) * per), j * per);
