@@ -51,7 +51,6 @@ export {
   type HigherOrderChannel,
   type HigherOrderOptions,
   type HigherOrderResult,
-  higherOrderByDefault,
   higherOrderObjectives,
   higherOrderRefine,
   refineAttackResult,

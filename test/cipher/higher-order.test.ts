@@ -6,16 +6,16 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   channelProblem,
-  higherOrderRefine,
   inverseFromFactor,
   orthogonalFactor,
   patchPairs,
+  refineAttackResult,
   samplePatches,
   secondOrder,
   sparsity,
 } from "../../src/cipher/higher-order.ts";
 import { BlockMoments, encrypt, generateKey, inverseKey, psnr } from "../../src/cipher/index.ts";
-import { haarOrthogonalFromGaussian, matmulSquare } from "../../src/core/linalg.ts";
+import { haarOrthogonalFromGaussian, invert, matmulSquare } from "../../src/core/linalg.ts";
 import { lcg } from "../audit/images.ts";
 
 /** Cartoon blocks: each k×k block drawn alone (so neighbouring blocks are independent), two flat levels split by a
@@ -170,10 +170,22 @@ describe("higher-order refinement", () => {
     // second-order statistics barely see the difference (both fits leave sampling noise of the same size)...
     assert.ok(Math.abs(qStart - qTrue) < 0.1 * qTrue, `second-order objective ${qStart} vs ${qTrue} at the key`);
     // ...while the decryption is poor, and the refinement recovers it
-    const r = higherOrderRefine(cipher, d, cm, pm, start, { samples: 500, iterations: 100, secondOrderWeight: 0.1 });
+    // through the attack-result entry point: key and inverse replaced, and still inverse to each other
+    const attack = {
+      blockSize: kk,
+      channels: 1,
+      key: invert(start, n) as Float64Array,
+      inverse: start,
+      loss: [qStart],
+      channelReports: [],
+      reliable: false,
+    };
+    const r = refineAttackResult(attack, cipher, d, cm, pm, { samples: 500, iterations: 100, secondOrderWeight: 0.1 });
     const after = psnr(decryptWith(r.inverse), plain);
     assert.ok(before < 25, `start decrypts at ${before.toFixed(1)} dB`);
     assert.ok(after > before + 10 && after > 35, `refinement: ${before.toFixed(1)} → ${after.toFixed(1)} dB`);
-    assert.ok(r.channels[0].after.sparsity < r.channels[0].before.sparsity);
+    assert.ok(r.higherOrder[0].after.sparsity < r.higherOrder[0].before.sparsity);
+    const I = matmulSquare(r.key, r.inverse, n);
+    for (let i = 0; i < n * n; i++) assert.ok(Math.abs(I[i] - (i % (n + 1) === 0 ? 1 : 0)) < 1e-9, "key·inverse = I");
   });
 });
