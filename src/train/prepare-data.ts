@@ -50,6 +50,11 @@ export async function prepareData(cfg: TrainConfig): Promise<RunData> {
   if (testStore)
     checkCompatible(storeIdentity(store.meta), `the training store ${cfg.train}`, testStore.meta, cfg.test!);
   const foldKey = await matchingKey(store, cfg.keyFolded, "keyFolded");
+  if (foldKey?.scramble)
+    throw new Error(
+      `--key-folded: key ${cfg.keyFolded} uses block scrambling; a key-folded adaptation undoes the per-block ` +
+        "matrices but not the secret block order, so it would not be the key-holder's bound: use a key without --scramble",
+    );
   const evalKey = (await matchingKey(store, cfg.evalKey, "evalKey")) ?? foldKey;
   const blockSize = cfg.blockSize ?? store.meta.key?.blockSize ?? 4;
   const { trainIdx, valIdx } = splitPositions(storeLabels(store), cfg);

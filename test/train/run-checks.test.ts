@@ -2,11 +2,11 @@
 // --test with another key or other classes; a one-class store. Each is refused (or, for the options that cannot
 // change what is learned, applied and said), naming what differs.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { generateKey } from "../../src/cipher/index.ts";
+import { generateKey, keyToJson } from "../../src/cipher/index.ts";
 import { train } from "../../src/train/index.ts";
 import { writeSyntheticStore } from "./synthetic.ts";
 
@@ -98,5 +98,16 @@ test("a one-class store is refused: the accuracy would say nothing", async () =>
   await assert.rejects(
     train({ ...base("one"), train: join(dir, "one-class") }, opts),
     /one-class: the store has 1 class \(class0\)/,
+  );
+});
+
+test("--key-folded with a block-scrambling key is refused: folding undoes the matrices, not the block order", async () => {
+  const key = await generateKey({ blockSize: 4, seed: "run-checks-scrambled", scramble: true });
+  await writeSyntheticStore(join(dir, "train-scrambled"), { n: 64, classes: 2, size: 8, key, seed: 6 });
+  const keyFile = join(dir, "scrambled-key.json");
+  writeFileSync(keyFile, keyToJson(key), { mode: 0o600 });
+  await assert.rejects(
+    train({ ...base("scrambled-folded"), train: join(dir, "train-scrambled"), keyFolded: keyFile }, opts),
+    /--key-folded: key .*scrambled-key\.json uses block scrambling/,
   );
 });
