@@ -1,6 +1,7 @@
 // The attack's libtorch linear algebra (src/audit/torch-linalg.ts) against the JS loops of src/core/linalg.ts, the
 // float64 reference: products, symmetric eigendecompositions, inverses and polar factors agree to 1e-9 relative on
-// random symmetric and general matrices, and the ciphertext-only attack returns the same estimate with either.
+// random symmetric and general matrices, both return Q as the polar factor of Q·S, and the ciphertext-only attack
+// returns the same estimate with either.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { torchLinalg } from "../../src/audit/torch-linalg.ts";
@@ -82,6 +83,23 @@ describe("torchLinalg equals the JS backend (float64)", () => {
       for (let i = 0; i < n; i++)
         for (let j = 0; j < n; j++) assert.ok(Math.abs(qtq[i * n + j] - (i === j ? 1 : 0)) < 1e-10);
     });
+
+  test("polar factor against a constructed case: A = Q·S (Q orthogonal, S symmetric positive definite) gives Q", () => {
+    const n = 12;
+    const r = lcg(31);
+    // Q from Householder reflections (orthogonal by construction), S = BᵀB + I
+    let Q = identity(n);
+    for (let h = 0; h < 3; h++) {
+      const v = Float64Array.from({ length: n }, () => 2 * r() - 1);
+      const vv = v.reduce((a, x) => a + x * x, 0);
+      const H = identity(n).map((x, i) => x - (2 * v[Math.floor(i / n)] * v[i % n]) / vv);
+      Q = jsLinalg.matmuls([Q], [H], n)[0];
+    }
+    const B = general(n, r);
+    const S = jsLinalg.matmuls([transpose(B, n)], [B], n)[0].map((x, i) => x + (i % (n + 1) === 0 ? 1 : 0));
+    const A = jsLinalg.matmuls([Q], [S], n)[0];
+    for (const la of backends) assert.ok(relErr(la.polar(A, n), Q) < 1e-9, `${la.name}: polar(Q·S) = Q`);
+  });
 
   test("the zero matrix has no inverse in either; bad sizes are refused by name", () => {
     const n = 4;
