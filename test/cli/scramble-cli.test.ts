@@ -27,6 +27,14 @@ test("keygen --scramble → encrypt → decrypt round trip; the seed is never pr
   assert.match(r.stdout, /block scrambling, fingerprint [0-9a-f]{16}/);
   const seed = JSON.parse(readFileSync(key, "utf8")).scramble.seed as string;
   assert.match(seed, /^[0-9a-f]{64}$/);
+  r = cli("inspect", key);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /scrambling {3}block positions \(.+; seed secret\)/);
+  assert.ok(!r.stdout.includes(seed), "inspect must not print the seed");
+  assert.equal(
+    JSON.parse(cli("inspect", key, "--json").stdout).scrambling,
+    JSON.parse(readFileSync(key, "utf8")).scramble.scheme,
+  );
   const store = join(t.dir, "store");
   r = cli("encrypt", join(t.dir, "src"), "-k", key, "-o", store);
   assert.equal(r.status, 0, r.stderr);

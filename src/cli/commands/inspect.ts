@@ -60,6 +60,8 @@ export async function describe(path: string, opts: { classCounts?: boolean } = {
     blockSize: key.blockSize,
     channels: key.channels,
     matrix: `${key.channels} × ${key.blockSize ** 2}×${key.blockSize ** 2}`,
+    // whether block positions are scrambled (the seed itself is secret and never shown)
+    scrambling: key.scramble ? key.scramble.scheme : "none",
     fingerprint: key.fingerprint,
     short: shortFingerprint(key),
     createdAt: key.createdAt,
@@ -74,6 +76,7 @@ function printHuman(d: Record<string, any>): void {
       `  mode         ${d.mode}`,
       `  block size   ${d.blockSize}`,
       `  matrices     ${d.matrix}`,
+      `  scrambling   ${d.scrambling === "none" ? "none" : `block positions (${d.scrambling}; seed secret)`}`,
     );
     lines.push(`  fingerprint  ${d.fingerprint}`, `  created      ${d.createdAt}`);
   } else if (d.kind === "study layout") {
