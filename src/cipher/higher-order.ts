@@ -23,8 +23,8 @@
  * photos' statistics are not the secret images'), so Q must be weighted low. But a local descent from the estimate
  * moves slowly along a long valley: 80 steps gain ≈ 0.45 dB (worst of 3 keys 20.63 → 21.07 dB), 300 steps ≈ 0.75 dB,
  * while the key's basin decrypts at ≈ 41 dB. (At k = 4 on CIFAR-10: 45.32 → 46.07 dB.)
- * So the stage is NOT wired into the attack; refineAttackResult is the call for when a global step (an ICA start,
- * see RESULTS.md) brings the search into the key's basin.
+ * So the stage is NOT wired into the attack; refineAttackResult is the call for when a global step (e.g. the
+ * search's starts ranked by this penalty; an ICA start did not work, RESULTS.md) brings the search into the key's basin.
  *
  * Pure TypeScript, float64 (browser-safe). Every hyperparameter is in HIGHER_ORDER_DEFAULTS.
  */
