@@ -3,17 +3,24 @@
 // ≥ 1,000 of the store's plaintexts, no-attack leak, optionally recognisability), and the WORST key reported.
 //
 //   node --import tsx bench/experiments/attack-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE K \
-//        [--keys 3] [--grey] [--limit N] [--restarts R] [--iterations I] [--retries T] [--recognise] [--linalg torch|js] [--diagnose]
+//        [--keys 3] [--grey] [--limit N] [--restarts R] [--iterations I] [--retries T] [--recognise] [--linalg torch|js] [--diagnose] \
+//        [--weight W] [--shrink S]
 //
 // --grey turns both sets into greyscale stored as RGB (R = G = B = the Rec. 601 luma): scans, documents, X-rays.
 // --linalg: the attack's linear algebra (default torch: libtorch float64; js: the browser-safe loops, slow at k = 16).
 // --diagnose (measurement with the true key): per channel the objective at the key's own basin next to the one the
 // search found, and the PSNR of the key basin's estimate (what a perfect search would return from these statistics).
+// --weight: the objective's variance weighting exponent (StatisticalAttackOptions.weight; default the attack's own,
+// defaultWeight(k²)); --shrink: the singular-value shrinkage of the whitened neighbour covariances, in units of the
+// noise level (StatisticalAttackOptions.shrink; default defaultShrink(k²)). --diagnose then also descends from the
+// key's own point (as many steps as the search's --iterations) and reports the bottom of the key's basin: the
+// objective there and how that estimate decrypts.
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
 import { torchLinalg } from "../../src/audit/torch-linalg.ts";
 import { attackObjectiveAtKey, BlockMoments, encrypt, generateKey, statisticalAttack } from "../../src/cipher/index.ts";
+import { defaultShrink, defaultWeight } from "../../src/cipher/statistical-attack.ts";
 import { jsLinalg } from "../../src/core/linalg.ts";
 import { Store } from "../../src/data/index.ts";
 import { storeLabels } from "../../src/train/labels.ts";
@@ -30,6 +37,8 @@ const { values: o, positionals } = parseArgs({
     recognise: { type: "boolean", default: false },
     linalg: { type: "string", default: "torch" },
     diagnose: { type: "boolean", default: false },
+    weight: { type: "string" },
+    shrink: { type: "string" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;
@@ -39,6 +48,10 @@ const limit = Number(o.limit);
 const backends = { torch: torchLinalg, js: jsLinalg };
 if (!(o.linalg in backends)) throw new Error(`--linalg ${o.linalg}: expected torch or js`);
 const la = backends[o.linalg as keyof typeof backends];
+const weight = o.weight === undefined ? defaultWeight(k * k) : Number(o.weight);
+if (!(weight >= 0)) throw new Error(`--weight ${o.weight}: expected a number ≥ 0`);
+const shrink = o.shrink === undefined ? defaultShrink(k * k) : Number(o.shrink);
+if (!(shrink >= 0)) throw new Error(`--shrink ${o.shrink}: expected a number ≥ 0`);
 
 function readAll(
   dir: string,
@@ -77,7 +90,7 @@ const dims = { n, c, h, w, layout: "CHW" as const };
 const refStats = new BlockMoments(k, c).add(ref.x, { n: ref.labels.length, c, h, w, layout: "CHW" });
 console.log(
   `secret ${secretDir} (${n} images ${c}×${h}×${w}${o.grey ? ", greyscale R=G=B" : ""}), reference ${refDir} ` +
-    `(${ref.labels.length}), k=${k}; read in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `(${ref.labels.length}), k=${k}, objective weight ${weight}, shrink ${shrink}; read in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
 const rows: { seed: string; psnr: number; ssim: number; reid: number; recog?: string; reliable: boolean; s: number }[] =
   [];
@@ -92,6 +105,8 @@ for (let i = 1; i <= Number(o.keys); i++) {
     restarts: o.restarts ? Number(o.restarts) : undefined,
     iterations: o.iterations ? Number(o.iterations) : undefined,
     retries: o.retries ? Number(o.retries) : undefined,
+    weight,
+    shrink,
     linalg: la,
   });
   const s = (performance.now() - t1) / 1000;
@@ -124,20 +139,27 @@ for (let i = 1; i <= Number(o.keys); i++) {
   }
   if (o.diagnose) {
     // the search's result against the key's own basin (measurement only: uses the true key)
-    const atKey = attackObjectiveAtKey(cipherStats, refStats, key.values, la);
-    const nn = k * k * k * k;
-    const basinInverse = new Float64Array(c * nn);
-    for (let ch = 0; ch < c; ch++) {
-      const inv = la.invert(atKey.key.slice(ch * nn, (ch + 1) * nn), k * k);
-      if (!inv) throw new Error(`channel ${ch}: the key basin's estimate is singular`);
-      basinInverse.set(inv, ch * nn);
-    }
-    const basin = measureAttack(sample, plan.measured, basinInverse, key);
+    const steps = o.iterations ? Number(o.iterations) : 400;
+    const basinOf = (descendSteps: number) => {
+      const at = attackObjectiveAtKey(cipherStats, refStats, key.values, la, weight, shrink, descendSteps);
+      const nn = k * k * k * k;
+      const inverse = new Float64Array(c * nn);
+      for (let ch = 0; ch < c; ch++) {
+        const inv = la.invert(at.key.slice(ch * nn, (ch + 1) * nn), k * k);
+        if (!inv) throw new Error(`channel ${ch}: the key basin's estimate is singular`);
+        inverse.set(inv, ch * nn);
+      }
+      return { loss: at.loss, m: measureAttack(sample, plan.measured, inverse, key) };
+    };
+    const atKey = basinOf(0);
+    const bottom = basinOf(steps);
+    const losses = (l: number[]) => l.map((v) => v.toExponential(3)).join(", ");
     console.log(
-      `  diagnosis ${seed}: objective found / at the key's basin per channel ` +
-        r.loss.map((v, ch) => `${v.toExponential(3)} / ${atKey.loss[ch].toExponential(3)}`).join(", ") +
-        `; the key basin's estimate decrypts at ${basin.psnr.toFixed(2)} dB (SSIM ${basin.ssim.toFixed(3)}); ` +
-        `agreement of near-best fits ${r.channelReports.map((q) => q.agreementDb.toFixed(1)).join(", ")} dB`,
+      `  diagnosis ${seed}: objective per channel found ${losses(r.loss)}; at the key's point ${losses(atKey.loss)} ` +
+        `(decrypts at ${atKey.m.psnr.toFixed(2)} dB, SSIM ${atKey.m.ssim.toFixed(3)}); at the bottom of the key's basin ` +
+        `(${steps} steps) ${losses(bottom.loss)} (decrypts at ${bottom.m.psnr.toFixed(2)} dB, SSIM ` +
+        `${bottom.m.ssim.toFixed(3)}); agreement of near-best fits ` +
+        `${r.channelReports.map((q) => q.agreementDb.toFixed(1)).join(", ")} dB`,
     );
   }
   rows.push({ seed, psnr: m.psnr, ssim: m.ssim, reid: m.reid.rate, recog, reliable: r.reliable, s });

@@ -74,6 +74,21 @@ export interface StatisticalAttackOptions {
    * (k = 16), 0 below (which keeps earlier estimates bit for bit).
    */
   weight?: number;
+  /**
+   * Denoise the whitened neighbour cross-covariances before matching: shrink every singular value of each L(r) by
+   * `shrink` × √(n / pairs), the size of the noise an estimate from that many block pairs carries (soft
+   * thresholding). It commutes with L ↦ Mᵀ L M, so exact statistics keep their exact key. Default: DEFAULT_SHRINK
+   * for n ≥ 256, 0 (off) below.
+   */
+  shrink?: number;
+}
+
+/** The singular-value shrinkage at n ≥ 256, in units of the noise level √(n / pairs): see StatisticalAttackOptions.shrink. */
+export const DEFAULT_SHRINK = 0;
+
+/** The shrinkage for a block dimension n. */
+export function defaultShrink(n: number): number {
+  return n >= 256 ? DEFAULT_SHRINK : 0;
 }
 
 /** The variance weighting's exponent at n ≥ 256 (k = 16): see StatisticalAttackOptions.weight. */
@@ -166,7 +181,8 @@ export function statisticalAttack(
   const refine = o.refine ?? !small;
   const la = o.linalg ?? jsLinalg;
   const weight = o.weight ?? defaultWeight(n);
-  const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch, la, weight));
+  const shrink = o.shrink ?? defaultShrink(n);
+  const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch, la, weight, shrink));
   const scale = problems.map((p) => referenceSize(p, n, la));
   /** Each channel's independent search results (random starts). */
   const own: Candidate[][] = [];
@@ -303,7 +319,7 @@ export function statisticalAttack(
  * Diagnosis with the true key (measurement only): per channel, the attack's objective at the key's own orthogonal
  * factor M = polar(Σ_p^{1/2} K Σ_c^{-1/2}), and the key estimate that basin gives (what a perfect search returns
  * from these statistics). An attack that stops above this loss is limited by its search, one that reaches it by the
- * statistics.
+ * statistics. With `descend` > 0, that many gradient steps from the key's M first: the bottom of the key's basin.
  */
 export function attackObjectiveAtKey(
   cipher: BlockMoments,
@@ -311,6 +327,8 @@ export function attackObjectiveAtKey(
   trueKey: Float64Array,
   la: Linalg = jsLinalg,
   weight: number = defaultWeight(cipher.n),
+  shrink: number = defaultShrink(cipher.n),
+  descendSteps = 0,
 ): { loss: number[]; key: Float64Array } {
   checkCompatible(cipher, plain);
   const n = cipher.n;
@@ -319,10 +337,12 @@ export function attackObjectiveAtKey(
   const key = new Float64Array(trueKey.length);
   const loss: number[] = [];
   for (let ch = 0; ch < cipher.channels; ch++) {
-    const p = whitenedProblem(cipher, plain, ch, la, weight);
+    const p = whitenedProblem(cipher, plain, ch, la, weight, shrink);
     const K = trueKey.slice(ch * n * n, (ch + 1) * n * n);
-    const M = la.polar(la.matmuls([la.matmuls([p.sp.sqrt], [K], n)[0]], [p.sc.invSqrt], n)[0], n);
-    loss.push(evaluate(M, p, n, la).value);
+    const M0 = la.polar(la.matmuls([la.matmuls([p.sp.sqrt], [K], n)[0]], [p.sc.invSqrt], n)[0], n);
+    const { M, value } =
+      descendSteps > 0 ? descend(p, n, M0, descendSteps, la) : { M: M0, value: evaluate(M0, p, n, la).value };
+    loss.push(value);
     key.set(la.matmuls([la.matmuls([p.sp.invSqrt], [M], n)[0]], [p.sc.sqrt], n)[0], ch * n * n);
   }
   return { loss, key };
@@ -340,7 +360,7 @@ function checkCompatible(cipher: BlockMoments, plain: BlockMoments): void {
  * One channel's problem: both sides' Σ^{±1/2}, the whitened neighbour cross-covariances L(r) (and their transposes,
  * for the gradient) and the whitened means.
  */
-function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number, la: Linalg, weight = 0) {
+function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number, la: Linalg, weight = 0, shrink = 0) {
   const n = cipher.n;
   const sp = symmetricPowers(plain.covariance(ch, 0), n, la, weight);
   const sc = symmetricPowers(cipher.covariance(ch, 0), n, la);
@@ -354,7 +374,14 @@ function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number, 
     [...raw.map((r) => plain.covariance(ch, r)), ...raw.map((r) => cipher.covariance(ch, r))],
     n,
   );
-  const L = la.matmuls(half, [...Ap, ...Ac], n);
+  const L0 = la.matmuls(half, [...Ap, ...Ac], n);
+  const L =
+    shrink > 0
+      ? L0.map((x, i) => {
+          const pairs = i < relations ? plain.count[ch][i + 1] : cipher.count[ch][i - relations + 1];
+          return shrinkSingularValues(x, shrink * Math.sqrt(n / pairs), n, la);
+        })
+      : L0;
   const Lp = L.slice(0, relations);
   const Lc = L.slice(relations);
   const mp = rowTimes(plain.mean(ch), sp.invSqrt, n);
@@ -747,6 +774,16 @@ function referenceSize(p: Problem, n: number, la: Linalg): number {
   let value = 0;
   for (const [r, X] of WLW.entries()) value += dot(X, p.Lp[r]);
   return value + dot(p.mp, rowTimes(p.mp, W, n));
+}
+
+/** L with every singular value s replaced by max(s − tau, 0): L·g(LᵀL), g(λ) = max(√λ − tau, 0)/√λ. */
+function shrinkSingularValues(L: Float64Array, tau: number, n: number, la: Linalg): Float64Array {
+  const eig = la.symmetricEigen(la.matmuls([transpose(L, n)], [L], n)[0], n);
+  const g = symmetricFunction(eig, n, (l) => {
+    const s = Math.sqrt(Math.max(l, 0));
+    return s > tau ? (s - tau) / s : 0;
+  });
+  return la.matmuls([L], [g], n)[0];
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
