@@ -70,20 +70,24 @@ export interface StatisticalAttackOptions {
    * (weight 0: the unweighted objective; 1: the whitened residual mapped back to pixel space, Σ_p^{1/2} E Σ_p^{1/2}).
    * An error in a direction where natural images have little variance barely changes the decryption, but with
    * statistics from other images those directions carry most of the noise, and unweighted they outvote the rest
-   * (issue 13: at k = 16 a wrong fit is 40% deeper than the key's basin). Default: DEFAULT_WEIGHT for n ≥ 256
-   * (k = 16), 0 below (which keeps earlier estimates bit for bit).
+   * (issue 13). Default: defaultWeight(n), 0 (off) everywhere for now: at k = 16 weight 0.5 makes the bottom of the
+   * key's basin decrypt better (30.4 vs 19.3 dB, with shrink 2) but the search does not find that basin (RESULTS.md).
    */
   weight?: number;
   /**
    * Denoise the whitened neighbour cross-covariances before matching: shrink every singular value of each L(r) by
    * `shrink` × √(n / pairs), the size of the noise an estimate from that many block pairs carries (soft
-   * thresholding). It commutes with L ↦ Mᵀ L M, so exact statistics keep their exact key. Default: DEFAULT_SHRINK
-   * for n ≥ 256, 0 (off) below.
+   * thresholding). It commutes with L ↦ Mᵀ L M, so exact statistics keep their exact key. At k = 16 it makes the
+   * key's basin the deepest minimum found (shrink ≥ 2), but the search does not reach it (RESULTS.md), so the default
+   * (defaultShrink(n)) is 0 (off) everywhere for now.
    */
   shrink?: number;
 }
 
-/** The singular-value shrinkage at n ≥ 256, in units of the noise level √(n / pairs): see StatisticalAttackOptions.shrink. */
+/**
+ * The singular-value shrinkage at n ≥ 256, in units of the noise level √(n / pairs) (StatisticalAttackOptions.shrink):
+ * 0 until a search reaches the basin it deepens.
+ */
 export const DEFAULT_SHRINK = 0;
 
 /** The shrinkage for a block dimension n. */
@@ -91,8 +95,8 @@ export function defaultShrink(n: number): number {
   return n >= 256 ? DEFAULT_SHRINK : 0;
 }
 
-/** The variance weighting's exponent at n ≥ 256 (k = 16): see StatisticalAttackOptions.weight. */
-export const DEFAULT_WEIGHT = 0.5;
+/** The variance weighting's exponent at n ≥ 256 (StatisticalAttackOptions.weight): 0 for now, as DEFAULT_SHRINK. */
+export const DEFAULT_WEIGHT = 0;
 
 /** The weighting exponent for a block dimension n (k² values per block and channel). */
 export function defaultWeight(n: number): number {

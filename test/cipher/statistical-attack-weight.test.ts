@@ -12,7 +12,7 @@ import {
   NEIGHBOUR_OFFSETS,
   statisticalAttack,
 } from "../../src/cipher/index.ts";
-import { defaultWeight, objectiveAndGradient } from "../../src/cipher/statistical-attack.ts";
+import { defaultShrink, defaultWeight, objectiveAndGradient } from "../../src/cipher/statistical-attack.ts";
 import { smoothImages } from "../audit/images.ts";
 
 const [c, size, k] = [1, 16, 2];
@@ -142,9 +142,26 @@ describe("statisticalAttack variance weighting", () => {
       }
     });
 
-  test("on by default only for k = 16 (n = 256): smaller blocks keep the unweighted objective", () => {
-    assert.equal(defaultWeight(16), 0);
-    assert.equal(defaultWeight(64), 0);
-    assert.ok(defaultWeight(256) > 0);
+  test("shrinking the singular values keeps exact statistics exact (it commutes with L ↦ Mᵀ L M)", async () => {
+    const { key, secret } = await setup();
+    const plain = new BlockMoments(k, c).add(secret, dims(200));
+    const cipher = new BlockMoments(k, c).add(encrypt(secret, dims(200), key), dims(200));
+    for (const shrink of [1, 3]) {
+      const at = attackObjectiveAtKey(cipher, plain, key.values, undefined, 0.5, shrink);
+      assert.ok(at.loss[0] < 1e-10, `shrink ${shrink}: objective ${at.loss[0]} at the true key`);
+      for (let i = 0; i < n * n; i++) assert.ok(Math.abs(at.key[i] - key.values[i]) < 1e-6, `key[${i}]`);
+    }
+    // with other images' statistics the shrinkage changes the objective (it is not a no-op)
+    const { reference } = await setup();
+    const off = attackObjectiveAtKey(cipher, reference, key.values, undefined, 0, 0).loss[0];
+    const on = attackObjectiveAtKey(cipher, reference, key.values, undefined, 0, 3).loss[0];
+    assert.ok(Math.abs(on - off) > 1e-3 * off, `${off} vs ${on}`);
+  });
+
+  test("off by default at every block size (earlier estimates unchanged)", () => {
+    for (const m of [4, 16, 64, 256]) {
+      assert.equal(defaultWeight(m), 0);
+      assert.equal(defaultShrink(m), 0);
+    }
   });
 });
