@@ -21,6 +21,10 @@
  * no second independent start reached, gets fresh starts; (4) each channel reports its objective, how it was solved,
  * how many independent starts confirm it, and how differently its near-best fits decrypt (AMBIGUITY_DB), and is
  * flagged unreliable when any of these fails.
+ * Two options change the objective, both off by default (see their docs): `weight` compares the residuals weighted by
+ * the plaintext variance, `shrink` denoises the whitened L's (soft-thresholded singular values) before matching; at
+ * k = 16 shrinking makes the key's basin the deepest (its bottom decrypts at ~30 dB instead of ~19.5), but the search
+ * does not reach it yet.
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
  * directions where natural images have little variance, which is why decryption PSNR is high even when the
  * key's relative error is not small. The lesson for users: a block-wise linear cipher leaks its key through the
