@@ -26,6 +26,8 @@ export interface StoreKeyInfo {
   mode: KeyMode;
   blockSize: number;
   channels: number;
+  /** Present (true) when the key also scrambles block positions; the seed itself is never stored here. */
+  scrambled?: true;
 }
 
 export interface SkippedItem {
@@ -88,7 +90,13 @@ export interface StoreMeta {
 
 export function keyInfo(key: CipherKey | null): StoreKeyInfo | null {
   if (!key) return null;
-  return { fingerprint: key.fingerprint, mode: key.mode, blockSize: key.blockSize, channels: key.channels };
+  const info: StoreKeyInfo = {
+    fingerprint: key.fingerprint,
+    mode: key.mode,
+    blockSize: key.blockSize,
+    channels: key.channels,
+  };
+  return key.scramble ? { ...info, scrambled: true } : info;
 }
 
 export function shardName(i: number, part: "x" | "y"): string {

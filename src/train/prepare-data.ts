@@ -49,6 +49,11 @@ export async function prepareData(cfg: TrainConfig): Promise<RunData> {
   const testStore = cfg.test ? Store.open(cfg.test) : null;
   if (testStore)
     checkCompatible(storeIdentity(store.meta), `the training store ${cfg.train}`, testStore.meta, cfg.test!);
+  if (store.meta.key?.scrambled && cfg.augment === "cipher-safe")
+    throw new Error(
+      `--augment cipher-safe: ${cfg.train} was encrypted with block scrambling, so moving or mirroring ciphertext ` +
+        "blocks no longer corresponds to moving the picture: use --augment none (or plain augmentation on plaintexts)",
+    );
   const foldKey = await matchingKey(store, cfg.keyFolded, "keyFolded");
   if (foldKey?.scramble)
     throw new Error(

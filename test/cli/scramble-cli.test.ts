@@ -39,6 +39,9 @@ test("keygen --scramble → encrypt → decrypt round trip; the seed is never pr
   r = cli("encrypt", join(t.dir, "src"), "-k", key, "-o", store);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout + r.stderr, /k=4, uniform, block scrambling\)/);
+  r = cli("inspect", store);
+  assert.match(r.stdout, /key {10}[0-9a-f]{64} \(uniform, k=4, block scrambling\)/);
+  assert.ok(!r.stdout.includes(seed));
   const out = join(t.dir, "png");
   r = cli("decrypt", store, "-k", key, "-o", out);
   assert.equal(r.status, 0, r.stderr);

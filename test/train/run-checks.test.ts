@@ -110,4 +110,13 @@ test("--key-folded with a block-scrambling key is refused: folding undoes the ma
     train({ ...base("scrambled-folded"), train: join(dir, "train-scrambled"), keyFolded: keyFile }, opts),
     /--key-folded: key .*scrambled-key\.json uses block scrambling/,
   );
+  // the store says it is scrambled (never the seed), so block-moving augmentation is refused without the key
+  const meta = JSON.parse(readFileSync(join(dir, "train-scrambled", "meta.json"), "utf8"));
+  assert.equal(meta.key.scrambled, true);
+  assert.ok(!JSON.stringify(meta).includes(key.scramble!.seed));
+  await assert.rejects(
+    train({ ...base("scrambled-augment"), train: join(dir, "train-scrambled"), augment: "cipher-safe" }, opts),
+    /--augment cipher-safe: .*train-scrambled was encrypted with block scrambling/,
+  );
+  assert.equal(JSON.parse(readFileSync(join(dir, "train", "meta.json"), "utf8")).key.scrambled, undefined);
 });

@@ -21,7 +21,14 @@ export async function describe(path: string, opts: { classCounts?: boolean } = {
         kind: m.key ? "encrypted store" : "plain store",
         path,
         format: `${m.format} v${m.version}`,
-        key: m.key ? { fingerprint: m.key.fingerprint, mode: m.key.mode, blockSize: m.key.blockSize } : null,
+        key: m.key
+          ? {
+              fingerprint: m.key.fingerprint,
+              mode: m.key.mode,
+              blockSize: m.key.blockSize,
+              scrambled: !!m.key.scrambled,
+            }
+          : null,
         images: m.count,
         planned: m.plan.total,
         complete: m.complete,
@@ -86,7 +93,7 @@ function printHuman(d: Record<string, any>): void {
     lines.push(`${d.kind} ${d.path} (${d.format})`);
     lines.push(
       d.key
-        ? `  key          ${d.key.fingerprint} (${d.key.mode}, k=${d.key.blockSize})`
+        ? `  key          ${d.key.fingerprint} (${d.key.mode}, k=${d.key.blockSize}${d.key.scrambled ? ", block scrambling" : ""})`
         : "  key          none (plain)",
     );
     lines.push(`  shape        ${d.shape.join("×")} float32, labels int64`);
