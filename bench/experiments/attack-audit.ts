@@ -62,13 +62,7 @@ function readAll(
   const [c, h, w] = s.shape;
   const per = c * h * w;
   const take = spreadPositions(s.count, n);
-  const keep = new Set(take);
-  const x = new Float32Array(take.length * per);
-  let j = 0;
-  for (const b of s.images({ keep: (p) => keep.has(p) })) {
-    x.set(b.x.subarray(0, b.n * per), j * per);
-    j += b.n;
-  }
+  const x = s.readPositions(take);
   const all = storeLabels(s);
   if (o.grey)
     for (let i = 0; i < take.length; i++)

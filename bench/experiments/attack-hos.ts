@@ -47,15 +47,8 @@ function readAll(dir: string, count: number): { x: Float32Array; dims: { c: numb
   const s = Store.open(dir);
   if (s.meta.key) throw new Error(`${dir} must be a plain store`);
   const [c, h, w] = s.shape;
-  const per = c * h * w;
   const take = spreadPositions(s.count, count);
-  const keep = new Set(take);
-  const x = new Float32Array(take.length * per);
-  let j = 0;
-  for (const b of s.images({ keep: (p) => keep.has(p) })) {
-    x.set(b.x.subarray(0, b.n * per), j * per);
-    j += b.n;
-  }
+  const x = s.readPositions(take);
   return { x, dims: { c, h, w } };
 }
 

@@ -32,15 +32,8 @@ if (!config) throw new Error(`--setting must be one of ${Object.keys(SETTINGS).j
 function readSome(dir: string, n: number) {
   const s = Store.open(dir);
   const [c, h, w] = s.shape;
-  const per = c * h * w;
   const take = spreadPositions(s.count, n);
-  const keep = new Set(take);
-  const x = new Float32Array(take.length * per);
-  let j = 0;
-  for (const b of s.images({ keep: (p) => keep.has(p) })) {
-    x.set(b.x.subarray(0, b.n * per), j * per);
-    j += b.n;
-  }
+  const x = s.readPositions(take);
   const all = storeLabels(s);
   return { x, labels: Int32Array.from(take, (p) => all[p]), dims: { c, h, w } };
 }

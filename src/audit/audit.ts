@@ -350,13 +350,7 @@ function recogniserTraining(
     const wanted = new Set(names);
     const positions = Array.from(labels.keys()).filter((p) => wanted.has(refNames[labels[p]]));
     const take = positions.filter((_, i) => i % Math.max(1, Math.floor(positions.length / cap)) === 0).slice(0, cap);
-    const keep = new Set(take);
-    const x = new Float32Array(take.length * per);
-    let j = 0;
-    for (const b of reference.images({ keep: (p) => keep.has(p) })) {
-      x.set(b.x.subarray(0, b.n * per), j * per);
-      j += b.n;
-    }
+    const x = reference.readPositions(take);
     return {
       images: { x, labels: Int32Array.from(take, (p) => names.indexOf(refNames[labels[p]])), dims: { c, h, w } },
       description: `${take.length} plain reference images of the store's ${names.length} classes`,

@@ -38,15 +38,7 @@ export function spreadPositions(total: number, count: number): number[] {
 /** Reads the images at `positions` (sorted ascending) shard by shard, and decrypts them with the key. */
 export function readSample(store: Store, positions: number[], key: CipherKey): StoreSample {
   const [c, h, w] = store.shape;
-  const per = c * h * w;
-  const cipher = new Float32Array(positions.length * per);
-  const wanted = new Set(positions);
-  let j = 0;
-  for (const { x, n } of store.images({ keep: (p) => wanted.has(p) })) {
-    cipher.set(x.subarray(0, n * per), j * per);
-    j += n;
-  }
-  if (j !== positions.length) throw new Error(`store ${store.dir}: read ${j} of ${positions.length} images`);
+  const cipher = store.readPositions(positions);
   const all = storeLabels(store);
   const dims = { n: positions.length, c, h, w };
   return {

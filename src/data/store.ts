@@ -475,6 +475,23 @@ export class Store {
     }
   }
 
+  /**
+   * The images at `positions` (ascending), as one N×C×H×W array in that order; reads only the shards they are in.
+   */
+  readPositions(positions: readonly number[]): Float32Array {
+    const per = this.meta.shape[0] * this.meta.shape[1] * this.meta.shape[2];
+    const wanted = new Set(positions);
+    const out = new Float32Array(positions.length * per);
+    let j = 0;
+    for (const { x, n } of this.images({ keep: (p) => wanted.has(p) })) {
+      out.set(x.subarray(0, n * per), j * per);
+      j += n;
+    }
+    if (j !== positions.length)
+      throw new DataError(`store ${this.dir}: read ${j} of ${positions.length} images`, "BAD_STORE");
+    return out;
+  }
+
   /** Reads every shard into one N×C×H×W array (in a SharedArrayBuffer by default, for the loader's workers). */
   readAll(opts: { shared?: boolean } = {}): { x: Float32Array; y: Int32Array; n: number } {
     const [c, h, w] = this.meta.shape;
