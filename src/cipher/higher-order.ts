@@ -31,6 +31,7 @@
 
 import {
   invert,
+  matmul,
   matmulSquare,
   symmetricEigen,
   symmetricFunction,
@@ -259,9 +260,9 @@ export function channelProblem(
     scInvSqrt: sc.invSqrt,
     Lp,
     Lc,
-    mp: rowTimes(plainStats.mean(ch), sp.invSqrt, n),
-    mc: rowTimes(cipherStats.mean(ch), sc.invSqrt, n),
-    U: rowsTimes(raw, rows, sc.invSqrt, n),
+    mp: matmul(plainStats.mean(ch), sp.invSqrt, 1, n, n),
+    mc: matmul(cipherStats.mean(ch), sc.invSqrt, 1, n, n),
+    U: matmul(raw, sc.invSqrt, rows, n, n),
     rows,
     pairs: patchPairs(k),
     epsilon,
@@ -305,7 +306,7 @@ interface Value {
 export function sparsity(p: ChannelProblem, M: Float64Array, withGradient = true): Value {
   const { n, rows, U, pairs, epsilon } = p;
   const B = matmulSquare(transpose(M, n), p.spSqrt, n);
-  const X = rowsTimes(U, rows, B, n);
+  const X = matmul(U, B, rows, n, n);
   const G = withGradient ? new Float64Array(X.length) : X;
   const patches = rows / 4;
   const terms = patches * (pairs.length / 2);
@@ -357,7 +358,7 @@ export function secondOrder(p: ChannelProblem, M: Float64Array): Value {
     const a2 = matmulSquare(transpose(Lp[r], n), R, n);
     for (let i = 0; i < grad.length; i++) grad[i] += 2 * (a1[i] - a2[i]);
   }
-  const mM = rowTimes(mp, M, n);
+  const mM = matmul(mp, M, 1, n, n);
   for (let j = 0; j < n; j++) value += (mc[j] - mM[j]) ** 2;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) grad[i * n + j] -= 2 * mp[i] * (mc[j] - mM[j]);
   return { value, grad };
@@ -472,25 +473,4 @@ function symmetricPowers(S: Float64Array, n: number): { sqrt: Float64Array; invS
 /** A·X·A for symmetric A. */
 function sandwich(A: Float64Array, X: Float64Array, n: number): Float64Array {
   return matmulSquare(matmulSquare(A, X, n), A, n);
-}
-
-function rowTimes(v: Float64Array, M: Float64Array, n: number): Float64Array {
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[j] += v[i] * M[i * n + j];
-  return out;
-}
-
-/** (rows×n)·(n×n), row-major. */
-function rowsTimes(X: Float64Array, rows: number, B: Float64Array, n: number): Float64Array {
-  const out = new Float64Array(rows * n);
-  for (let r = 0; r < rows; r++) {
-    const o = r * n;
-    for (let i = 0; i < n; i++) {
-      const x = X[o + i];
-      if (x === 0) continue;
-      const b = i * n;
-      for (let j = 0; j < n; j++) out[o + j] += x * B[b + j];
-    }
-  }
-  return out;
 }

@@ -5,14 +5,20 @@
 
 /** C = A·B for square n×n row-major matrices. */
 export function matmulSquare(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  const c = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
+  return matmul(a, b, n, n, n);
+}
+
+/** C = A·B for row-major A (m×k) and B (k×n): C is m×n. */
+export function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const ai = i * k;
     const ci = i * n;
-    for (let k = 0; k < n; k++) {
-      const aik = a[ci + k];
-      if (aik === 0) continue;
-      const bk = k * n;
-      for (let j = 0; j < n; j++) c[ci + j] += aik * b[bk + j];
+    for (let l = 0; l < k; l++) {
+      const ail = a[ai + l];
+      if (ail === 0) continue;
+      const bl = l * n;
+      for (let j = 0; j < n; j++) c[ci + j] += ail * b[bl + j];
     }
   }
   return c;
