@@ -98,7 +98,15 @@ export async function exportDataset(
     version: 1,
     layout: "study",
     split: o.split,
-    key: { fingerprint: key.fingerprint, mode: key.mode, blockSize: key.blockSize, channels: key.channels },
+    // `scrambled` only for a key that scrambles block positions (never its seed), as the store's meta.json says it;
+    // without it the manifest is byte for byte what pages before the flag wrote.
+    key: {
+      fingerprint: key.fingerprint,
+      mode: key.mode,
+      blockSize: key.blockSize,
+      channels: key.channels,
+      ...(key.scramble ? { scrambled: true } : {}),
+    },
     classes: o.classes,
     shape,
     decode: o.decode,

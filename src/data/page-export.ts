@@ -1,12 +1,19 @@
 /**
  * Archives written by the client page (web/, "Encrypt a dataset"): the study's layout in a plain tar
  * (`{i}.npy` H×W×3 float32 store values, `train_label.txt`/`test_label.txt` lines `{i}.npy {label}`) plus
- * `ercnn-export.json`, which names the classes and the identity of the key (fingerprint, mode, block size; never its
- * values). `ercnn encrypt EXPORT.tar -o STORE` imports it as an encrypted store; the provider who runs that has no key,
+ * `ercnn-export.json`, which names the classes and the identity of the key (fingerprint, mode, block size, and
+ * `scrambled: true` when the key scrambles block positions; never its values or seed). `ercnn encrypt EXPORT.tar -o STORE` imports it as an encrypted store; the provider who runs that has no key,
  * so the store's key identity comes from the manifest (`declaredKey`), and a `--key` given anyway must match it.
  */
 import { basename } from "node:path";
-import { type CipherKey, KEY_MODES, KeyError, type KeyMode } from "../cipher/index.ts";
+import {
+  type CipherKey,
+  KEY_MODES,
+  KeyError,
+  type KeyMode,
+  SCRAMBLE_SCHEME,
+  type ScrambleSpec,
+} from "../cipher/index.ts";
 import { archiveRoot, isArchive, readTarMembers, unpackArchive } from "./archive.ts";
 import { DataError } from "./errors.ts";
 import type { ImageSource } from "./source.ts";
@@ -20,7 +27,8 @@ export interface PageExportManifest {
   version: 1;
   layout: "study";
   split: "train" | "test";
-  key: { fingerprint: string; mode: KeyMode; blockSize: number; channels: number };
+  /** `scrambled` is written (true) only for a key with block scrambling; older pages never write it. */
+  key: { fingerprint: string; mode: KeyMode; blockSize: number; channels: number; scrambled?: boolean };
   classes: string[];
   shape: [number, number, number];
   decode: { resize?: number; crop?: number };
@@ -51,6 +59,8 @@ export function parsePageManifest(bytes: Uint8Array, file: string): PageExportMa
     throw bad(file, "field key.fingerprint must be 64 lowercase hex digits");
   if (!KEY_MODES.includes(k.mode)) throw bad(file, `field key.mode must be one of ${KEY_MODES.join(", ")}`);
   if (!posInt(k.blockSize) || k.channels !== 3) throw bad(file, "fields key.blockSize/key.channels are invalid");
+  if (k.scrambled !== undefined && typeof k.scrambled !== "boolean")
+    throw bad(file, `field key.scrambled must be true or false, not ${JSON.stringify(k.scrambled)}`);
   const shape = m.shape as number[];
   if (!Array.isArray(shape) || shape.length !== 3 || shape[0] !== 3 || !shape.every(posInt))
     throw bad(file, "field shape must be [3, H, W]");
@@ -97,9 +107,14 @@ export async function readPageExport(file: string, manifest: PageExportManifest)
 /**
  * The identity of the key an export was encrypted with, as a CipherKey for the store's meta.json. Its values are not
  * known (the provider has no key): reading `values` throws, and it is not enumerable, so the copy a worker gets has
- * none. The study-layout import never encrypts, it only records the key's identity.
+ * none. A scrambling key has `scramble` like any CipherKey (so the store's meta.json says `scrambled: true`), but its
+ * `seed` is unknown too: reading it throws, and it is not enumerable either. The study-layout import never encrypts,
+ * it only records the key's identity.
  */
 export function declaredKey(m: PageExportManifest, file: string): CipherKey {
+  const unknown = (what: string) => () => {
+    throw new KeyError(`${file}: only the key's fingerprint is known (the page export carries no ${what})`);
+  };
   const key = {
     version: 1,
     mode: m.key.mode,
@@ -108,20 +123,30 @@ export function declaredKey(m: PageExportManifest, file: string): CipherKey {
     createdAt: m.createdAt,
     fingerprint: m.key.fingerprint,
   } as CipherKey;
-  Object.defineProperty(key, "values", {
-    enumerable: false,
-    get() {
-      throw new KeyError(`${file}: only the key's fingerprint is known (the page export carries no key values)`);
-    },
-  });
+  Object.defineProperty(key, "values", { enumerable: false, get: unknown("key values") });
+  if (m.key.scrambled) {
+    // The one scheme a key file can hold (scrambleProblem accepts no other), so the one the page's key used.
+    const scramble = { scheme: SCRAMBLE_SCHEME } as ScrambleSpec;
+    Object.defineProperty(scramble, "seed", { enumerable: false, get: unknown("scrambling seed") });
+    key.scramble = scramble;
+  }
   return key;
 }
 
-/** A `--key` given with a page export must be the key the page used. */
+/**
+ * A `--key` given with a page export must be the key the page used (the fingerprint covers the scrambling seed). A
+ * manifest that says `scrambled` for a key without scrambling is refused; one that omits it for a scrambling key is an
+ * export from a page before the flag, and the store takes `scrambled` from the given key.
+ */
 export function checkExportKey(m: PageExportManifest, key: CipherKey, file: string): void {
   if (key.fingerprint !== m.key.fingerprint)
     throw new DataError(
       `${file} was encrypted with key ${m.key.fingerprint.slice(0, 16)}, not with the given key ${key.fingerprint.slice(0, 16)}`,
       "KEY_MISMATCH",
+    );
+  if (m.key.scrambled && !key.scramble)
+    throw new DataError(
+      `${file}: ${PAGE_EXPORT_MANIFEST} says key.scrambled, but the given key ${key.fingerprint.slice(0, 16)} has no block scrambling`,
+      "BAD_EXPORT",
     );
 }
