@@ -10,7 +10,9 @@ import { after, before, test } from "node:test";
 import sharp from "sharp";
 import { generateKey, keyFromNpy, keyToNpy } from "../../src/cipher/index.ts";
 import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
+import { trainCommand } from "../../src/cli/commands/train.ts";
 import { decodeImage } from "../../src/data/decode.ts";
+import { readPageManifest } from "../../src/data/page-export.ts";
 import { saveKey } from "../../src/io/keyfile.ts";
 import { tempDir } from "../data/helpers.ts";
 import { buildPage, launchBrowser, serveStatic } from "./browser.ts";
@@ -152,6 +154,9 @@ test("a dataset encrypted in the page imports with ercnn encrypt and decrypts to
   assert.equal(enc.status, 0, enc.stderr);
   const meta = JSON.parse(readFileSync(join(store, "meta.json"), "utf8"));
   assert.equal(meta.key.fingerprint, key.fingerprint);
+  // A key without scrambling: the manifest's key section is what pages before the flag wrote, the store unflagged.
+  assert.deepEqual(Object.keys((await readPageManifest(tar))!.key), ["fingerprint", "mode", "blockSize", "channels"]);
+  assert.equal(meta.key.scrambled, undefined);
   assert.deepEqual(meta.classes, ["ant", "bee", "cat"]);
   assert.deepEqual(meta.shape, [3, 32, 32]);
   assert.equal(meta.count, 12);
@@ -192,4 +197,45 @@ test("a dataset encrypted in the page imports with ercnn encrypt and decrypts to
     /export\.tar was encrypted with key .* not with the given key/,
   );
   await assert.rejects(runEncrypt(tar, { plain: true, out: join(t.dir, "store3") }), /drop --plain/);
+});
+
+test("an export made in the page with a scrambling key imports flagged; train refuses --augment cipher-safe", async () => {
+  const key = await generateKey({ blockSize: 4, seed: "web-scrambled", scramble: true });
+  const keyFile = join(t.dir, "scrambled-key.json");
+  await saveKey(keyFile, key);
+  const root = join(t.dir, "scrambled-photos");
+  for (const [ci, cls] of ["ant", "bee"].entries()) {
+    mkdirSync(join(root, cls), { recursive: true });
+    for (let i = 0; i < 2; i++) await writePhoto(join(root, cls, `${i}.png`), 16, 16, ci * 10 + i);
+  }
+  const page = await browser.context.newPage();
+  await page.goto(site.url);
+  await page.setInputFiles("#key-file", keyFile);
+  await page.waitForFunction(() => /block scrambling/.test(document.querySelector("#key-status")!.textContent!));
+  await page.setInputFiles("#data-folder", root);
+  await page.waitForFunction(() => /4 images in 2 classes/.test(document.querySelector("#data-summary")!.textContent!));
+  await page.click("#data-start");
+  const link = page.locator("#data-download");
+  await link.waitFor({ state: "visible", timeout: 30_000 });
+  const [dl] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  const tar = join(t.dir, "scrambled-export.tar");
+  await dl.saveAs(tar);
+  await page.close();
+  assert.ok(!readFileSync(tar).includes(key.scramble!.seed), "the export never carries the seed");
+  assert.equal((await readPageManifest(tar))!.key.scrambled, true);
+
+  // Imported without the key (in-process, as `ercnn encrypt EXPORT.tar -o STORE`): the store says scrambled.
+  const store = join(t.dir, "scrambled-store");
+  await runEncrypt(tar, { out: store, json: true });
+  const text = readFileSync(join(store, "meta.json"), "utf8");
+  assert.equal(JSON.parse(text).key.scrambled, true);
+  assert.equal(JSON.parse(text).key.fingerprint, key.fingerprint);
+  assert.ok(!text.includes(key.scramble!.seed));
+  // `ercnn train STORE --augment cipher-safe`, the command itself in-process (one CLI start-up fewer).
+  await assert.rejects(
+    trainCommand().parseAsync([store, "--augment", "cipher-safe", "--out", join(t.dir, "scrambled-run")], {
+      from: "user",
+    }),
+    /--augment cipher-safe: .*scrambled-store was encrypted with block scrambling/,
+  );
 });
