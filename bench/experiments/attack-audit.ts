@@ -8,13 +8,14 @@
 //
 // --grey turns both sets into greyscale stored as RGB (R = G = B = the Rec. 601 luma): scans, documents, X-rays.
 // --linalg: the attack's linear algebra (default torch: libtorch float64; js: the browser-safe loops, slow at k = 16).
-// --diagnose (measurement with the true key): per channel the objective at the key's own basin next to the one the
-// search found, and the PSNR of the key basin's estimate (what a perfect search would return from these statistics).
+// --diagnose (measurement with the true key): per channel the objective at the key's own point next to the one the
+// search found, and the PSNR of the key point's estimate.
 // --weight: the objective's variance weighting exponent (StatisticalAttackOptions.weight; default the attack's own,
 // defaultWeight(k²)); --shrink: the singular-value shrinkage of the whitened neighbour covariances, in units of the
 // noise level (StatisticalAttackOptions.shrink; default defaultShrink(k²)). --diagnose then also descends from the
-// key's own point (as many steps as the search's --iterations) and reports the bottom of the key's basin: the
-// objective there and how that estimate decrypts.
+// key's own point (as many steps as the search's --iterations) and reports the objective there and how that estimate
+// decrypts. It is not a basin bottom: with more steps the objective keeps falling and the decryption gets worse
+// (bench/experiments/landscape/landscape.py basin).
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
@@ -132,27 +133,27 @@ for (let i = 1; i <= Number(o.keys); i++) {
     recog = `${(100 * rg.decryptedAccuracy).toFixed(1)}% vs ${(100 * rg.plainAccuracy).toFixed(1)}% plain (chance ${(100 * rg.chance).toFixed(1)}%)`;
   }
   if (o.diagnose) {
-    // the search's result against the key's own basin (measurement only: uses the true key)
+    // the search's result against the key's own point and a descent from it (measurement only: uses the true key)
     const steps = o.iterations ? Number(o.iterations) : 400;
-    const basinOf = (descendSteps: number) => {
+    const fromKey = (descendSteps: number) => {
       const at = attackObjectiveAtKey(cipherStats, refStats, key.values, la, weight, shrink, descendSteps);
       const nn = k * k * k * k;
       const inverse = new Float64Array(c * nn);
       for (let ch = 0; ch < c; ch++) {
         const inv = la.invert(at.key.slice(ch * nn, (ch + 1) * nn), k * k);
-        if (!inv) throw new Error(`channel ${ch}: the key basin's estimate is singular`);
+        if (!inv) throw new Error(`channel ${ch}: the estimate is singular`);
         inverse.set(inv, ch * nn);
       }
       return { loss: at.loss, m: measureAttack(sample, plan.measured, inverse, key) };
     };
-    const atKey = basinOf(0);
-    const bottom = basinOf(steps);
+    const atKey = fromKey(0);
+    const down = fromKey(steps);
     const losses = (l: number[]) => l.map((v) => v.toExponential(3)).join(", ");
     console.log(
       `  diagnosis ${seed}: objective per channel found ${losses(r.loss)}; at the key's point ${losses(atKey.loss)} ` +
-        `(decrypts at ${atKey.m.psnr.toFixed(2)} dB, SSIM ${atKey.m.ssim.toFixed(3)}); at the bottom of the key's basin ` +
-        `(${steps} steps) ${losses(bottom.loss)} (decrypts at ${bottom.m.psnr.toFixed(2)} dB, SSIM ` +
-        `${bottom.m.ssim.toFixed(3)}); agreement of near-best fits ` +
+        `(decrypts at ${atKey.m.psnr.toFixed(2)} dB, SSIM ${atKey.m.ssim.toFixed(3)}); ${steps} steps down from the key ` +
+        `${losses(down.loss)} (decrypts at ${down.m.psnr.toFixed(2)} dB, SSIM ` +
+        `${down.m.ssim.toFixed(3)}); agreement of near-best fits ` +
         `${r.channelReports.map((q) => q.agreementDb.toFixed(1)).join(", ")} dB`,
     );
   }

@@ -23,8 +23,9 @@
  * flagged unreliable when any of these fails.
  * Two options change the objective, both off by default (see their docs): `weight` compares the residuals weighted by
  * the plaintext variance, `shrink` denoises the whitened L's (soft-thresholded singular values) before matching; at
- * k = 16 shrinking makes the key's basin the deepest (its bottom decrypts at ~30 dB instead of ~19.5), but the search
- * does not reach it yet.
+ * k = 16 shrinking ranks points near the key below every fit the search finds, but descending from the key the
+ * objective keeps falling while the decryption gets worse (30 dB after 200 steps, far less after 1,500): no
+ * second-order objective tried has its minimum at the key (RESULTS.md, "Where the objectives put the key").
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
  * directions where natural images have little variance, which is why decryption PSNR is high even when the
  * key's relative error is not small. The lesson for users: a block-wise linear cipher leaks its key through the
@@ -74,15 +75,16 @@ export interface StatisticalAttackOptions {
    * (weight 0: the unweighted objective; 1: the whitened residual mapped back to pixel space, Σ_p^{1/2} E Σ_p^{1/2}).
    * An error in a direction where natural images have little variance barely changes the decryption, but with
    * statistics from other images those directions carry most of the noise, and unweighted they outvote the rest
-   * (issue 13). Default: defaultWeight(n), 0 (off) everywhere for now: at k = 16 weight 0.5 makes the bottom of the
-   * key's basin decrypt better (30.4 vs 19.3 dB, with shrink 2) but the search does not find that basin (RESULTS.md).
+   * (issue 13). Default: defaultWeight(n), 0 (off) everywhere for now: at k = 16 weight 0.5 with shrink 2 keeps
+   * 200 steps down from the key at 30.4 dB (vs 19.3 unweighted), but the search does not get there (RESULTS.md).
    */
   weight?: number;
   /**
    * Denoise the whitened neighbour cross-covariances before matching: shrink every singular value of each L(r) by
    * `shrink` × √(n / pairs), the size of the noise an estimate from that many block pairs carries (soft
-   * thresholding). It commutes with L ↦ Mᵀ L M, so exact statistics keep their exact key. At k = 16 it makes the
-   * key's basin the deepest minimum found (shrink ≥ 2), but the search does not reach it (RESULTS.md), so the default
+   * thresholding). It commutes with L ↦ Mᵀ L M, so exact statistics keep their exact key. At k = 16 (shrink ≥ 2) points
+   * near the key score below every fit the search finds, but the objective's minimum is still not at the key (it
+   * keeps falling, and the decryption with it, as one descends from the key; RESULTS.md), so the default
    * (defaultShrink(n)) is 0 (off) everywhere for now.
    */
   shrink?: number;
@@ -90,7 +92,7 @@ export interface StatisticalAttackOptions {
 
 /**
  * The singular-value shrinkage at n ≥ 256, in units of the noise level √(n / pairs) (StatisticalAttackOptions.shrink):
- * 0 until a search reaches the basin it deepens.
+ * 0: it helps only a search that starts near the key (RESULTS.md).
  */
 export const DEFAULT_SHRINK = 0;
 
@@ -327,7 +329,8 @@ export function statisticalAttack(
  * Diagnosis with the true key (measurement only): per channel, the attack's objective at the key's own orthogonal
  * factor M = polar(Σ_p^{1/2} K Σ_c^{-1/2}), and the key estimate that basin gives (what a perfect search returns
  * from these statistics). An attack that stops above this loss is limited by its search, one that reaches it by the
- * statistics. With `descend` > 0, that many gradient steps from the key's M first: the bottom of the key's basin.
+ * statistics. With `descend` > 0, that many gradient steps from the key's M first: where the objective leads from the
+ * key (not a basin bottom: with more steps it keeps falling and the decryption gets worse, RESULTS.md).
  */
 export function attackObjectiveAtKey(
   cipher: BlockMoments,

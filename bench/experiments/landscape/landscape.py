@@ -1,0 +1,329 @@
+"""Where the ciphertext-only attack's objectives put the key, at k = 8 and k = 16 (issue 13): an experiment, not a test.
+
+Second-order matching (what `statisticalAttack` minimises) against a higher-order one (the sparsity of the decrypted
+images' pixel differences, what src/cipher/higher-order.ts refines), measured with the true key on one channel.
+Float64 NumPy + Debian's PyTorch (autograd, L-BFGS); the images come from `dump.ts` (plain stores -> .npy).
+
+    node --import tsx bench/experiments/landscape/dump.ts runs/audit/t50-secret runs/audit/t50-ref /tmp/landscape
+    /usr/bin/python3 bench/experiments/landscape/landscape.py /tmp/landscape basin   8
+    /usr/bin/python3 bench/experiments/landscape/landscape.py /tmp/landscape ranking 8
+    /usr/bin/python3 bench/experiments/landscape/landscape.py /tmp/landscape radius  8
+    /usr/bin/python3 bench/experiments/landscape/landscape.py /tmp/landscape fits    8
+    /usr/bin/python3 bench/experiments/landscape/landscape.py /tmp/landscape walk    8 --seed 3
+
+Conventions follow statistical-attack.ts: whitened blocks u = (p - mu_p) Sp^-1/2 (reference photos) and
+v = (c - mu_c) Sc^-1/2 (ciphertexts); the key is an orthogonal M with v = u M; L(r) are the whitened neighbour
+cross-covariances (right, down, both diagonals), soft-thresholded at `shrink` x sqrt(n / pairs); the second-order
+objective is sum_r |M Lc(r) - Lp(r) M|^2 + |mc - mp M|^2. The decryption of an estimate is c Sc^-1/2 M^T Sp^1/2.
+"""
+import argparse
+import time
+
+import numpy as np
+import torch
+
+torch.set_num_threads(2)
+OFFSETS = [(0, 1), (1, 0), (1, 1), (1, -1)]  # the attack's neighbour relations (block rows, block columns)
+SHRINK = 3.0  # singular-value shrinkage of the whitened L(r), in noise levels (the attack's `shrink`)
+EPS = 0.01  # smooth-L1 corner of the sparsity penalty, in pixel units (images in [0, 1])
+SPARSE_IMAGES = 150  # secret images the sparsity penalty is measured on
+LBFGS_ROUNDS = 40  # L-BFGS rounds of 20 evaluations each (strong Wolfe line search)
+
+
+def to_blocks(x, k):
+    """N, H, W -> N, H/k, W/k, k*k (row-major blocks, the cipher's layout)."""
+    n, h, w = x.shape
+    return x.reshape(n, h // k, k, w // k, k).transpose(0, 1, 3, 2, 4).reshape(n, h // k, w // k, k * k)
+
+
+def from_blocks(b, k):
+    n, bh, bw, _ = b.shape
+    return b.reshape(n, bh, bw, k, k).permute(0, 1, 3, 2, 4).reshape(n, bh * k, bw * k)
+
+
+def moments(x, k):
+    """Mean, covariance, neighbour cross-covariances and second moment of one channel's blocks (float64)."""
+    b = to_blocks(x.astype(np.float64), k)
+    mu = b.mean(axis=(0, 1, 2))
+    c = b - mu
+    flat = c.reshape(-1, k * k)
+    cov = [flat.T @ flat / len(flat)]
+    bh, bw = b.shape[1:3]
+    for dy, dx in OFFSETS:
+        a = c[:, : bh - dy, max(0, -dx) : bw - max(0, dx)].reshape(-1, k * k)
+        d = c[:, dy:, max(0, dx) : bw + min(0, dx)].reshape(-1, k * k)
+        cov.append((a.T @ d / len(a), len(a)))
+    second = b.reshape(-1, k * k).T @ b.reshape(-1, k * k) / len(flat)
+    return mu, cov, second
+
+
+def sym_powers(s):
+    w, v = np.linalg.eigh(s)
+    w = np.maximum(w, 1e-12 * w.max())
+    return (v * np.sqrt(w)) @ v.T, (v / np.sqrt(w)) @ v.T
+
+
+def polar(a):
+    u, _, vt = np.linalg.svd(a)
+    return u @ vt
+
+
+def shrink(l, tau):
+    u, s, vt = np.linalg.svd(l)
+    return (u * np.maximum(s - tau, 0)) @ vt
+
+
+class Channel:
+    """One channel of one key: both sides' statistics, the key's own orthogonal factor, and the measures."""
+
+    def __init__(self, data, k, key_index, ch, shrink_by=SHRINK):
+        secret = np.load(f"{data}/secret.npy", mmap_mode="r")
+        ref = np.load(f"{data}/ref.npy", mmap_mode="r")
+        self.K = np.load(f"{data}/key-{k}-{key_index}.npy")[ch]
+        self.k, self.n = k, k * k
+        mu_s, cov_s, self.second = moments(np.asarray(secret[:, ch]), k)
+        mu_p, cov_p, _ = moments(np.asarray(ref[:, ch]), k)
+        K = self.K
+        self.sp_sqrt, self.sp_isqrt = sym_powers(cov_p[0])
+        self.sc_sqrt, self.sc_isqrt = sym_powers(K.T @ cov_s[0] @ K)
+        self.Lp, self.Lc = [], []
+        for (cp, pairs_p), (cs, pairs_s) in zip(cov_p[1:], cov_s[1:]):
+            lp = self.sp_isqrt @ cp @ self.sp_isqrt
+            lc = self.sc_isqrt @ (K.T @ cs @ K) @ self.sc_isqrt
+            if shrink_by > 0:
+                lp = shrink(lp, shrink_by * np.sqrt(self.n / pairs_p))
+                lc = shrink(lc, shrink_by * np.sqrt(self.n / pairs_s))
+            self.Lp.append(lp)
+            self.Lc.append(lc)
+        self.mp = mu_p @ self.sp_isqrt
+        self.mc = (mu_s @ K) @ self.sc_isqrt
+        self.M_key = polar(self.sp_sqrt @ K @ self.sc_isqrt)
+        # the sparsity penalty's images: SPARSE_IMAGES secret images, encrypted
+        pick = np.random.default_rng(0).choice(len(secret), SPARSE_IMAGES, replace=False)
+        plain = np.asarray(secret[np.sort(pick), ch], dtype=np.float64)
+        self.plain = torch.tensor(plain)
+        self.cipher_blocks = torch.tensor(to_blocks(plain, k) @ K)
+        self.A, self.B = torch.tensor(self.sc_isqrt), torch.tensor(self.sp_sqrt)
+
+    # second order
+    def objective(self, M):
+        v = sum(np.sum((M @ lc - lp @ M) ** 2) for lp, lc in zip(self.Lp, self.Lc))
+        return v + np.sum((self.mc - self.mp @ M) ** 2)
+
+    def gradient(self, M):
+        g = np.zeros_like(M)
+        for lp, lc in zip(self.Lp, self.Lc):
+            r = M @ lc - lp @ M
+            g += 2 * (r @ lc.T - lp.T @ r)
+        return g - 2 * np.outer(self.mp, self.mc - self.mp @ M)
+
+    def predicted_psnr(self, M):
+        """PSNR (peak 1) of the estimate's decryption over ALL secret blocks, from their second moment (no clipping)."""
+        e = self.K @ (self.sc_isqrt @ M.T @ self.sp_sqrt) - np.eye(self.n)
+        return 10 * np.log10(self.n / np.trace(e.T @ self.second @ e))
+
+    # higher order
+    def decrypt(self, M):
+        return from_blocks(self.cipher_blocks @ (self.A @ M.T @ self.B), self.k)
+
+    def penalty(self, M):
+        img = self.decrypt(M)
+        d = torch.cat([(img[:, :, 1:] - img[:, :, :-1]).reshape(-1), (img[:, 1:] - img[:, :-1]).reshape(-1)])
+        return torch.sqrt(d * d + EPS**2).mean()
+
+    def psnr(self, M):
+        """Measured PSNR of the clipped decryption of the SPARSE_IMAGES images."""
+        with torch.no_grad():
+            img = self.decrypt(torch.as_tensor(M)).clamp(0, 1)
+            return float(10 * torch.log10(1 / ((img - self.plain) ** 2).mean()))
+
+
+def second_order_descent(ch, M, steps):
+    """Riemannian conjugate gradients on O(n) (polar retraction, Armijo backtracking) for the second-order objective."""
+    tangent = lambda M, g: g - M @ ((M.T @ g + g.T @ M) / 2)  # noqa: E731
+    cur = ch.objective(M)
+    g = tangent(M, ch.gradient(M))
+    d, t = -g, 0.05
+    for _ in range(steps):
+        slope = np.sum(g * d)
+        if slope >= 0:
+            d, slope = -g, -np.sum(g * g)
+        t *= 2
+        while True:
+            P = polar(M + t * d)
+            v = ch.objective(P)
+            if v <= cur + 1e-4 * t * slope or t < 1e-12:
+                break
+            t /= 2
+        if t < 1e-12:
+            break
+        g2 = tangent(P, ch.gradient(P))
+        beta = max(0.0, np.sum(g2 * (g2 - g)) / max(np.sum(g * g), 1e-300))
+        d = -g2 + beta * tangent(P, d)
+        M, cur, g = P, v, g2
+    return M, cur
+
+
+def sparsify(ch, M0, rounds=LBFGS_ROUNDS):
+    """L-BFGS on the sparsity penalty over M = M0 exp(A - A^T) (stays in M0's component of O(n))."""
+    M0t = torch.tensor(M0)
+    A = torch.zeros(ch.n, ch.n, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([A], lr=1, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
+    scale = float(ch.penalty(M0t))
+
+    def closure():
+        opt.zero_grad()
+        loss = ch.penalty(M0t @ torch.matrix_exp(A - A.T)) / scale
+        loss.backward()
+        return loss
+
+    last = None
+    for _ in range(rounds):
+        loss = float(opt.step(closure))
+        if last is not None and abs(last - loss) < 1e-8:
+            break
+        last = loss
+    with torch.no_grad():
+        M = M0t @ torch.matrix_exp(A - A.T)
+        if float(ch.decrypt(M).mean()) < 0:  # the penalty cannot tell p from -p; the mean can
+            M = -M
+        return M.numpy(), float(ch.penalty(M))
+
+
+def eigen_start(ch, rng):
+    """The attack's start: eigenvectors of a random symmetric combination of the L(r), matched in order, signs by an
+    Ising pass on the second-order objective (statistical-attack.ts `searchStarts` without its swaps)."""
+    a = rng.standard_normal(len(ch.Lp))
+    _, ep = np.linalg.eigh(sum(ai * (l + l.T) / 2 for ai, l in zip(a, ch.Lp)))
+    _, ec = np.linalg.eigh(sum(ai * (l + l.T) / 2 for ai, l in zip(a, ch.Lc)))
+    A = [ep.T @ l @ ep for l in ch.Lp]
+    B = [ec.T @ l @ ec for l in ch.Lc]
+    W = sum(x * y for x, y in zip(A, B))
+    W = W + W.T
+    h = (ch.mp @ ep) * (ch.mc @ ec)
+    s = np.sign(h + 1e-30)
+    for _ in range(50):
+        changed = False
+        for e in range(len(s)):
+            new = 1.0 if W[e] @ s - W[e, e] * s[e] + h[e] >= 0 else -1.0
+            changed |= new != s[e]
+            s[e] = new
+        if not changed:
+            break
+    return ep @ np.diag(s) @ ec.T
+
+
+def cmd_basin(a):
+    """Descending the second-order objective FROM THE KEY: its value falls and so does the decryption."""
+    for sh in (0.0, 3.0):
+        ch = Channel(a.data, a.k, a.key, a.channel, sh)
+        M, done = ch.M_key, 0
+        row = [f"at the key {ch.objective(M):.4f} ({ch.predicted_psnr(M):.2f} dB)"]
+        for steps in (100, 300, 1500):
+            M, v = second_order_descent(ch, M, steps - done)
+            done = steps
+            row.append(f"{steps} steps {v:.4f} ({ch.predicted_psnr(M):.2f} dB)")
+        print(f"k={a.k} shrink {sh}: " + " | ".join(row), flush=True)
+
+
+def cmd_ranking(a):
+    """The sparsity penalty at the key, along the second-order descent from it, and at the attack's fits."""
+    ch = Channel(a.data, a.k, a.key, a.channel)
+    points = {"key": ch.M_key}
+    M, done = ch.M_key, 0
+    for steps in (100, 300, 1500):
+        M, _ = second_order_descent(ch, M, steps - done)
+        done = steps
+        points[f"key + {steps} second-order steps"] = M
+    rng = np.random.default_rng(a.seed)
+    for i in range(3):
+        points[f"attack fit {i}"] = second_order_descent(ch, eigen_start(ch, rng), 1500)[0]
+    for name, M in points.items():
+        Mt = torch.tensor(M)
+        print(f"{name}: second-order {ch.objective(M):.4f}, penalty {float(ch.penalty(Mt)):.5f}, {ch.psnr(M):.2f} dB")
+
+
+def cmd_radius(a):
+    """L-BFGS on the penalty from random rotations of the key: how wide the key's basin is."""
+    ch = Channel(a.data, a.k, a.key, a.channel)
+    rng = np.random.default_rng(a.seed)
+    for sigma in (0.3, 0.6, 1.0, 1.5):
+        S = rng.standard_normal((ch.n, ch.n)) * sigma / np.sqrt(ch.n)
+        M0 = torch.matrix_exp(torch.tensor((S - S.T) / 2)).numpy() @ ch.M_key
+        t = time.time()
+        M, pen = sparsify(ch, M0)
+        print(f"sigma {sigma}: start {ch.psnr(M0):.2f} dB -> penalty {pen:.5f}, {ch.psnr(M):.2f} dB ({time.time() - t:.0f} s)")
+
+
+def cmd_fits(a):
+    """The attack's second-order fits (and their reflections into the other component of O(n)), refined by L-BFGS."""
+    ch = Channel(a.data, a.k, a.key, a.channel)
+    print(f"key: penalty {float(ch.penalty(torch.tensor(ch.M_key))):.5f}, det {np.linalg.det(ch.M_key):+.0f}")
+    w, E = np.linalg.eigh(ch.sp_sqrt @ ch.sp_sqrt)
+    reflect = np.eye(ch.n) - 2 * np.outer(E[:, 0], E[:, 0])  # across the reference's least-variance direction
+    rng = np.random.default_rng(a.seed)
+    for i in range(a.starts):
+        fit, _ = second_order_descent(ch, eigen_start(ch, rng), 300)
+        for name, M0 in (("fit", fit), ("reflected", reflect @ fit)):
+            M, pen = sparsify(ch, M0)
+            print(f"start {i} {name} (det {np.linalg.det(M0):+.0f}): {ch.psnr(M0):.2f} dB -> penalty {pen:.5f}, {ch.psnr(M):.2f} dB", flush=True)
+
+
+def best_reflection(ch, M, starts):
+    """The Householder reflection I - 2aa^T (a unit vector of the whitened plaintext space) that lowers the penalty
+    most, searched by L-BFGS over a from each start. A reflection crosses into the other component of O(n), which no
+    continuous descent can do, and flips one direction, as the attack's wrong fits need."""
+    Mt, eye = torch.tensor(M), torch.eye(ch.n, dtype=torch.float64)
+    base, best = float(ch.penalty(Mt)), (0.0, None)
+    for a0 in starts:
+        a = torch.tensor(a0, requires_grad=True)
+        opt = torch.optim.LBFGS([a], lr=1, max_iter=30, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            u = a / a.norm()
+            loss = ch.penalty((eye - 2 * torch.outer(u, u)) @ Mt)
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            opt.step(closure)
+        with torch.no_grad():
+            u = a / a.norm()
+            change = float(ch.penalty((eye - 2 * torch.outer(u, u)) @ Mt)) - base
+        if change < best[0]:
+            best = (change, u.numpy().copy())
+    return best
+
+
+def cmd_walk(a):
+    """From an attack fit refined by L-BFGS: the best reflection, then L-BFGS again, round after round."""
+    ch = Channel(a.data, a.k, a.key, a.channel)
+    print(f"key: penalty {float(ch.penalty(torch.tensor(ch.M_key))):.5f}", flush=True)
+    rng = np.random.default_rng(a.seed)
+    _, E = np.linalg.eigh(ch.sp_sqrt @ ch.sp_sqrt)
+    M, pen = sparsify(ch, second_order_descent(ch, eigen_start(ch, rng), 300)[0])
+    t = time.time()
+    print(f"start: penalty {pen:.5f}, {ch.psnr(M):.2f} dB", flush=True)
+    for r in range(a.rounds):
+        starts = [E[:, j] for j in range(0, ch.n, max(1, ch.n // 16))] + [rng.standard_normal(ch.n) for _ in range(8)]
+        change, u = best_reflection(ch, M, starts)
+        if u is None:
+            print("no reflection lowers the penalty")
+            break
+        M, pen = sparsify(ch, (np.eye(ch.n) - 2 * np.outer(u, u)) @ M)
+        print(f"round {r}: reflection {change:+.5f}, then L-BFGS: penalty {pen:.5f}, {ch.psnr(M):.2f} dB ({time.time() - t:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("data")
+    p.add_argument("command", choices=["basin", "ranking", "radius", "fits", "walk"])
+    p.add_argument("k", type=int)
+    p.add_argument("--key", type=int, default=1)
+    p.add_argument("--channel", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--starts", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=12)
+    a = p.parse_args()
+    globals()[f"cmd_{a.command}"](a)
