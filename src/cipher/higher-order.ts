@@ -20,11 +20,14 @@
  *
  * Measured (bench/experiments/attack-hos.ts, RESULTS.md, k = 8 on Tiny-ImageNet): the penalty does prefer the key:
  * H is ≈ 9% lower at the true key than at the second-order estimate, while Q is ≈ 10% HIGHER there (the reference
- * photos' statistics are not the secret images'), so Q must be weighted low. But a local descent from the estimate
- * moves slowly along a long valley: 80 steps gain ≈ 0.45 dB (worst of 3 keys 20.63 → 21.07 dB), 300 steps ≈ 0.75 dB,
- * while the key's basin decrypts at ≈ 41 dB. (At k = 4 on CIFAR-10: 45.32 → 46.07 dB.)
- * So the stage is NOT wired into the attack; refineAttackResult is the call for when a global step (e.g. the
- * search's starts ranked by this penalty; an ICA start did not work, RESULTS.md) brings the search into the key's basin.
+ * photos' statistics are not the secret images'), so Q must be weighted low. But this stage's gradient steps crawl:
+ * 80 steps gain ≈ 0.45 dB (worst of 3 keys 20.63 → 21.07 dB), 300 steps ≈ 0.75 dB. (At k = 4 on CIFAR-10:
+ * 45.32 → 46.07 dB.) The landscape experiment (bench/experiments/landscape/landscape.py, RESULTS.md "Where the
+ * objectives put the key") says why and what is missing: over whole images the penalty is monotone in PSNR and
+ * L-BFGS over M = M₀·exp(A − Aᵀ) returns to the key (≈ 40 dB at k = 8) from random rotations of it as far as 7 dB,
+ * but the second-order fits sit in other basins, some in the other component of O(n) (det −1 vs +1), which only
+ * reflections reach; alternating Householder reflections with L-BFGS climbs out of them.
+ * So the stage is NOT wired into the attack; refineAttackResult is the call for when it has L-BFGS and reflections.
  *
  * Pure TypeScript, float64 (browser-safe). Every hyperparameter is in HIGHER_ORDER_DEFAULTS.
  */

@@ -180,7 +180,7 @@ def sparsify(ch, M0, rounds=LBFGS_ROUNDS):
     last = None
     for _ in range(rounds):
         loss = float(opt.step(closure))
-        if last is not None and abs(last - loss) < 1e-8:
+        if last is not None and abs(last - loss) < 1e-7:
             break
         last = loss
     with torch.no_grad():
@@ -297,12 +297,14 @@ def best_reflection(ch, M, starts):
 
 
 def cmd_walk(a):
-    """From an attack fit refined by L-BFGS: the best reflection, then L-BFGS again, round after round."""
+    """From an attack fit refined by 10 L-BFGS rounds: the best reflection, then L-BFGS again, round after round.
+    k = 8, --seed 3: 21.88 dB -> 39.69 dB in 9 rounds (RESULTS.md; about 55 min on the loaded 2-core machine)."""
     ch = Channel(a.data, a.k, a.key, a.channel)
     print(f"key: penalty {float(ch.penalty(torch.tensor(ch.M_key))):.5f}", flush=True)
-    rng = np.random.default_rng(a.seed)
     _, E = np.linalg.eigh(ch.sp_sqrt @ ch.sp_sqrt)
-    M, pen = sparsify(ch, second_order_descent(ch, eigen_start(ch, rng), 300)[0])
+    start = second_order_descent(ch, eigen_start(ch, np.random.default_rng(a.seed)), 300)[0]
+    M, pen = sparsify(ch, start, rounds=10)
+    rng = np.random.default_rng(0)  # the reflection search's random starts
     t = time.time()
     print(f"start: penalty {pen:.5f}, {ch.psnr(M):.2f} dB", flush=True)
     for r in range(a.rounds):
