@@ -308,7 +308,8 @@ def cmd_walk(a):
     t = time.time()
     print(f"start: penalty {pen:.5f}, {ch.psnr(M):.2f} dB", flush=True)
     for r in range(a.rounds):
-        starts = [E[:, j] for j in range(0, ch.n, max(1, ch.n // 16))] + [rng.standard_normal(ch.n) for _ in range(8)]
+        pca = [E[:, j] for j in range(0, ch.n, max(1, ch.n // a.pca_starts))]
+        starts = pca + [rng.standard_normal(ch.n) for _ in range(a.random_starts)]
         change, u = best_reflection(ch, M, starts)
         if u is None:
             print("no reflection lowers the penalty")
@@ -327,5 +328,7 @@ if __name__ == "__main__":
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--starts", type=int, default=3)
     p.add_argument("--rounds", type=int, default=12)
+    p.add_argument("--pca-starts", type=int, default=16, help="walk: reflection searches from principal directions")
+    p.add_argument("--random-starts", type=int, default=8, help="walk: reflection searches from random directions")
     a = p.parse_args()
     globals()[f"cmd_{a.command}"](a)
