@@ -26,7 +26,7 @@
  * objectives put the key") says why and what is missing: over whole images the penalty is monotone in PSNR and
  * L-BFGS over M = M₀·exp(A − Aᵀ) returns to the key (≈ 40 dB at k = 8) from random rotations of it as far as 7 dB,
  * but the second-order fits sit in other basins, some in the other component of O(n) (det −1 vs +1), which only
- * reflections reach; alternating Householder reflections with L-BFGS climbs out of them.
+ * reflections reach; alternating Householder reflections with L-BFGS climbed out of them on one channel of three.
  * So the stage is NOT wired into the attack; refineAttackResult is the call for when it has L-BFGS and reflections.
  *
  * Pure TypeScript, float64 (browser-safe). Every hyperparameter is in HIGHER_ORDER_DEFAULTS.

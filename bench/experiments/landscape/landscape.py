@@ -298,7 +298,8 @@ def best_reflection(ch, M, starts):
 
 def cmd_walk(a):
     """From an attack fit refined by 10 L-BFGS rounds: the best reflection, then L-BFGS again, round after round.
-    k = 8, --seed 3: 21.88 dB -> 39.69 dB in 9 rounds (RESULTS.md; about 55 min on the loaded 2-core machine)."""
+    k = 8, --seed 3: 21.88 dB -> 39.69 dB in 9 rounds on key 1 channel 0 (about 55 min on the loaded 2-core
+    machine); on key 2 channel 1 and key 3 channel 2 it stalls near 20 dB (RESULTS.md)."""
     ch = Channel(a.data, a.k, a.key, a.channel)
     print(f"key: penalty {float(ch.penalty(torch.tensor(ch.M_key))):.5f}", flush=True)
     _, E = np.linalg.eigh(ch.sp_sqrt @ ch.sp_sqrt)
