@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
 import { generateKey, keyFromNpy, keyToNpy } from "../../src/cipher/index.ts";
 import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
@@ -40,6 +41,17 @@ async function writePhoto(path: string, h: number, w: number, seed: number): Pro
   if (path.endsWith(".png")) await img.png().toFile(path);
   else if (path.endsWith(".webp")) await img.webp({ lossless: true }).toFile(path);
   else await img.jpeg({ quality: 92 }).toFile(path);
+}
+
+/** Starts "Encrypt a dataset" on a page whose key and folder are chosen, saves the export to `file`, closes the page. */
+async function encryptInPage(page: Page, file: string): Promise<string> {
+  await page.click("#data-start");
+  const link = page.locator("#data-download");
+  await link.waitFor({ state: "visible", timeout: 30_000 });
+  const [dl] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  await dl.saveAs(file);
+  await page.close();
+  return file;
 }
 
 before(async () => {
@@ -141,13 +153,7 @@ test("a dataset encrypted in the page imports with ercnn encrypt and decrypts to
   );
   await page.fill("#data-resize", "32");
   await page.fill("#data-crop", "32");
-  await page.click("#data-start");
-  const link = page.locator("#data-download");
-  await link.waitFor({ state: "visible", timeout: 30_000 });
-  const [dl] = await Promise.all([page.waitForEvent("download"), link.click()]);
-  const tar = join(t.dir, "export.tar");
-  await dl.saveAs(tar);
-  await page.close();
+  const tar = await encryptInPage(page, join(t.dir, "export.tar"));
 
   const store = join(t.dir, "store");
   const enc = cli("encrypt", tar, "-o", store, "--json");
@@ -214,13 +220,7 @@ test("an export made in the page with a scrambling key imports flagged; train re
   await page.waitForFunction(() => /block scrambling/.test(document.querySelector("#key-status")!.textContent!));
   await page.setInputFiles("#data-folder", root);
   await page.waitForFunction(() => /4 images in 2 classes/.test(document.querySelector("#data-summary")!.textContent!));
-  await page.click("#data-start");
-  const link = page.locator("#data-download");
-  await link.waitFor({ state: "visible", timeout: 30_000 });
-  const [dl] = await Promise.all([page.waitForEvent("download"), link.click()]);
-  const tar = join(t.dir, "scrambled-export.tar");
-  await dl.saveAs(tar);
-  await page.close();
+  const tar = await encryptInPage(page, join(t.dir, "scrambled-export.tar"));
   assert.ok(!readFileSync(tar).includes(key.scramble!.seed), "the export never carries the seed");
   assert.equal((await readPageManifest(tar))!.key.scrambled, true);
 
