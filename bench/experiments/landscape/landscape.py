@@ -213,16 +213,21 @@ def eigen_start(ch, rng):
     return ep @ np.diag(s) @ ec.T
 
 
+def down_from_key(ch, checkpoints=(100, 300, 1500)):
+    """Points of one second-order descent from the key, at each number of steps in `checkpoints`."""
+    M, done = ch.M_key, 0
+    for steps in checkpoints:
+        M, v = second_order_descent(ch, M, steps - done)
+        done = steps
+        yield steps, M, v
+
+
 def cmd_basin(a):
     """Descending the second-order objective FROM THE KEY: its value falls and so does the decryption."""
     for sh in (0.0, 3.0):
         ch = Channel(a.data, a.k, a.key, a.channel, sh)
-        M, done = ch.M_key, 0
-        row = [f"at the key {ch.objective(M):.4f} ({ch.predicted_psnr(M):.2f} dB)"]
-        for steps in (100, 300, 1500):
-            M, v = second_order_descent(ch, M, steps - done)
-            done = steps
-            row.append(f"{steps} steps {v:.4f} ({ch.predicted_psnr(M):.2f} dB)")
+        row = [f"at the key {ch.objective(ch.M_key):.4f} ({ch.predicted_psnr(ch.M_key):.2f} dB)"]
+        row += [f"{steps} steps {v:.4f} ({ch.predicted_psnr(M):.2f} dB)" for steps, M, v in down_from_key(ch)]
         print(f"k={a.k} shrink {sh}: " + " | ".join(row), flush=True)
 
 
@@ -230,11 +235,7 @@ def cmd_ranking(a):
     """The sparsity penalty at the key, along the second-order descent from it, and at the attack's fits."""
     ch = Channel(a.data, a.k, a.key, a.channel)
     points = {"key": ch.M_key}
-    M, done = ch.M_key, 0
-    for steps in (100, 300, 1500):
-        M, _ = second_order_descent(ch, M, steps - done)
-        done = steps
-        points[f"key + {steps} second-order steps"] = M
+    points.update({f"key + {steps} second-order steps": M for steps, M, _ in down_from_key(ch)})
     rng = np.random.default_rng(a.seed)
     for i in range(3):
         points[f"attack fit {i}"] = second_order_descent(ch, eigen_start(ch, rng), 1500)[0]
@@ -259,7 +260,7 @@ def cmd_fits(a):
     """The attack's second-order fits (and their reflections into the other component of O(n)), refined by L-BFGS."""
     ch = Channel(a.data, a.k, a.key, a.channel)
     print(f"key: penalty {float(ch.penalty(torch.tensor(ch.M_key))):.5f}, det {np.linalg.det(ch.M_key):+.0f}")
-    w, E = np.linalg.eigh(ch.sp_sqrt @ ch.sp_sqrt)
+    _, E = np.linalg.eigh(ch.sp_sqrt @ ch.sp_sqrt)
     reflect = np.eye(ch.n) - 2 * np.outer(E[:, 0], E[:, 0])  # across the reference's least-variance direction
     rng = np.random.default_rng(a.seed)
     for i in range(a.starts):
