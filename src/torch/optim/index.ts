@@ -1,6 +1,15 @@
 // torch.optim
 export { Adam, type AdamOptions, AdamW } from "./adam.ts";
 export {
+  type Closure,
+  cubicInterpolate,
+  LBFGS,
+  type LBFGSInit,
+  type LBFGSOptions,
+  type LBFGSState,
+  STRONG_WOLFE,
+} from "./lbfgs.ts";
+export {
   type BaseGroupOptions,
   type GroupStateDict,
   Optimizer,
