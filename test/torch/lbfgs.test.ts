@@ -59,6 +59,7 @@ describe("LBFGS against PyTorch (gen_torch_lbfgs.py)", () => {
     rosenbrock: { nParams: 1, f: rosenbrock },
     lsq: { nParams: 1, f: ([x]) => lsq(get("lsq.A"), get("lsq.b"), x) },
     lsq_split: { nParams: 2, f: ([u, v]) => lsq(get("lsq.A"), get("lsq.b"), cat([u, v.reshape(-1)])) },
+    linear: { nParams: 1, f: ([x]) => x.sum().neg() },
   };
 
   /** Fresh parameters, an optimizer and a closure that counts its calls. */
@@ -83,6 +84,7 @@ describe("LBFGS against PyTorch (gen_torch_lbfgs.py)", () => {
     "lsq_fixed_lr1",
     "lsq_fixed_lr05",
     "rosenbrock_fixed_lr05_it5",
+    "rosenbrock_fixed_lr05_tol",
     "lsq_split_fixed_it5",
     "rosenbrock_wolfe",
     "rosenbrock_wolfe_h3",
@@ -91,6 +93,10 @@ describe("LBFGS against PyTorch (gen_torch_lbfgs.py)", () => {
     "lsq_wolfe",
     "lsq_split_wolfe_h3_it5",
     "lsq_wolfe_tol",
+    "rosenbrock_wolfe_lr30_h2",
+    "rosenbrock_wolfe_lr0001",
+    "linear_wolfe_it1",
+    "lsq_wolfe_tiny_lr",
   ];
 
   test("the fixture has exactly the configs tested here", () =>
