@@ -1,10 +1,13 @@
-// The higher-order refinement (src/cipher/higher-order.ts) measured on real data (issue 13, k = 8): a plain store's
+// The higher-order stages measured on real data (issue 13, k = 8 / 16): --stage on, the gradient refinement of
+// src/cipher/higher-order.ts; --stage search, the sparsity search of src/audit/sparsity-search.ts (L-BFGS, partners
+// and flips on libtorch). A plain store's
 // images encrypted under several FRESH keys (drawn here, in memory), the second-order attack, then the refinement on
 // ciphertext samples; PSNR / SSIM before → after, both objectives at the true key vs at the estimates, wall times,
 // and the WORST key.
 //
 //   node --import tsx bench/experiments/attack-hos.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE K \
-//        [--keys 3] [--limit 3000] [--cache runs/hos] [--stage on|off] [--samples N] [--iterations I] [--weight W]
+//        [--keys 3] [--limit 3000] [--cache runs/hos] [--stage on|search|off] [--samples N] [--iterations I] [--weight W]
+//        [--relaxations R] [--partners P]
 //
 // --cache keeps each key's second-order estimate (a file per key seed and image count, under runs/: gitignored) so
 // the refinement can be re-measured without re-running the 8–17 minute search; delete it to re-run the attack.
@@ -23,6 +26,8 @@ import {
   statisticalAttack,
 } from "../../src/cipher/index.ts";
 import { Store } from "../../src/data/index.ts";
+import { attackLinalg } from "../../src/audit/torch-linalg.ts";
+import { SPARSITY_SEARCH_DEFAULTS, sparsitySearch } from "../../src/audit/sparsity-search.ts";
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,6 +41,8 @@ const { values: o, positionals } = parseArgs({
     iterations: { type: "string" },
     weight: { type: "string" },
     epsilon: { type: "string" },
+    relaxations: { type: "string" },
+    partners: { type: "string" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;
@@ -70,7 +77,15 @@ const stageOptions = {
   secondOrderWeight: o.weight ? Number(o.weight) : undefined,
   epsilon: o.epsilon ? Number(o.epsilon) : undefined,
 };
-console.log(`stage ${o.stage}: ${JSON.stringify({ ...HIGHER_ORDER_DEFAULTS, ...stripUndefined(stageOptions) })}`);
+const searchOptions = {
+  samples: stageOptions.samples,
+  epsilon: stageOptions.epsilon,
+  maxRelaxations: o.relaxations ? Number(o.relaxations) : undefined,
+  partners: o.partners ? Number(o.partners) : undefined,
+};
+const defaults = o.stage === "search" ? SPARSITY_SEARCH_DEFAULTS : HIGHER_ORDER_DEFAULTS;
+const shown = o.stage === "search" ? searchOptions : stageOptions;
+console.log(`stage ${o.stage}: ${JSON.stringify({ ...defaults, ...stripUndefined(shown) })}`);
 function stripUndefined<T extends object>(x: T): Partial<T> {
   return Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -97,7 +112,7 @@ for (let i = Number(o.first); i < Number(o.first) + Number(o.keys); i++) {
     inverse = Float64Array.from(j.inverse);
     attackS = j.seconds;
   } else {
-    const r = statisticalAttack(cm, refStats);
+    const r = statisticalAttack(cm, refStats, { linalg: attackLinalg });
     inverse = r.inverse;
     attackS = (performance.now() - t1) / 1000;
     writeFileSync(cachePath, JSON.stringify({ inverse: Array.from(inverse), seconds: attackS }));
@@ -111,9 +126,14 @@ for (let i = Number(o.first); i < Number(o.first) + Number(o.keys); i++) {
   };
   const before = measureAttack(sample, plan.measured, inverse, key);
   let line = `key ${seed}: second-order attack ${attackS.toFixed(0)} s: PSNR ${before.psnr.toFixed(2)} dB, SSIM ${before.ssim.toFixed(3)}`;
-  if (o.stage === "on") {
+  if (o.stage === "on" || o.stage === "search") {
     const t2 = performance.now();
-    const r = higherOrderRefine(cipher, dims, cm, refStats, inverse, stageOptions);
+    const r =
+      o.stage === "on"
+        ? higherOrderRefine(cipher, dims, cm, refStats, inverse, stageOptions)
+        : sparsitySearch(cipher, dims, cm, refStats, inverse, searchOptions, (ch, done, budget, value) =>
+            console.log(`  channel ${ch}: ${done}/${budget} relaxations, penalty ${value.toFixed(5)}`),
+          );
     const stageS = (performance.now() - t2) / 1000;
     const after = measureAttack(sample, plan.measured, r.inverse, key);
     // both objectives at the true key and at the two estimates, on the stage's own samples (measurement only)
@@ -125,6 +145,7 @@ for (let i = Number(o.first); i < Number(o.first) + Number(o.keys); i++) {
       [inverseKey(key), inverse, r.inverse],
       stageOptions,
     );
+    if ("channels" in r && o.stage === "search") console.log(`  search: ${JSON.stringify(r.channels)}`);
     line +=
       ` → higher-order stage ${stageS.toFixed(0)} s: PSNR ${after.psnr.toFixed(2)} dB, SSIM ${after.ssim.toFixed(3)}` +
       `; objectives (second-order / sparsity, per channel) true key ${fmt(truth[0])}, before ${fmt(truth[1])}, after ${fmt(truth[2])}`;

@@ -47,13 +47,18 @@ export {
   pixelShuffleConvTransposeWeight,
 } from "./conv.ts";
 export {
+  type ChannelProblem,
+  channelProblem,
   HIGHER_ORDER_DEFAULTS,
   type HigherOrderChannel,
   type HigherOrderOptions,
   type HigherOrderResult,
   higherOrderObjectives,
   higherOrderRefine,
+  inverseFromFactor,
+  orthogonalFactor,
   refineAttackResult,
+  samplePatches,
 } from "./higher-order.ts";
 export {
   type CipherKey,

@@ -87,3 +87,30 @@ export function smoothImages(n: number, c: number, size: number, seed: number): 
   }
   return x;
 }
+
+/** Cartoon blocks: each k×k block drawn alone (so neighbouring blocks are independent), two flat levels split by a
+ * random straight edge, plus faint noise. NCHW float32, one channel. */
+export function independentCartoonBlocks(n: number, size: number, k: number, seed: number): Float32Array {
+  const r = lcg(seed);
+  const x = new Float32Array(n * size * size);
+  for (let i = 0; i < n; i++)
+    for (let by = 0; by < size / k; by++)
+      for (let bx = 0; bx < size / k; bx++) {
+        const a = r();
+        const b = r();
+        const angle = 2 * Math.PI * r();
+        const [cx, cy] = [r() * k, r() * k];
+        for (let y = 0; y < k; y++)
+          for (let q = 0; q < k; q++) {
+            const side = (q + 0.5 - cx) * Math.cos(angle) + (y + 0.5 - cy) * Math.sin(angle) > 0;
+            x[i * size * size + (by * k + y) * size + bx * k + q] = (side ? a : b) + 0.002 * (r() - 0.5);
+          }
+      }
+  return x;
+}
+
+/** Standard normal samples (Box–Muller on lcg). */
+export function gaussians(len: number, seed: number): Float64Array {
+  const r = lcg(seed);
+  return Float64Array.from({ length: len }, () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
+}
