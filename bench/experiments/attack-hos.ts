@@ -15,6 +15,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
+import { SPARSITY_SEARCH_DEFAULTS, sparsitySearch } from "../../src/audit/sparsity-search.ts";
+import { attackLinalg } from "../../src/audit/torch-linalg.ts";
 import {
   BlockMoments,
   encrypt,
@@ -26,8 +28,6 @@ import {
   statisticalAttack,
 } from "../../src/cipher/index.ts";
 import { Store } from "../../src/data/index.ts";
-import { attackLinalg } from "../../src/audit/torch-linalg.ts";
-import { SPARSITY_SEARCH_DEFAULTS, sparsitySearch } from "../../src/audit/sparsity-search.ts";
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,

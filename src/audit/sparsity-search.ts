@@ -22,8 +22,7 @@
  *
  * Node-only (libtorch); every hyperparameter is in SPARSITY_SEARCH_DEFAULTS.
  */
-import { matmulSquare, transposeSquare } from "../core/linalg.ts";
-import { mulberry32 } from "../core/rng.ts";
+
 import {
   type BlockMoments,
   type ChannelProblem,
@@ -33,6 +32,8 @@ import {
   orthogonalFactor,
   samplePatches,
 } from "../cipher/index.ts";
+import { matmulSquare, transposeSquare } from "../core/linalg.ts";
+import { mulberry32 } from "../core/rng.ts";
 import { aten, fromTypedArray, keep, noGrad, optim, type Tensor, tidy, zeros } from "../torch/index.ts";
 
 const matrixExp = aten<Tensor>("aten::linalg_matrix_exp");
