@@ -153,9 +153,22 @@ export async function auditPage(r: AuditResult): Promise<AuditPage> {
       `store ${r.store}: ${r.storeImages} images of ${r.shape.join("×")}, block size k = ${r.blockSize}${r.scramble ? ", block scrambling" : ""}, key fingerprint ${r.keyFingerprint} (the key was used only to measure, locally)`,
       `reference ${r.reference} (${r.referenceKind}); statistics from ${r.statsImages.cipher} ciphertexts and ${r.statsImages.reference} reference images`,
       `attack ${r.attackSeconds.toFixed(1)} s; whole audit ${r.seconds.toFixed(1)} s`,
+      ...(r.search ? [searchFact(r.search)] : []),
       `measured on ${r.measures.images} images spread over the store; re-identification pool ${r.measures.reid.pool} plaintexts`,
     ],
   };
+}
+
+/** One line on the sparsity search: what it changed per channel (H: mean smooth-L1 pixel difference; lower is
+ * more photo-like) and its time. */
+export function searchFact(s: NonNullable<AuditResult["search"]>): string {
+  const per = s.channels
+    .map(
+      (c, ch) =>
+        `channel ${ch} ${c.penalty.start.toFixed(5)} → ${c.penalty.end.toFixed(5)} (${c.flips} flips, ${c.relaxations} relaxations)`,
+    )
+    .join("; ");
+  return `sparsity search after the second-order attack, ${s.seconds.toFixed(0)} s: pixel-difference penalty ${per}`;
 }
 
 export async function writeAuditPage(r: AuditResult, path: string): Promise<void> {

@@ -126,3 +126,37 @@ test("audit refuses a missing key, a plain store, a missing reference and a wron
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /key/i);
 });
+
+test("audit --search on runs the sparsity search after the attack and reports it; a bad --search is refused", () => {
+  const page = join(t.dir, "audit-search.html");
+  const json = join(t.dir, "audit-search.json");
+  const args = ["audit", enc, "--reference", refFolder, "--key", key, "--pool", "150", "--measured", "40"];
+  const r = cli(
+    ...args,
+    "--recogniser-epochs",
+    "0",
+    "--search",
+    "on",
+    "--search-relaxations",
+    "3",
+    "-o",
+    page,
+    "--json",
+    json,
+    "-q",
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(readFileSync(json, "utf8"));
+  assert.equal(j.search.channels.length, 3);
+  for (const c of j.search.channels) {
+    assert.ok(c.relaxations >= 1 && c.relaxations <= 3, `relaxations ${c.relaxations}`);
+    // the search only keeps what lowers the penalty
+    assert.ok(c.penalty.end <= c.penalty.relaxed && c.penalty.end > 0, JSON.stringify(c));
+  }
+  const html = readFileSync(page, "utf8");
+  assert.ok(html.includes("sparsity search after the second-order attack"));
+  assert.ok(html.includes(j.search.channels[0].penalty.end.toFixed(5)));
+  const bad = cli(...args, "--search", "maybe", "-q");
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--search.*maybe|maybe.*--search/);
+});

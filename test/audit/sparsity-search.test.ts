@@ -97,7 +97,7 @@ describe("sparsity search", () => {
       [1, 2, 2],
       "one reversed direction, then the 170° and 150° planes",
     );
-    const projector = (cols: number[]) => {
+    const projector = (cols: readonly number[]) => {
       const P = new Float64Array(n * n);
       for (const c of cols)
         for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) P[i * n + j] += V[i * n + c] * V[j * n + c];

@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { runAudit } from "../../audit/audit.ts";
 import { verdictText, writeAuditPage } from "../../audit/report.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
@@ -20,6 +20,8 @@ export interface AuditCliOptions {
   restarts?: number;
   iterations?: number;
   seed?: number;
+  search?: "auto" | "on" | "off";
+  searchRelaxations?: number;
   quiet?: boolean;
 }
 
@@ -37,6 +39,8 @@ export async function auditCli(storeDir: string, o: AuditCliOptions): Promise<st
     recogniserImages: o.recogniserImages,
     recogniserEpochs: o.recogniserEpochs,
     attack: attackTuning(o),
+    search: o.search,
+    searchOptions: { maxRelaxations: o.searchRelaxations },
     onProgress: progress.update,
   });
   progress.stop();
@@ -84,6 +88,19 @@ export function auditCommand(): Command {
     .option("--restarts <n>", "attack: random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
     .option("--iterations <n>", "attack: gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
     .option("--seed <n>", "attack: seed of the random starts (default 1)", positiveInteger)
+    .addOption(
+      new Option(
+        "--search <when>",
+        "the sparsity search after the second-order attack (auto: for block sizes k ≥ 8, where it gains most)",
+      )
+        .choices(["auto", "on", "off"])
+        .default("auto"),
+    )
+    .option(
+      "--search-relaxations <n>",
+      "sparsity search: L-BFGS relaxations per channel, its cost bound (default 60)",
+      positiveInteger,
+    )
     .option("-q, --quiet", "no progress")
     .action(async (storeDir: string, o: AuditCliOptions) => {
       process.stdout.write(`${await auditCli(storeDir, o)}\n`);
