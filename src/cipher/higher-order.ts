@@ -27,7 +27,9 @@
  * L-BFGS over M = M₀·exp(A − Aᵀ) returns to the key (≈ 40 dB at k = 8) from random rotations of it as far as 7 dB,
  * but the second-order fits sit in other basins, some in the other component of O(n) (det −1 vs +1), which only
  * reflections reach; alternating Householder reflections with L-BFGS climbed out of them on one channel of three.
- * So the stage is NOT wired into the attack; refineAttackResult is the call for when it has L-BFGS and reflections.
+ * So this stage is NOT wired into the attack: src/audit/sparsity-search.ts is its successor on libtorch (the same
+ * penalty on the same patches, L-BFGS, partners and flips across the planes where they disagree), which the audit runs.
+ * This file keeps the browser-safe penalty and its float64 gradient, the reference that stage is tested against.
  *
  * Pure TypeScript, float64 (browser-safe). Every hyperparameter is in HIGHER_ORDER_DEFAULTS.
  */
