@@ -44,8 +44,10 @@ const sign = aten<Tensor>("aten::sign");
 
 /** Every default of the stage, with units. */
 export const SPARSITY_SEARCH_DEFAULTS = {
-  /** 2×2-block ciphertext patches per channel the penalty is measured on (random image and position). */
-  samples: 2000,
+  /** Pixel values per channel the penalty is measured on, in random 2×2-block ciphertext patches: 2,000 patches at
+   * k = 8, 500 at k = 16 (each evaluation's cost grows with it; `samples` overrides it with a patch count). */
+  sampleValues: 512_000,
+  samples: undefined as number | undefined,
   /** ε of the smooth L1 penalty √(d² + ε²) − ε, in pixel units (images in [0, 1]). */
   epsilon: 0.01,
   /** L-BFGS step() calls per relaxation; each runs up to `lbfgsIterations` iterations (strong-Wolfe line search). */
@@ -115,7 +117,7 @@ export function sparsitySearch(
     throw new Error(`sparsitySearch: inverse has ${inverse.length} values, expected ${C}×${n}×${n}`);
   if (dims.h < 2 * k || dims.w < 2 * k)
     throw new Error(`sparsitySearch: images ${dims.h}×${dims.w} are smaller than a 2×2-block patch (k=${k})`);
-  const patches = samplePatches(cipher, dims, k, o.samples, o.seed);
+  const patches = samplePatches(cipher, dims, k, o.samples ?? Math.round(o.sampleValues / (4 * n)), o.seed);
   const out = new Float64Array(inverse.length);
   const channels: SparsitySearchChannel[] = [];
   for (let ch = 0; ch < C; ch++) {
