@@ -34,7 +34,10 @@ export function storeBlockMoments(
   return m;
 }
 
-/** Estimates the key of an encrypted store from its ciphertexts and a plain reference store's statistics. */
+/**
+ * Estimates the key of an encrypted store from its ciphertexts and a plain reference store's statistics; the result
+ * carries both sides' statistics (for a later stage such as the audit's sparsity search).
+ */
 export function attackStore(
   encrypted: Store,
   reference: Store,
@@ -42,7 +45,7 @@ export function attackStore(
     limit?: number;
     onProgress?: (what: string, done: number, total: number) => void;
   } = {},
-): StatisticalAttackResult {
+): StatisticalAttackResult & { cipherStats: BlockMoments; plainStats: BlockMoments } {
   const key = encrypted.meta.key;
   if (!key) throw new DataError(`store ${encrypted.dir} is not encrypted: nothing to attack`, "NOT_ENCRYPTED");
   if (key.mode === "mod256")
@@ -66,5 +69,5 @@ export function attackStore(
     limit: opts.limit,
     onProgress: (d, t) => opts.onProgress?.("reference statistics", d, t),
   });
-  return statisticalAttack(cm, pm, opts);
+  return { ...statisticalAttack(cm, pm, opts), cipherStats: cm, plainStats: pm };
 }

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { Command } from "commander";
+import { Command, Option } from "commander";
+import { AUDIT_DEFAULTS } from "../../audit/audit.ts";
 import {
   type AttackMeasures,
   measureAttack,
@@ -7,8 +8,16 @@ import {
   readSample,
   writeAttackPicture,
 } from "../../audit/measure.ts";
+import { searchFact } from "../../audit/report.ts";
+import { sparsitySearch } from "../../audit/sparsity-search.ts";
 import { attackLinalg } from "../../audit/torch-linalg.ts";
-import { type ChannelReport, makeKey, type StatisticalAttackOptions, shortFingerprint } from "../../cipher/index.ts";
+import {
+  type ChannelReport,
+  invert,
+  makeKey,
+  type StatisticalAttackOptions,
+  shortFingerprint,
+} from "../../cipher/index.ts";
 import { attackStore, Store } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
@@ -67,6 +76,11 @@ export interface AttackOptions {
   seed?: number;
   pool?: number;
   measured?: number;
+  /** The sparsity search after the second-order attack: "auto" runs it for k ≥ 8 (as `ercnn audit`). */
+  search?: "auto" | "on" | "off";
+  searchRelaxations?: number;
+  /** Ciphertext images the sparsity search samples its patches from (default 1000). */
+  searchImages?: number;
   quiet?: boolean;
 }
 
@@ -83,11 +97,38 @@ export async function runAttack(
   const progress = progressReporter(o.quiet, createProgress);
   const t0 = performance.now();
   const r = attackStore(store, reference, { limit: o.limit, ...attackTuning(o), onProgress: progress.update });
+  const mode = o.search ?? "auto";
+  let searchLine: string | null = null;
+  if (mode === "on" || (mode === "auto" && r.blockSize >= AUDIT_DEFAULTS.searchFromBlockSize)) {
+    const t1 = performance.now();
+    const [c, h, w] = store.shape;
+    const count = Math.min(store.count, o.searchImages ?? 1000);
+    const cipher = store.readPositions(Array.from({ length: count }, (_, i) => Math.floor((i * store.count) / count)));
+    const budget = o.searchRelaxations;
+    const s = sparsitySearch(
+      cipher,
+      { n: count, c, h, w, layout: "CHW" },
+      r.cipherStats,
+      r.plainStats,
+      r.inverse,
+      { maxRelaxations: budget },
+      (ch, done, total) => progress.update("sparsity search (relaxations)", ch * total + done, c * total),
+    );
+    const n2 = r.blockSize ** 2;
+    for (let ch = 0; ch < r.channels; ch++) {
+      const K = invert(s.inverse.subarray(ch * n2 * n2, (ch + 1) * n2 * n2), n2);
+      if (!K) throw new Error(`attack: the sparsity search's estimate of channel ${ch} is singular (a bug)`);
+      r.key.set(K, ch * n2 * n2);
+    }
+    r.inverse = s.inverse;
+    searchLine = searchFact({ channels: s.channels, seconds: (performance.now() - t1) / 1000 });
+  }
   progress.stop();
   const seconds = (performance.now() - t0) / 1000;
   const lines = [
     `ciphertext-only attack on ${o.store} (k=${r.blockSize}) in ${seconds.toFixed(1)} s; statistics mismatch per channel: ${r.loss.map((v) => v.toExponential(2)).join(", ")}`,
     ...channelLines(r.channelReports),
+    ...(searchLine ? [searchLine] : []),
     r.reliable
       ? "estimate: reliable in every channel"
       : "estimate: UNRELIABLE (see the channels above): a failed attack here does not mean the images are safe",
@@ -147,6 +188,13 @@ export function attackCommand(): Command {
     .option("--seed <n>", "seed of the random starts (default 1)", positiveInteger)
     .option("--pool <n>", "with --eval-key: plaintexts in the re-identification pool (default 1000)", positiveInteger)
     .option("--measured <n>", "with --eval-key: images decrypted and measured (default 200)", positiveInteger)
+    .addOption(
+      new Option("--search <when>", "the sparsity search after the second-order attack (auto: for k ≥ 8)")
+        .choices(["auto", "on", "off"])
+        .default("auto"),
+    )
+    .option("--search-relaxations <n>", "sparsity search: L-BFGS relaxations per channel (default 60)", positiveInteger)
+    .option("--search-images <n>", "sparsity search: ciphertext images it samples (default 1000)", positiveInteger)
     .option("-q, --quiet", "no progress")
     .action(async (storeDir: string, o) => {
       const r = await runAttack({ ...o, store: storeDir });
