@@ -169,6 +169,12 @@ export interface StatisticalAttackResult {
   channelReports: ChannelReport[];
   /** Every channel reliable. */
   reliable: boolean;
+  /**
+   * Per channel, the inverse estimates (n×n, p ≈ c·K̂⁻¹) of the channel's own independent random starts, best
+   * objective first, the estimate's own start excluded: other minima of the second-order objective, which a later
+   * stage can compare the estimate with (src/audit/sparsity-search.ts).
+   */
+  fits: Float64Array[][];
 }
 
 interface Candidate {
@@ -314,11 +320,20 @@ export function statisticalAttack(
     inverse.set(KInv, ch * n * n);
     key.set(K, ch * n * n);
   }
+  const fits = own.map((cands, ch) => {
+    const { sp, sc } = problems[ch];
+    const others = cands.filter((c) => c !== best[ch]).sort((a, b) => a.value - b.value);
+    return others.map((c) => {
+      const [AcMt] = la.matmuls([sc.invSqrt], [transpose(c.M, n)], n);
+      return la.matmuls([AcMt], [sp.sqrt], n)[0];
+    });
+  });
   return {
     blockSize: cipher.blockSize,
     channels: C,
     key,
     inverse,
+    fits,
     loss: reports.map((r) => r.loss),
     channelReports: reports,
     reliable: reports.every((r) => r.reliable),

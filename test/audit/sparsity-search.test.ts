@@ -13,7 +13,7 @@ import {
   sparsityPenalty,
 } from "../../src/audit/sparsity-search.ts";
 import { channelProblem, orthogonalFactor, samplePatches, sparsity } from "../../src/cipher/higher-order.ts";
-import { BlockMoments, encrypt, generateKey, inverseKey } from "../../src/cipher/index.ts";
+import { BlockMoments, encrypt, generateKey, inverseKey, statisticalAttack } from "../../src/cipher/index.ts";
 import { haarOrthogonalFromGaussian, matmulSquare, symmetricEigen, transposeSquare } from "../../src/core/linalg.ts";
 import { mulberry32 } from "../../src/core/rng.ts";
 import { fromTypedArray, tidy } from "../../src/torch/index.ts";
@@ -155,5 +155,50 @@ describe("sparsity search", () => {
     assert.ok(walked.report.penalty.end < alone.value, "the walk's penalty is below relaxing's");
     assert.ok(walked.report.penalty.end <= keyPenalty * (1 + 1e-6), "and at or below the key's");
     assert.ok(walked.report.relaxations <= o.maxRelaxations);
+  });
+
+  test("the attack's other fits are relaxed too, and the lowest becomes the estimate", async () => {
+    const { p, n, Mkey } = await cartoonChannel(4, 32, 200, 600);
+    const { values, vectors } = symmetricEigen(p.spSqrt, n);
+    const low = [...values.keys()].sort((a, b) => values[a] - values[b]).slice(0, n / 2);
+    /** Mkey turned by `deg` degrees in the plane of two of Σ_p's least-variance eigenvectors. */
+    const turned = (a: number, b: number, deg: number) => {
+      const [c, sn] = [Math.cos((deg * Math.PI) / 180), Math.sin((deg * Math.PI) / 180)];
+      const R = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const [ai, bi, aj, bj] = [
+            vectors[i * n + low[a]],
+            vectors[i * n + low[b]],
+            vectors[j * n + low[a]],
+            vectors[j * n + low[b]],
+          ];
+          R[i * n + j] = (i === j ? 1 : 0) + (c - 1) * (ai * aj + bi * bj) + sn * (bi * aj - ai * bj);
+        }
+      return matmulSquare(R, Mkey, n);
+    };
+    // the estimate turned by π (a basin of its own); a fit turned by 40° (inside the key's basin); no random partners
+    const o = { ...SPARSITY_SEARCH_DEFAULTS, partners: 0, maxRelaxations: 12 };
+    const r = searchChannel(p, turned(0, 1, 180), o, mulberry32(1), undefined, [turned(2, 3, 40)]);
+    assert.ok(
+      r.report.penalty.end < r.report.penalty.relaxed * 0.99,
+      `the fit's basin is lower: ${JSON.stringify(r.report)}`,
+    );
+    assert.ok(factorDistance(r.M, Mkey, n) < 0.05, `ends ${factorDistance(r.M, Mkey, n).toFixed(3)} from the key`);
+  });
+
+  test("statisticalAttack hands out its other starts' fits, best first, the estimate's own excluded", async () => {
+    const k = 4;
+    const dims = { n: 120, c: 1, h: 32, w: 32, layout: "CHW" as const };
+    const key = await generateKey({ blockSize: k, channels: 1, seed: "fits" });
+    const cm = new BlockMoments(k, 1).add(encrypt(independentCartoonBlocks(120, 32, k, 5), dims, key), dims);
+    const pm = new BlockMoments(k, 1).add(independentCartoonBlocks(120, 32, k, 6), dims);
+    const r = statisticalAttack(cm, pm, { restarts: 3, iterations: 60, retries: 0 });
+    assert.equal(r.fits.length, 1);
+    assert.equal(r.fits[0].length, 2, "3 starts, the estimate's own excluded");
+    for (const f of r.fits[0]) {
+      assert.equal(f.length, 16 * 16);
+      assert.ok(relErr(f, r.inverse) > 1e-6, "a fit is not the estimate");
+    }
   });
 });

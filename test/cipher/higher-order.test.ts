@@ -153,6 +153,7 @@ describe("higher-order refinement", () => {
       loss: [qStart],
       channelReports: [],
       reliable: false,
+      fits: [],
     };
     const r = refineAttackResult(attack, cipher, d, cm, pm, { samples: 500, iterations: 100, secondOrderWeight: 0.1 });
     const after = psnr(decryptWith(r.inverse), plain);

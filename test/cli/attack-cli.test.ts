@@ -70,7 +70,7 @@ test("attack refuses a plain target, an encrypted reference, and --picture witho
   assert.match(r.stderr, /--picture needs --eval-key/);
 });
 
-test("attack --search on refines the estimate with the sparsity search, reports it per channel, and writes that key", async () => {
+test("attack --search refines the estimate with the sparsity search, reports it per channel, and writes that key", async () => {
   const out = join(t.dir, "searched.json");
   const r = cli(
     "attack",
@@ -84,7 +84,6 @@ test("attack --search on refines the estimate with the sparsity search, reports 
     "--restarts",
     "2",
     "--search",
-    "on",
     "--search-relaxations",
     "2",
     "-q",
@@ -95,7 +94,7 @@ test("attack --search on refines the estimate with the sparsity search, reports 
   assert.equal((line[1].match(/channel \d \d\.\d{5} → \d\.\d{5} \(\d+ flips, [12] relaxations\)/g) ?? []).length, 3);
   assert.match(r.stdout, /decryption PSNR -?\d+\.\d\d dB on 20 images/);
   assert.equal((await loadKey(out)).blockSize, 2);
-  const off = cli("attack", enc, "--reference", plain, "--restarts", "1", "--search", "off", "-q");
+  const off = cli("attack", enc, "--reference", plain, "--restarts", "1", "-q");
   assert.equal(off.status, 0, off.stderr);
   assert.doesNotMatch(off.stdout, /sparsity search/);
 });

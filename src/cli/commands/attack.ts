@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
-import { Command, Option } from "commander";
-import { AUDIT_DEFAULTS } from "../../audit/audit.ts";
+import { Command } from "commander";
 import {
   type AttackMeasures,
   measureAttack,
@@ -76,8 +75,8 @@ export interface AttackOptions {
   seed?: number;
   pool?: number;
   measured?: number;
-  /** The sparsity search after the second-order attack: "auto" runs it for k ≥ 8 (as `ercnn audit`). */
-  search?: "auto" | "on" | "off";
+  /** Refine the estimate with the sparsity search (experimental, as `ercnn audit --search`). */
+  search?: boolean;
   searchRelaxations?: number;
   /** Ciphertext images the sparsity search samples its patches from (default 1000). */
   searchImages?: number;
@@ -97,9 +96,8 @@ export async function runAttack(
   const progress = progressReporter(o.quiet, createProgress);
   const t0 = performance.now();
   const r = attackStore(store, reference, { limit: o.limit, ...attackTuning(o), onProgress: progress.update });
-  const mode = o.search ?? "auto";
   let searchLine: string | null = null;
-  if (mode === "on" || (mode === "auto" && r.blockSize >= AUDIT_DEFAULTS.searchFromBlockSize)) {
+  if (o.search) {
     const t1 = performance.now();
     const [c, h, w] = store.shape;
     const count = Math.min(store.count, o.searchImages ?? 1000);
@@ -113,6 +111,7 @@ export async function runAttack(
       r.inverse,
       { maxRelaxations: budget },
       (ch, done, total) => progress.update("sparsity search (relaxations)", ch * total + done, c * total),
+      r.fits,
     );
     const n2 = r.blockSize ** 2;
     for (let ch = 0; ch < r.channels; ch++) {
@@ -188,11 +187,7 @@ export function attackCommand(): Command {
     .option("--seed <n>", "seed of the random starts (default 1)", positiveInteger)
     .option("--pool <n>", "with --eval-key: plaintexts in the re-identification pool (default 1000)", positiveInteger)
     .option("--measured <n>", "with --eval-key: images decrypted and measured (default 200)", positiveInteger)
-    .addOption(
-      new Option("--search <when>", "the sparsity search after the second-order attack (auto: for k ≥ 8)")
-        .choices(["auto", "on", "off"])
-        .default("auto"),
-    )
+    .option("--search", "experimental: refine the estimate with the sparsity search (libtorch L-BFGS)")
     .option("--search-relaxations <n>", "sparsity search: L-BFGS relaxations per channel (default 60)", positiveInteger)
     .option("--search-images <n>", "sparsity search: ciphertext images it samples (default 1000)", positiveInteger)
     .option("-q, --quiet", "no progress")

@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { runAudit } from "../../audit/audit.ts";
 import { verdictText, writeAuditPage } from "../../audit/report.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
@@ -20,7 +20,7 @@ export interface AuditCliOptions {
   restarts?: number;
   iterations?: number;
   seed?: number;
-  search?: "auto" | "on" | "off";
+  search?: boolean;
   searchRelaxations?: number;
   quiet?: boolean;
 }
@@ -88,13 +88,9 @@ export function auditCommand(): Command {
     .option("--restarts <n>", "attack: random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
     .option("--iterations <n>", "attack: gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
     .option("--seed <n>", "attack: seed of the random starts (default 1)", positiveInteger)
-    .addOption(
-      new Option(
-        "--search <when>",
-        "the sparsity search after the second-order attack (auto: for block sizes k ≥ 8, where it gains most)",
-      )
-        .choices(["auto", "on", "off"])
-        .default("auto"),
+    .option(
+      "--search",
+      "experimental: refine the attack's estimate with the sparsity search (libtorch L-BFGS; ~10 min per channel at k = 8)",
     )
     .option(
       "--search-relaxations <n>",
