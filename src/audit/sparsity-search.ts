@@ -24,8 +24,10 @@
  * Measured (RESULTS.md "The sparsity search"): with rotated partners only, at k = 8 the walk lowers H in every
  * channel (0.0800 → 0.0737 against 0.0730 at the key, channel 0) but ends in other basins, and the decryption stays
  * where the second-order estimate was (20.63 → 20.23 dB). In the Python probe (bench/experiments/landscape), partners
- * that were independent second-order fits took two channels from 21.5 to 29.0 dB and from 19.5 to 31.8 dB; hence
- * step 1's fits (statisticalAttack's `fits`). The audit runs this stage only on request until the bench confirms it.
+ * that were independent second-order fits took two channels from 21.5 to 29.0 dB and from 22.1 to 31.8 dB; hence
+ * step 1's fits (statisticalAttack's `fits`). Here, from the estimate and 2 fits, it measured 20.63 → 20.42 dB: the
+ * probe's penalty (150 whole images), fits (shrunk objective) or budget made the difference, not yet known which.
+ * So the audit runs this stage only on request.
  *
  * Node-only (libtorch); every hyperparameter is in SPARSITY_SEARCH_DEFAULTS.
  */
