@@ -10,13 +10,8 @@ import {
 import { searchFact } from "../../audit/report.ts";
 import { sparsitySearch } from "../../audit/sparsity-search.ts";
 import { attackLinalg } from "../../audit/torch-linalg.ts";
-import {
-  type ChannelReport,
-  invert,
-  makeKey,
-  type StatisticalAttackOptions,
-  shortFingerprint,
-} from "../../cipher/index.ts";
+import { type ChannelReport, makeKey, type StatisticalAttackOptions, shortFingerprint } from "../../cipher/index.ts";
+import { invert } from "../../core/linalg.ts";
 import { attackStore, Store } from "../../data/index.ts";
 import { loadKey, saveKey } from "../../io/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
