@@ -41,15 +41,12 @@ import {
   orthogonalFactor,
   samplePatches,
 } from "../cipher/index.ts";
-import { matmulSquare, transposeSquare } from "../core/linalg.ts";
+import { haarOrthogonalFromGaussian, matmul, matmulSquare, transposeSquare } from "../core/linalg.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { aten, fromTypedArray, keep, noGrad, optim, type Tensor, tidy, zeros } from "../torch/index.ts";
 
 const matrixExp = aten<Tensor>("aten::linalg_matrix_exp");
 const eigh = aten<[Tensor, Tensor]>("aten::linalg_eigh");
-const qr = aten<[Tensor, Tensor]>("aten::linalg_qr");
-const diagonal = aten<Tensor>("aten::diagonal");
-const sign = aten<Tensor>("aten::sign");
 
 /** Every default of the stage, with units. */
 export const SPARSITY_SEARCH_DEFAULTS = {
@@ -348,19 +345,8 @@ export function disagreementPlanes(A: Float64Array, B: Float64Array, n: number, 
 /** (I − 2QQᵀ)·M for an n×m orthonormal Q. */
 export function reflectAcross(Q: Float64Array, M: Float64Array, n: number): Float64Array {
   const m = Q.length / n;
-  const QtM = new Float64Array(m * n);
-  for (let r = 0; r < n; r++)
-    for (let c = 0; c < m; c++) {
-      const q = Q[r * m + c];
-      if (q !== 0) for (let j = 0; j < n; j++) QtM[c * n + j] += q * M[r * n + j];
-    }
-  const out = Float64Array.from(M);
-  for (let r = 0; r < n; r++)
-    for (let c = 0; c < m; c++) {
-      const q = 2 * Q[r * m + c];
-      if (q !== 0) for (let j = 0; j < n; j++) out[r * n + j] -= q * QtM[c * n + j];
-    }
-  return out;
+  const twice = matmul(Q, matmul(transpose(Q, n, m), M, m, n, n), n, m, n);
+  return M.map((v, i) => v - 2 * twice[i]);
 }
 
 /**
@@ -383,34 +369,21 @@ function lowVarianceBasis(p: ChannelProblem, share: number): Float64Array {
 /** F·M with F = I + L(Q − I)Lᵀ, Q a Haar-random m×m orthogonal matrix: M rotated at random inside span(L). */
 function rotateIn(M: Float64Array, L: Float64Array, n: number, rng: () => number): Float64Array {
   const m = L.length / n;
-  const gauss = new Float64Array(m * m);
-  for (let i = 0; i < gauss.length; i++) gauss[i] = Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
-  const Q = tidy(() => {
-    const [q, r] = qr(fromTypedArray(gauss, [m, m]), "reduced");
-    // Haar: fix the signs so R's diagonal is positive
-    return q
-      .mul(sign(diagonal(r)).unsqueeze(0))
-      .contiguous()
-      .copyTo(new Float64Array(m * m));
-  });
-  for (let i = 0; i < m; i++) Q[i * m + i] -= 1;
-  // F·M = M + L (Q − I) (Lᵀ M)
-  const LtM = new Float64Array(m * n);
-  for (let r = 0; r < n; r++)
-    for (let c = 0; c < m; c++) for (let j = 0; j < n; j++) LtM[c * n + j] += L[r * m + c] * M[r * n + j];
-  const QLtM = new Float64Array(m * n);
-  for (let a = 0; a < m; a++)
-    for (let c = 0; c < m; c++) {
-      const q = Q[a * m + c];
-      for (let j = 0; j < n; j++) QLtM[a * n + j] += q * LtM[c * n + j];
-    }
-  const out = Float64Array.from(M);
-  for (let r = 0; r < n; r++)
-    for (let a = 0; a < m; a++) {
-      const l = L[r * m + a];
-      for (let j = 0; j < n; j++) out[r * n + j] += l * QLtM[a * n + j];
-    }
-  return out;
+  const gauss = Float64Array.from(
+    { length: m * m },
+    () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()),
+  );
+  const QminusI = haarOrthogonalFromGaussian(gauss, m);
+  for (let i = 0; i < m; i++) QminusI[i * m + i] -= 1;
+  const step = matmul(L, matmul(QminusI, matmul(transpose(L, n, m), M, m, n, n), m, m, n), n, m, n);
+  return M.map((v, i) => v + step[i]);
+}
+
+/** The transpose of a rows×cols row-major matrix. */
+function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+  return t;
 }
 
 function definedOnly<T extends object>(x: T): Partial<T> {

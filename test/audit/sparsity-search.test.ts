@@ -17,18 +17,8 @@ import { BlockMoments, encrypt, generateKey, inverseKey, statisticalAttack } fro
 import { haarOrthogonalFromGaussian, matmulSquare, symmetricEigen, transposeSquare } from "../../src/core/linalg.ts";
 import { mulberry32 } from "../../src/core/rng.ts";
 import { fromTypedArray, tidy } from "../../src/torch/index.ts";
+import { maxRelErr } from "../cipher/helpers.ts";
 import { gaussians, independentCartoonBlocks } from "./images.ts";
-
-/** max |x − y| / max |y|. */
-function relErr(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  let e = 0;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) {
-    e = Math.max(e, Math.abs(x[i] - y[i]));
-    s = Math.max(s, Math.abs(y[i]));
-  }
-  return e / s;
-}
 
 /** One channel of independent cartoon blocks under a fresh key: the search's problem and the key's factor. */
 async function cartoonChannel(k: number, size: number, count: number, samples: number) {
@@ -64,7 +54,7 @@ describe("sparsity search", () => {
           H.of(Mt).backward();
           return (Mt.grad as NonNullable<typeof Mt.grad>).contiguous().copyTo(new Float64Array(n * n));
         });
-        assert.ok(relErr(grad, ref.grad) < 1e-10, `gradient off by ${relErr(grad, ref.grad)} (relative)`);
+        assert.ok(maxRelErr(grad, ref.grad) < 1e-10, `gradient off by ${maxRelErr(grad, ref.grad)} (relative)`);
       }
     } finally {
       H.dispose();
@@ -112,10 +102,10 @@ describe("sparsity search", () => {
       const P = new Float64Array(n * n);
       for (let i = 0; i < n; i++)
         for (let j = 0; j < n; j++) for (let c = 0; c < m; c++) P[i * n + j] += Q[i * m + c] * Q[j * m + c];
-      assert.ok(relErr(P, projector(cols)) < 1e-9, `plane of v${cols.join(",v")}`);
+      assert.ok(maxRelErr(P, projector(cols)) < 1e-9, `plane of v${cols.join(",v")}`);
       // (I − 2QQᵀ)·B, densely
       const F = Float64Array.from(P, (v, i) => (i % (n + 1) === 0 ? 1 : 0) - 2 * v);
-      assert.ok(relErr(reflectAcross(Q, B, n), matmulSquare(F, B, n)) < 1e-12);
+      assert.ok(maxRelErr(reflectAcross(Q, B, n), matmulSquare(F, B, n)) < 1e-12);
     }
     // flipping all three undoes every rotation beyond 120°: what is left of R is the 30° plane
     let M = B;
@@ -198,7 +188,7 @@ describe("sparsity search", () => {
     assert.equal(r.fits[0].length, 2, "3 starts, the estimate's own excluded");
     for (const f of r.fits[0]) {
       assert.equal(f.length, 16 * 16);
-      assert.ok(relErr(f, r.inverse) > 1e-6, "a fit is not the estimate");
+      assert.ok(maxRelErr(f, r.inverse) > 1e-6, "a fit is not the estimate");
     }
   });
 });

@@ -7,19 +7,8 @@ import { describe, test } from "node:test";
 import { torchLinalg } from "../../src/audit/torch-linalg.ts";
 import { BlockMoments, encrypt, generateKey, statisticalAttack } from "../../src/cipher/index.ts";
 import { jsLinalg, type Linalg } from "../../src/core/linalg.ts";
+import { maxRelErr } from "../cipher/helpers.ts";
 import { lcg, smoothImages } from "./images.ts";
-
-/** max |x − y| / max |y|. */
-function relErr(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  assert.equal(x.length, y.length);
-  let e = 0;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) {
-    e = Math.max(e, Math.abs(x[i] - y[i]));
-    s = Math.max(s, Math.abs(y[i]));
-  }
-  return e / s;
-}
 
 function general(n: number, r: () => number): Float64Array {
   return Float64Array.from({ length: n * n }, () => 2 * r() - 1);
@@ -48,36 +37,36 @@ describe("torchLinalg equals the JS backend (float64)", () => {
       const b = [general(n, r), general(n, r), symmetric(n, r)];
       const [pt, pj] = backends.map((la) => la.matmuls(a, b, n));
       assert.equal(pt.length, 3);
-      for (let i = 0; i < 3; i++) assert.ok(relErr(pt[i], pj[i]) < 1e-9, `matmul ${i}: ${relErr(pt[i], pj[i])}`);
+      for (let i = 0; i < 3; i++) assert.ok(maxRelErr(pt[i], pj[i]) < 1e-9, `matmul ${i}: ${maxRelErr(pt[i], pj[i])}`);
       // shared factors (one GEMM per shared left or right factor in the torch backend), in mixed order
       const [X, Y, Z] = [general(n, r), general(n, r), general(n, r)];
       const left = [X, a[0], X, a[1], a[2], Y, X];
       const right = [b[0], Z, b[1], Z, Y, b[2], Z];
       const [st, sj] = backends.map((la) => la.matmuls(left, right, n));
-      for (let i = 0; i < left.length; i++) assert.ok(relErr(st[i], sj[i]) < 1e-9, `shared-factor product ${i}`);
+      for (let i = 0; i < left.length; i++) assert.ok(maxRelErr(st[i], sj[i]) < 1e-9, `shared-factor product ${i}`);
 
       const S = symmetric(n, r);
       const [et, ej] = backends.map((la) => la.symmetricEigen(S, n));
       const sorted = (v: Float64Array) => Float64Array.from(v).sort();
-      assert.ok(relErr(sorted(et.values), sorted(ej.values)) < 1e-9, "eigenvalues");
+      assert.ok(maxRelErr(sorted(et.values), sorted(ej.values)) < 1e-9, "eigenvalues");
       // the eigenvectors reconstruct S and, through a function of the eigenvalues (sign-free), agree
       assert.ok(
-        relErr(
+        maxRelErr(
           rebuild(et, n, (l) => l),
           S,
         ) < 1e-9,
         "torch V diag(λ) Vᵀ = S",
       );
       const cube = (l: number) => l * l * l + Math.sin(l);
-      assert.ok(relErr(rebuild(et, n, cube), rebuild(ej, n, cube)) < 1e-9, "f(S) from either eigendecomposition");
+      assert.ok(maxRelErr(rebuild(et, n, cube), rebuild(ej, n, cube)) < 1e-9, "f(S) from either eigendecomposition");
 
       const G = general(n, r);
       const [it, ij] = backends.map((la) => la.invert(G, n));
       assert.ok(it && ij);
-      assert.ok(relErr(it, ij) < 1e-9, `inverse: ${relErr(it, ij)}`);
+      assert.ok(maxRelErr(it, ij) < 1e-9, `inverse: ${maxRelErr(it, ij)}`);
 
       const [qt, qj] = backends.map((la) => la.polar(G, n));
-      assert.ok(relErr(qt, qj) < 1e-9, `polar: ${relErr(qt, qj)}`);
+      assert.ok(maxRelErr(qt, qj) < 1e-9, `polar: ${maxRelErr(qt, qj)}`);
       // and the polar factor is orthogonal: QᵀQ = I
       const qtq = torchLinalg.matmuls([transpose(qt, n)], [qt], n)[0];
       for (let i = 0; i < n; i++)
@@ -98,7 +87,7 @@ describe("torchLinalg equals the JS backend (float64)", () => {
     const B = general(n, r);
     const S = jsLinalg.matmuls([transpose(B, n)], [B], n)[0].map((x, i) => x + (i % (n + 1) === 0 ? 1 : 0));
     const A = jsLinalg.matmuls([Q], [S], n)[0];
-    for (const la of backends) assert.ok(relErr(la.polar(A, n), Q) < 1e-9, `${la.name}: polar(Q·S) = Q`);
+    for (const la of backends) assert.ok(maxRelErr(la.polar(A, n), Q) < 1e-9, `${la.name}: polar(Q·S) = Q`);
   });
 
   test("the zero matrix has no inverse in either; bad sizes are refused by name", () => {
@@ -117,11 +106,11 @@ describe("torchLinalg equals the JS backend (float64)", () => {
     const [rt, rj] = backends.map((linalg) =>
       statisticalAttack(cipher, reference, { restarts: 3, iterations: 300, refine: true, linalg }),
     );
-    assert.ok(relErr(rt.inverse, rj.inverse) < 1e-6, `estimates differ: ${relErr(rt.inverse, rj.inverse)}`);
+    assert.ok(maxRelErr(rt.inverse, rj.inverse) < 1e-6, `estimates differ: ${maxRelErr(rt.inverse, rj.inverse)}`);
     for (let ch = 0; ch < c; ch++)
       assert.ok(Math.abs(rt.loss[ch] - rj.loss[ch]) <= 1e-8 * rj.loss[ch] + 1e-14, `channel ${ch} objective`);
     // and the estimate is a real one, not two identical failures: far from the identity
-    assert.ok(relErr(rj.inverse.subarray(0, 81), identity(9)) > 0.1);
+    assert.ok(maxRelErr(rj.inverse.subarray(0, 81), identity(9)) > 0.1);
   });
 });
 

@@ -399,21 +399,14 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
       let bracketG: Tensor[] = [];
       let bracketGtd: number[] = [];
       while (lsIter < maxLs) {
-        if (fNew > f + c1 * t * gtd || (lsIter > 1 && fNew >= fPrev)) {
-          [bracket, bracketF, bracketG, bracketGtd] = [
-            [tPrev, t],
-            [fPrev, fNew],
-            [gPrev, gNew],
-            [gtdPrev, gtdNew],
-          ];
-          break;
-        }
-        if (Math.abs(gtdNew) <= -c2 * gtd) {
+        // no sufficient decrease, or the slope turned: the minimum lies between the previous step and this one
+        const armijoFails = fNew > f + c1 * t * gtd || (lsIter > 1 && fNew >= fPrev);
+        if (!armijoFails && Math.abs(gtdNew) <= -c2 * gtd) {
           [bracket, bracketF, bracketG] = [[t], [fNew], [gNew]];
           done = true;
           break;
         }
-        if (gtdNew >= 0) {
+        if (armijoFails || gtdNew >= 0) {
           [bracket, bracketF, bracketG, bracketGtd] = [
             [tPrev, t],
             [fPrev, fNew],
