@@ -17,17 +17,25 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  BlockMoments,
   blockPermutation,
   type ChannelReport,
   type CipherKey,
+  defaultEnergy,
   inversePermutation,
   permuteBlocks,
   type StatisticalAttackOptions,
   shortFingerprint,
   statisticalAttack,
 } from "../cipher/index.ts";
-import { DataError, encryptDataset, isStore, readImageFolder, Store, storeBlockMoments } from "../data/index.ts";
+import {
+  DataError,
+  encryptDataset,
+  isStore,
+  readImageFolder,
+  Store,
+  storeBlockMoments,
+  storeEnergyMoments,
+} from "../data/index.ts";
 import { storeLabels } from "../train/labels.ts";
 import { JigsawTooLarge, orientLike, solveBlockJigsaw } from "./jigsaw.ts";
 import { type AttackMeasures, measureAttack, measurePlan, readSample, type StoreSample } from "./measure.ts";
@@ -62,6 +70,8 @@ export interface AuditOptions {
   /** Recognisability classifier epochs (default RECOGNISER.epochs); 0 skips recognisability. */
   recogniserEpochs?: number;
   attack?: StatisticalAttackOptions;
+  /** Add the energy-weighted relations to the attack (a second pass over both stores; default defaultEnergy(k²)). */
+  energyRelations?: boolean;
   /** Run the sparsity search after the second-order attack (sparsity-search.ts; default false: at k = 8 it has not
    * yet beaten the second-order estimate, RESULTS.md "The sparsity search"). */
   search?: boolean;
@@ -102,6 +112,8 @@ export interface AuditResult {
   storeImages: number;
   statsImages: { cipher: number; reference: number };
   attackSeconds: number;
+  /** Whether the attack matched the energy-weighted relations too (fourth order), not only second-order ones. */
+  energyRelations: boolean;
   channels: ChannelReport[];
   reliable: boolean;
   /** The sparsity search's per-channel report and time, when it ran (its estimate is the one measured). */
@@ -160,18 +172,27 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
       o.onProgress?.("jigsaw (block positions)", 1, 1);
     }
     const t1 = performance.now();
-    const cm = unscramble
-      ? reassembledMoments(store, k, statsN, unscramble, (d, t) => o.onProgress?.("ciphertext statistics", d, t))
-      : storeBlockMoments(store, k, {
-          limit: statsN,
-          onProgress: (d, t) => o.onProgress?.("ciphertext statistics", d, t),
-        });
-    const pm = storeBlockMoments(reference, k, {
+    // a scrambled store's statistics are taken from its images with the jigsaw's block order undone
+    const transform = unscramble
+      ? (x: Float32Array, n: number) =>
+          permuteBlocks(x, new Float32Array(x.length), { n, c, h, w, k, layout: "CHW" }, unscramble)
+      : undefined;
+    const pass = (what: string) => ({
       limit: statsN,
-      onProgress: (d, t) => o.onProgress?.("reference statistics", d, t),
+      transform: what.startsWith("ciphertext") ? transform : undefined,
+      onProgress: (d: number, t: number) => o.onProgress?.(what, d, t),
     });
+    const cm = storeBlockMoments(store, k, pass("ciphertext statistics"));
+    const pm = storeBlockMoments(reference, k, pass("reference statistics"));
+    const energy =
+      (o.energyRelations ?? defaultEnergy(k * k)) && !o.attack?.energy
+        ? {
+            cipher: storeEnergyMoments(store, cm, pass("ciphertext energy statistics")),
+            plain: storeEnergyMoments(reference, pm, pass("reference energy statistics")),
+          }
+        : o.attack?.energy;
     o.onProgress?.("attack (key search)", 0, 1);
-    const attack = statisticalAttack(cm, pm, { linalg: attackLinalg, ...o.attack });
+    const attack = statisticalAttack(cm, pm, { linalg: attackLinalg, ...o.attack, energy });
     o.onProgress?.("attack (key search)", 1, 1);
     let inverse = attack.inverse;
     let search: AuditResult["search"] = null;
@@ -223,6 +244,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
       storeImages: store.count,
       statsImages: { cipher: Math.min(store.count, statsN), reference: Math.min(reference.count, statsN) },
       attackSeconds,
+      energyRelations: Boolean(energy),
       channels: attack.channelReports,
       reliable: attack.reliable,
       search,
@@ -271,34 +293,6 @@ function reassemble(
     sample: { ...read, cipher },
     unscramble,
   };
-}
-
-/** The attack's ciphertext statistics of the store's first `limit` images, reassembled by `unscramble`. */
-function reassembledMoments(
-  store: Store,
-  k: number,
-  limit: number,
-  unscramble: Int32Array,
-  onProgress: (done: number, total: number) => void,
-): BlockMoments {
-  const [c, h, w] = store.shape;
-  const per = c * h * w;
-  const total = Math.min(store.count, limit);
-  const m = new BlockMoments(k, c);
-  let done = 0;
-  for (const { x, n } of store.images({ limit: total })) {
-    const g = { n, c, h, w, k, layout: "CHW" } as const;
-    m.add(permuteBlocks(x.subarray(0, n * per), new Float32Array(n * per), g, unscramble), {
-      n,
-      c,
-      h,
-      w,
-      layout: "CHW",
-    });
-    done += n;
-    onProgress(done, total);
-  }
-  return m;
 }
 
 /**
@@ -430,7 +424,8 @@ export function auditVerdict(r: Omit<AuditResult, "verdict">): AuditVerdict {
         "the attack and the no-attack measures below use its reassembly.",
     );
   lines.push(
-    `Attack: ciphertext-only, with statistics of public photos; ${r.attackSeconds.toFixed(0)} s; ` +
+    `Attack: ciphertext-only, with ${r.energyRelations ? "second- and fourth-order (energy-weighted) " : ""}statistics ` +
+      `of public photos; ${r.attackSeconds.toFixed(0)} s; ` +
       (r.reliable ? "converged in every channel." : "UNRELIABLE in some channel (see below)."),
   );
   for (const [ch, c] of r.channels.entries()) if (!c.reliable) lines.push(`  channel ${ch}: ${c.problems.join("; ")}`);

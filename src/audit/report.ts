@@ -152,7 +152,7 @@ export async function auditPage(r: AuditResult): Promise<AuditPage> {
     facts: [
       `store ${r.store}: ${r.storeImages} images of ${r.shape.join("×")}, block size k = ${r.blockSize}${r.scramble ? ", block scrambling" : ""}, key fingerprint ${r.keyFingerprint} (the key was used only to measure, locally)`,
       `reference ${r.reference} (${r.referenceKind}); statistics from ${r.statsImages.cipher} ciphertexts and ${r.statsImages.reference} reference images`,
-      `attack ${r.attackSeconds.toFixed(1)} s; whole audit ${r.seconds.toFixed(1)} s`,
+      `attack ${r.attackSeconds.toFixed(1)} s (${r.energyRelations ? "second-order and energy-weighted relations" : "second-order relations"}); whole audit ${r.seconds.toFixed(1)} s`,
       ...(r.search ? [searchFact(r.search)] : []),
       `measured on ${r.measures.images} images spread over the store; re-identification pool ${r.measures.reid.pool} plaintexts`,
     ],

@@ -46,6 +46,7 @@ export {
   pixelShuffle,
   pixelShuffleConvTransposeWeight,
 } from "./conv.ts";
+export { ENERGY_OFFSETS, EnergyMoments } from "./energy-moments.ts";
 export {
   type ChannelProblem,
   channelProblem,
@@ -91,6 +92,9 @@ export {
   AMBIGUITY_DB,
   attackObjectiveAtKey,
   type ChannelReport,
+  defaultEnergy,
+  ENERGY_MIN_N,
+  ENERGY_WEIGHT,
   FAILURE_RATIO,
   type StatisticalAttackOptions,
   type StatisticalAttackResult,

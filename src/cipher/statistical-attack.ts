@@ -40,6 +40,7 @@ import {
   transposeSquare as transpose,
 } from "../core/linalg.ts";
 import { mulberry32 } from "../core/rng.ts";
+import { ENERGY_OFFSETS, type EnergyMoments } from "./energy-moments.ts";
 import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
 
 export interface StatisticalAttackOptions {
@@ -88,6 +89,26 @@ export interface StatisticalAttackOptions {
    * (defaultShrink(n)) is 0 (off) everywhere for now.
    */
   shrink?: number;
+  /**
+   * Energy-weighted covariances of both sides (energy-moments.ts: a second pass over the same images as `cipher` and
+   * `plain`), matched as extra relations next to the L(r): each whitened, its identity part removed (every M keeps
+   * it), scaled to unit size by the plaintext side's norm, its squared residual weighted by `energyWeight`. At k = 8
+   * they lift the second-order fits by 2–5 dB (RESULTS.md "Energy-weighted relations"). Default: none.
+   */
+  energy?: { cipher: EnergyMoments; plain: EnergyMoments } | null;
+  /** Weight of the energy relations' squared residuals against the L(r)'s (default ENERGY_WEIGHT). */
+  energyWeight?: number;
+}
+
+/** Default weight of the energy-weighted relations (StatisticalAttackOptions.energyWeight). */
+export const ENERGY_WEIGHT = 1;
+
+/** The smallest block dimension n = k² whose attacks use the energy-weighted relations by default (k = 8). */
+export const ENERGY_MIN_N = 64;
+
+/** Whether callers that have the images (attackStore, the audit) add the energy-weighted relations by default. */
+export function defaultEnergy(n: number): boolean {
+  return n >= ENERGY_MIN_N;
 }
 
 /**
@@ -198,7 +219,9 @@ export function statisticalAttack(
   const la = o.linalg ?? jsLinalg;
   const weight = o.weight ?? defaultWeight(n);
   const shrink = o.shrink ?? defaultShrink(n);
-  const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch, la, weight, shrink));
+  if (o.energy) checkEnergy(cipher, o.energy);
+  const energy = o.energy ? { ...o.energy, weight: o.energyWeight ?? ENERGY_WEIGHT } : null;
+  const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch, la, weight, shrink, energy));
   const scale = problems.map((p) => referenceSize(p, n, la));
   /** Each channel's independent search results (random starts). */
   const own: Candidate[][] = [];
@@ -386,7 +409,15 @@ function checkCompatible(cipher: BlockMoments, plain: BlockMoments): void {
  * One channel's problem: both sides' Σ^{±1/2}, the whitened neighbour cross-covariances L(r) (and their transposes,
  * for the gradient) and the whitened means.
  */
-function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number, la: Linalg, weight = 0, shrink = 0) {
+function whitenedProblem(
+  cipher: BlockMoments,
+  plain: BlockMoments,
+  ch: number,
+  la: Linalg,
+  weight = 0,
+  shrink = 0,
+  energy: { cipher: EnergyMoments; plain: EnergyMoments; weight: number } | null = null,
+) {
   const n = cipher.n;
   const sp = symmetricPowers(plain.covariance(ch, 0), n, la, weight);
   const sc = symmetricPowers(cipher.covariance(ch, 0), n, la);
@@ -408,8 +439,9 @@ function whitenedProblem(cipher: BlockMoments, plain: BlockMoments, ch: number, 
           return shrinkSingularValues(x, shrink * Math.sqrt(n / pairs), n, la);
         })
       : L0;
-  const Lp = L.slice(0, relations);
-  const Lc = L.slice(relations);
+  const E = energy ? energyRelations(energy, ch, sp.invSqrt, sc.invSqrt, n, la) : { p: [], c: [] };
+  const Lp = [...L.slice(0, relations), ...E.p];
+  const Lc = [...L.slice(relations), ...E.c];
   const mp = rowTimes(plain.mean(ch), sp.invSqrt, n);
   const mc = rowTimes(cipher.mean(ch), sc.invSqrt, n);
   return {
@@ -800,6 +832,51 @@ function referenceSize(p: Problem, n: number, la: Linalg): number {
   let value = 0;
   for (const [r, X] of WLW.entries()) value += dot(X, p.Lp[r]);
   return value + dot(p.mp, rowTimes(p.mp, W, n));
+}
+
+/**
+ * The energy-weighted covariances of one channel as relations like the L(r): whitened (A·W·A), the identity part
+ * removed, both sides scaled by √weight / ‖plaintext side‖.
+ */
+function energyRelations(
+  energy: { cipher: EnergyMoments; plain: EnergyMoments; weight: number },
+  ch: number,
+  Ap: Float64Array,
+  Ac: Float64Array,
+  n: number,
+  la: Linalg,
+): { p: Float64Array[]; c: Float64Array[] } {
+  const R = ENERGY_OFFSETS.length;
+  const raw = Array.from({ length: R }, (_, r) => r);
+  const A = [...Array<Float64Array>(R).fill(Ap), ...Array<Float64Array>(R).fill(Ac)];
+  const half = la.matmuls(
+    A,
+    [...raw.map((r) => energy.plain.covariance(ch, r)), ...raw.map((r) => energy.cipher.covariance(ch, r))],
+    n,
+  );
+  const W = la.matmuls(half, A, n);
+  for (const X of W) {
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += X[i * n + i];
+    for (let i = 0; i < n; i++) X[i * n + i] -= trace / n;
+  }
+  for (let r = 0; r < R; r++) {
+    const s = Math.sqrt(energy.weight / Math.max(sumSquares(W[r]), 1e-300));
+    for (const X of [W[r], W[R + r]]) for (let i = 0; i < X.length; i++) X[i] *= s;
+  }
+  return { p: W.slice(0, R), c: W.slice(R) };
+}
+
+function checkEnergy(cipher: BlockMoments, energy: { cipher: EnergyMoments; plain: EnergyMoments }): void {
+  for (const [side, e] of [
+    ["cipher", energy.cipher],
+    ["plain", energy.plain],
+  ] as const)
+    if (e.blockSize !== cipher.blockSize || e.channels !== cipher.channels)
+      throw new Error(
+        `statisticalAttack: energy.${side} is k=${e.blockSize}, C=${e.channels}; the block statistics are ` +
+          `k=${cipher.blockSize}, C=${cipher.channels}`,
+      );
 }
 
 /** L with every singular value s replaced by max(s − tau, 0): L·g(LᵀL), g(λ) = max(√λ − tau, 0)/√λ. */

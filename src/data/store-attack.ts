@@ -2,8 +2,12 @@
  * The ciphertext-only attack (src/cipher/statistical-attack.ts) on stores: block statistics of an encrypted store and
  * of a plain reference store (public photos: other classes, another dataset), and the key estimate.
  */
+
+import type { ImageDims } from "../cipher/index.ts";
 import {
   BlockMoments,
+  defaultEnergy,
+  EnergyMoments,
   type StatisticalAttackOptions,
   type StatisticalAttackResult,
   statisticalAttack,
@@ -11,27 +15,45 @@ import {
 import { DataError } from "./errors.ts";
 import type { Store } from "./store.ts";
 
+export interface StorePassOptions {
+  limit?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Rearranges each batch before it is added (CHW float32 in, same size out), e.g. un-scrambling block positions. */
+  transform?: (x: Float32Array, n: number) => Float32Array;
+}
+
 /** Block statistics of up to `limit` images of a store, read shard by shard (onProgress gets images done). */
-export function storeBlockMoments(
-  store: Store,
-  blockSize: number,
-  opts: { limit?: number; onProgress?: (done: number, total: number) => void } = {},
-): BlockMoments {
-  const [c, h, w] = store.shape;
+export function storeBlockMoments(store: Store, blockSize: number, opts: StorePassOptions = {}): BlockMoments {
+  const [, h, w] = store.shape;
   if (h % blockSize || w % blockSize)
     throw new DataError(
       `store ${store.dir}: ${h}×${w} images do not tile into ${blockSize}×${blockSize} blocks`,
       "SHAPE",
     );
+  return storePass(store, new BlockMoments(blockSize, store.shape[0]), opts);
+}
+
+/** The energy-weighted covariances of the same images, a second pass after `first` (storeBlockMoments). */
+export function storeEnergyMoments(store: Store, first: BlockMoments, opts: StorePassOptions = {}): EnergyMoments {
+  return storePass(store, new EnergyMoments(first), opts);
+}
+
+/** Adds up to `limit` images of a store to an accumulator, batch by batch. */
+function storePass<T extends { add(x: Float32Array, dims: ImageDims): T }>(
+  store: Store,
+  acc: T,
+  opts: StorePassOptions,
+): T {
+  const [c, h, w] = store.shape;
   const total = Math.min(store.count, opts.limit ?? Number.POSITIVE_INFINITY);
-  const m = new BlockMoments(blockSize, c);
   let done = 0;
   for (const { x, n } of store.images({ limit: total })) {
-    m.add(x, { n, c, h, w, layout: "CHW" });
+    const batch = x.subarray(0, n * c * h * w);
+    acc.add(opts.transform ? opts.transform(batch, n) : batch, { n, c, h, w, layout: "CHW" });
     done += n;
     opts.onProgress?.(done, total);
   }
-  return m;
+  return acc;
 }
 
 /**
@@ -44,6 +66,8 @@ export function attackStore(
   opts: StatisticalAttackOptions & {
     limit?: number;
     onProgress?: (what: string, done: number, total: number) => void;
+    /** Add the energy-weighted relations (a second pass over both stores; default: defaultEnergy(k²)). */
+    energyRelations?: boolean;
   } = {},
 ): StatisticalAttackResult & { cipherStats: BlockMoments; plainStats: BlockMoments } {
   const key = encrypted.meta.key;
@@ -69,5 +93,18 @@ export function attackStore(
     limit: opts.limit,
     onProgress: (d, t) => opts.onProgress?.("reference statistics", d, t),
   });
-  return { ...statisticalAttack(cm, pm, opts), cipherStats: cm, plainStats: pm };
+  const energy =
+    (opts.energyRelations ?? defaultEnergy(k * k)) && !opts.energy
+      ? {
+          cipher: storeEnergyMoments(encrypted, cm, {
+            limit: opts.limit,
+            onProgress: (d, t) => opts.onProgress?.("ciphertext energy statistics", d, t),
+          }),
+          plain: storeEnergyMoments(reference, pm, {
+            limit: opts.limit,
+            onProgress: (d, t) => opts.onProgress?.("reference energy statistics", d, t),
+          }),
+        }
+      : opts.energy;
+  return { ...statisticalAttack(cm, pm, { ...opts, energy }), cipherStats: cm, plainStats: pm };
 }

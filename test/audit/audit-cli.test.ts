@@ -102,6 +102,7 @@ test("audit prints a verdict and writes a page and JSON holding the same numbers
   assert.ok(j.channels.slice(1).every((c: { tiedTo: number | null }) => c.tiedTo !== null));
   assert.equal(j.referenceKind, "folder");
   assert.equal(j.search, null, "no sparsity search unless asked");
+  assert.equal(j.energyRelations, false, "second-order relations only below k = 8 unless asked");
   // the key stays secret: neither its values nor the file contents appear
   const keyValues = JSON.parse(readFileSync(key, "utf8")).values as number[] | undefined;
   for (const out of [r.stdout, r.stderr, html, readFileSync(json, "utf8")]) {
@@ -126,6 +127,21 @@ test("audit refuses a missing key, a plain store, a missing reference and a wron
   r = cli("audit", enc, "--reference", refFolder, "--key", other, "-q");
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /key/i);
+});
+
+test("audit --energy adds the energy-weighted relations to the attack and says so", () => {
+  const page = join(t.dir, "audit-energy.html");
+  const json = join(t.dir, "audit-energy.json");
+  const args = ["audit", enc, "--reference", refFolder, "--key", key, "--pool", "150", "--measured", "40"];
+  const r = cli(...args, "--recogniser-epochs", "0", "--energy", "-o", page, "--json", json, "-q");
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(readFileSync(json, "utf8"));
+  assert.equal(j.energyRelations, true);
+  assert.match(r.stdout, /second- and fourth-order \(energy-weighted\) statistics/);
+  assert.ok(readFileSync(page, "utf8").includes("second-order and energy-weighted relations"));
+  // the relations change the objective the attack reports per channel
+  const plain = JSON.parse(readFileSync(join(t.dir, "audit.json"), "utf8"));
+  assert.notEqual(j.channels[0].loss, plain.channels[0].loss);
 });
 
 test("audit --search runs the sparsity search after the attack and reports it", () => {

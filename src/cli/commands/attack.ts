@@ -70,6 +70,8 @@ export interface AttackOptions {
   seed?: number;
   pool?: number;
   measured?: number;
+  /** Match the energy-weighted relations too (default: for k ≥ 8; `--no-energy` leaves them out). */
+  energy?: boolean;
   /** Refine the estimate with the sparsity search (experimental, as `ercnn audit --search`). */
   search?: boolean;
   searchRelaxations?: number;
@@ -90,7 +92,12 @@ export async function runAttack(
   if (evalKey) store.checkKey(evalKey);
   const progress = progressReporter(o.quiet, createProgress);
   const t0 = performance.now();
-  const r = attackStore(store, reference, { limit: o.limit, ...attackTuning(o), onProgress: progress.update });
+  const r = attackStore(store, reference, {
+    limit: o.limit,
+    ...attackTuning(o),
+    energyRelations: o.energy,
+    onProgress: progress.update,
+  });
   let searchLine: string | null = null;
   if (o.search) {
     const t1 = performance.now();
@@ -182,6 +189,8 @@ export function attackCommand(): Command {
     .option("--seed <n>", "seed of the random starts (default 1)", positiveInteger)
     .option("--pool <n>", "with --eval-key: plaintexts in the re-identification pool (default 1000)", positiveInteger)
     .option("--measured <n>", "with --eval-key: images decrypted and measured (default 200)", positiveInteger)
+    .option("--energy", "also match energy-weighted (fourth-order) relations (default for k ≥ 8; a second pass)")
+    .option("--no-energy", "second-order relations only")
     .option("--search", "experimental: refine the estimate with the sparsity search (libtorch L-BFGS)")
     .option("--search-relaxations <n>", "sparsity search: L-BFGS relaxations per channel (default 60)", positiveInteger)
     .option("--search-images <n>", "sparsity search: ciphertext images it samples (default 1000)", positiveInteger)

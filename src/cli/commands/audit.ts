@@ -20,6 +20,7 @@ export interface AuditCliOptions {
   restarts?: number;
   iterations?: number;
   seed?: number;
+  energy?: boolean;
   search?: boolean;
   searchRelaxations?: number;
   quiet?: boolean;
@@ -39,6 +40,7 @@ export async function auditCli(storeDir: string, o: AuditCliOptions): Promise<st
     recogniserImages: o.recogniserImages,
     recogniserEpochs: o.recogniserEpochs,
     attack: attackTuning(o),
+    energyRelations: o.energy,
     search: o.search,
     searchOptions: { maxRelaxations: o.searchRelaxations },
     onProgress: progress.update,
@@ -88,6 +90,8 @@ export function auditCommand(): Command {
     .option("--restarts <n>", "attack: random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
     .option("--iterations <n>", "attack: gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
     .option("--seed <n>", "attack: seed of the random starts (default 1)", positiveInteger)
+    .option("--energy", "attack: also match energy-weighted (fourth-order) relations (default for k ≥ 8)")
+    .option("--no-energy", "attack: second-order relations only")
     .option(
       "--search",
       "experimental: refine the attack's estimate with the sparsity search (libtorch L-BFGS; ~10 min per channel at k = 8)",
