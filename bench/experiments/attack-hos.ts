@@ -8,6 +8,7 @@
 //   node --import tsx bench/experiments/attack-hos.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE K \
 //        [--keys 3] [--limit 3000] [--cache runs/hos] [--stage on|search|off] [--samples N] [--iterations I] [--weight W]
 //        [--relaxations R] [--partners P] [--restarts S --attack-iterations I --retries R (the second-order search)]
+//        [--energy [--energy-weight W]] (the energy-weighted relations in the attack: src/cipher/energy-moments.ts)
 //
 // --cache keeps each key's second-order estimate (a file per key seed and image count, under runs/: gitignored) so
 // the refinement can be re-measured without re-running the 8–17 minute search; delete it to re-run the attack.
@@ -19,6 +20,7 @@ import { SPARSITY_SEARCH_DEFAULTS, sparsitySearch } from "../../src/audit/sparsi
 import { attackLinalg } from "../../src/audit/torch-linalg.ts";
 import {
   BlockMoments,
+  EnergyMoments,
   encrypt,
   generateKey,
   HIGHER_ORDER_DEFAULTS,
@@ -46,6 +48,8 @@ const { values: o, positionals } = parseArgs({
     "attack-iterations": { type: "string" },
     retries: { type: "string" },
     partners: { type: "string" },
+    energy: { type: "boolean", default: false },
+    "energy-weight": { type: "string" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;
@@ -74,6 +78,11 @@ console.log(
   `secret ${secretDir} (${n} images ${c}×${h}×${w}), reference ${refDir} (${ref.x.length / per}), k=${k}; read in ` +
     `${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
+const refEnergy = o.energy
+  ? new EnergyMoments(refStats).add(ref.x, { n: ref.x.length / per, c, h, w, layout: "CHW" })
+  : null;
+if (refEnergy)
+  console.log(`reference energy moments in ${((performance.now() - t0) / 1000).toFixed(1)} s (since start)`);
 const stageOptions = {
   samples: o.samples ? Number(o.samples) : undefined,
   iterations: o.iterations ? Number(o.iterations) : undefined,
@@ -107,7 +116,7 @@ for (let i = Number(o.first); i < Number(o.first) + Number(o.keys); i++) {
   const cipher = encrypt(secret.x, dims, key);
   const t1 = performance.now();
   const cm = new BlockMoments(k, c).add(cipher, dims);
-  const cachePath = join(o.cache, `attack-${seed}-${n}.json`);
+  const cachePath = join(o.cache, `attack-${seed}-${n}${o.energy ? `-energy${o["energy-weight"] ?? ""}` : ""}.json`);
   let inverse: Float64Array;
   let fits: Float64Array[][] = [];
   let attackS: number;
@@ -124,6 +133,8 @@ for (let i = Number(o.first); i < Number(o.first) + Number(o.keys); i++) {
       restarts: o.restarts ? Number(o.restarts) : undefined,
       iterations: o["attack-iterations"] ? Number(o["attack-iterations"]) : undefined,
       retries: o.retries ? Number(o.retries) : undefined,
+      energy: refEnergy ? { cipher: new EnergyMoments(cm).add(cipher, dims), plain: refEnergy } : null,
+      energyWeight: o["energy-weight"] ? Number(o["energy-weight"]) : undefined,
     });
     inverse = r.inverse;
     fits = r.fits;

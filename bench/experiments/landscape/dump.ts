@@ -1,6 +1,7 @@
 // Writes what bench/experiments/landscape/landscape.py reads: 3,000 images spread over each of two PLAIN stores as
 // float32 .npy (N, C, H, W), and the bench's fresh keys audit-K-I (K = 8, 16; I = 1..3) as float64 .npy (C, n, n).
-// The keys are the ones bench/experiments/attack-audit.ts draws (same seeds); they never leave the given folder.
+// The keys are the ones bench/experiments/attack-audit.ts draws (same seeds), and as key-hos-K-I.npy the ones
+// bench/experiments/attack-hos.ts draws; they never leave the given folder.
 //
 //   node --import tsx bench/experiments/landscape/dump.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE OUT_DIR
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
@@ -22,10 +23,14 @@ for (const [name, dir] of [
   const data = s.readPositions(take);
   writeFileSync(`${out}/${name}.npy`, writeNpy({ dtype: "float32", shape: [take.length, ...s.shape], data }));
 }
-for (const k of [8, 16])
-  for (let i = 1; i <= 3; i++) {
-    const key = await generateKey({ blockSize: k, seed: `audit-${k}-${i}` });
-    const file = `${out}/key-${k}-${i}.npy`;
-    writeFileSync(file, writeNpy({ dtype: "float64", shape: [3, k * k, k * k], data: key.values }), { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
+for (const [bench, prefix] of [
+  ["audit", ""],
+  ["hos", "hos-"],
+])
+  for (const k of [8, 16])
+    for (let i = 1; i <= 3; i++) {
+      const key = await generateKey({ blockSize: k, seed: `${bench}-${k}-${i}` });
+      const file = `${out}/key-${prefix}${k}-${i}.npy`;
+      writeFileSync(file, writeNpy({ dtype: "float64", shape: [3, k * k, k * k], data: key.values }), { mode: 0o600 });
+      chmodSync(file, 0o600);
+    }

@@ -18,6 +18,7 @@ cross-covariances (right, down, both diagonals), soft-thresholded at `shrink` x 
 objective is sum_r |M Lc(r) - Lp(r) M|^2 + |mc - mp M|^2. The decryption of an estimate is c Sc^-1/2 M^T Sp^1/2.
 """
 import argparse
+import json
 import time
 
 import numpy as np
@@ -77,10 +78,11 @@ def shrink(l, tau):
 class Channel:
     """One channel of one key: both sides' statistics, the key's own orthogonal factor, and the measures."""
 
-    def __init__(self, data, k, key_index, ch, shrink_by=SHRINK):
+    def __init__(self, data, k, key_index, ch, shrink_by=SHRINK, key_seed="audit"):
         secret = np.load(f"{data}/secret.npy", mmap_mode="r")
         ref = np.load(f"{data}/ref.npy", mmap_mode="r")
-        self.K = np.load(f"{data}/key-{k}-{key_index}.npy")[ch]
+        prefix = "" if key_seed == "audit" else f"{key_seed}-"  # dump.ts: key-K-I.npy (audit-K-I), key-hos-K-I.npy
+        self.K = np.load(f"{data}/key-{prefix}{k}-{key_index}.npy")[ch]
         self.k, self.n = k, k * k
         mu_s, cov_s, self.second = moments(np.asarray(secret[:, ch]), k)
         mu_p, cov_p, _ = moments(np.asarray(ref[:, ch]), k)
@@ -340,14 +342,23 @@ def cmd_disagree(a):
     lowest-penalty fit, flip one plane where another fit disagrees (rotated by > 120 deg), relax, keep it if the
     penalty falls; repeat until no plane helps. k = 8, --starts 3: key 2 channel 1 21.54 -> 29.00 dB (the reflection
     walk stalled there at 20.09 dB); key 3 channel 2 -> 31.79 dB (the reflection walk: 19.89 dB). About 8-15 min each."""
-    ch = Channel(a.data, a.k, a.key, a.channel)
+    ch = Channel(a.data, a.k, a.key, a.channel, key_seed=a.key_seed)
     print(f"key: penalty {float(ch.penalty(torch.tensor(ch.M_key))):.5f}", flush=True)
     t = time.time()
     fits = []
-    for seed in range(1, a.starts + 1):
-        M, pen = sparsify(ch, second_order_descent(ch, eigen_start(ch, np.random.default_rng(seed)), 300)[0])
+    if a.fits:  # the TypeScript attack's estimate and other fits (attack-hos.ts --cache JSON), relaxed here
+        cache = json.load(open(a.fits))
+        n = ch.n
+        inverses = [np.array(cache["inverse"]).reshape(-1, n, n)[a.channel]]
+        inverses += [np.array(f).reshape(n, n) for f in cache["fits"][a.channel]]
+        starts = [polar(ch.sp_isqrt @ inv.T @ ch.sc_sqrt) for inv in inverses]
+    else:
+        starts = [second_order_descent(ch, eigen_start(ch, np.random.default_rng(s)), 300)[0] for s in range(1, a.starts + 1)]
+    for i, M0 in enumerate(starts):
+        print(f"start {i + 1}: {ch.psnr(M0):.2f} dB", flush=True)
+        M, pen = sparsify(ch, M0)
         fits.append((pen, M))
-        print(f"fit {seed}: penalty {pen:.5f}, {ch.psnr(M):.2f} dB ({time.time() - t:.0f} s)", flush=True)
+        print(f"fit {i + 1}: penalty {pen:.5f}, {ch.psnr(M):.2f} dB ({time.time() - t:.0f} s)", flush=True)
     fits.sort(key=lambda f: f[0])
     pen, M = fits[0]
     others = [f[1] for f in fits[1:]]
@@ -367,16 +378,170 @@ def cmd_disagree(a):
     print(f"end: penalty {pen:.5f}, {ch.psnr(M):.2f} dB; largest rotations left against the key (deg): {np.round(np.degrees(angles[:8:2]))}")
 
 
+def third_moments(x, chunk=16384):
+    """E[x_a x_b x_c] of the rows of x (N, n), as an n x n x n float64 tensor."""
+    n = x.shape[1]
+    T = torch.zeros(n * n, n, dtype=torch.float64)
+    for i in range(0, len(x), chunk):
+        c = x[i : i + chunk]
+        T += (c[:, :, None] * c[:, None, :]).reshape(len(c), n * n).T @ c
+    return (T / len(x)).reshape(n, n, n)
+
+
+def cubic(T, M):
+    """T(M, M, M): the third moments of v = u M given those of u."""
+    return torch.einsum("ijk,ia,jb,kc->abc", T, M, M, M)
+
+
+def cmd_third(a):
+    """Third-order moments of the whitened blocks: do they rank the key above the second-order fits, and does
+    ascending their agreement f(M) = <T_c, T_p(M, M, M)> / (|T_c| |T_p|) from a fit lead to the key?"""
+    ch = Channel(a.data, a.k, a.key, a.channel, key_seed=a.key_seed)
+    secret = np.load(f"{a.data}/secret.npy", mmap_mode="r")
+    ref = np.load(f"{a.data}/ref.npy", mmap_mode="r")
+    bp = to_blocks(np.asarray(ref[:, a.channel], dtype=np.float64), a.k).reshape(-1, ch.n)
+    bc = to_blocks(np.asarray(secret[:, a.channel], dtype=np.float64), a.k).reshape(-1, ch.n) @ ch.K
+    up = torch.tensor((bp - bp.mean(0)) @ ch.sp_isqrt)
+    vc = torch.tensor((bc - bc.mean(0)) @ ch.sc_isqrt)
+    t = time.time()
+    Tp, Tc = third_moments(up), third_moments(vc)
+    half = len(up) // 2
+    Tp1, Tp2 = third_moments(up[:half]), third_moments(up[half:])
+    nc, npn = Tc.norm(), Tp.norm()
+    f = lambda M: float((Tc * cubic(Tp, torch.as_tensor(M))).sum() / (nc * npn))  # noqa: E731
+    print(f"moments {time.time() - t:.0f} s; |T_p| {float(npn):.3f} |T_c| {float(nc):.3f}; reference halves agree "
+          f"{float((Tp1 * Tp2).sum() / (Tp1.norm() * Tp2.norm())):.4f}; key f {f(ch.M_key):.4f}", flush=True)
+
+    def ascend(M0):
+        M0t = torch.tensor(M0)
+        A = torch.zeros(ch.n, ch.n, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([A], lr=1, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            M = M0t @ torch.matrix_exp(A - A.T)
+            loss = -(Tc * cubic(Tp, M)).sum() / (nc * npn)
+            loss.backward()
+            return loss
+
+        for _ in range(a.rounds):
+            opt.step(closure)
+        with torch.no_grad():
+            return (M0t @ torch.matrix_exp(A - A.T)).numpy()
+
+    for seed in range(1, a.starts + 1):
+        M = second_order_descent(ch, eigen_start(ch, np.random.default_rng(seed)), 300)[0]
+        print(f"fit {seed}: f {f(M):.4f}, {ch.psnr(M):.2f} dB, second order {ch.objective(M):.4f} (key "
+              f"{ch.objective(ch.M_key):.4f})", flush=True)
+        M2 = ascend(M)
+        print(f"  third-order ascent: f {f(M2):.4f}, {ch.psnr(M2):.2f} dB, second order {ch.objective(M2):.4f} "
+              f"({time.time() - t:.0f} s)", flush=True)
+
+
+def weighted_relations(x, d, k, mode="energy"):
+    """Weighted covariances W = E[g u u^T] of whitened blocks x (images, bh, bw, n), with weights g that every
+    orthogonal M leaves alone (so W_c = M^T W_p M, like the L(r)): the brightness s = u.d along the whitened mean
+    direction d (third order), the block's own energy |u|^2 - n and its right / lower neighbour's (fourth order)."""
+    n = x.shape[-1]
+    e = (x * x).sum(-1)
+    e = {"energy": e, "sqrt": e.sqrt(), "log": (e + 1e-3 * n).log()}[mode]
+    e = e - e.mean()
+    s = x @ d
+    out = []
+    for g, u in [
+        (s, x),
+        (e, x),
+        (e[:, :, 1:], x[:, :, :-1]),
+        (e[:, 1:], x[:, :-1]),
+        (e[:, :, :-1], x[:, :, 1:]),
+        (e[:, :-1], x[:, 1:]),
+    ]:
+        u = u.reshape(-1, n)
+        W = (u * g.reshape(-1, 1)).T @ u / len(u)
+        out.append(W - torch.eye(n, dtype=W.dtype) * W.trace() / n)  # the identity part holds for every M
+    return out
+
+
+def cmd_weighted(a):
+    """Weighted covariances as extra second-order-like relations: their noise (two halves of the reference), the key's
+    and the fits' mismatch, and a descent of the extended objective from each fit."""
+    ch = Channel(a.data, a.k, a.key, a.channel, key_seed=a.key_seed)
+    secret = np.load(f"{a.data}/secret.npy", mmap_mode="r")
+    ref = np.load(f"{a.data}/ref.npy", mmap_mode="r")
+    bp = to_blocks(np.asarray(ref[:, a.channel], dtype=np.float64), a.k)
+    bc = to_blocks(np.asarray(secret[:, a.channel], dtype=np.float64), a.k) @ ch.K
+    up = torch.tensor((bp - bp.reshape(-1, ch.n).mean(0)) @ ch.sp_isqrt)
+    vc = torch.tensor((bc - bc.reshape(-1, ch.n).mean(0)) @ ch.sc_isqrt)
+    dp = torch.tensor(ch.mp / np.linalg.norm(ch.mp))
+    dc = torch.tensor(ch.mc / np.linalg.norm(ch.mc))
+    Wp, Wc = weighted_relations(up, dp, a.k, a.weighting), weighted_relations(vc, dc, a.k, a.weighting)
+    h = len(up) // 2
+    W1, W2 = weighted_relations(up[:h], dp, a.k, a.weighting), weighted_relations(up[h:], dp, a.k, a.weighting)
+    scale = [float(w.norm()) for w in Wp]  # each relation at unit size, like the L(r) (norms about 1)
+    Wp = [w / s for w, s in zip(Wp, scale)]
+    Wc = [w / s for w, s in zip(Wc, scale)]
+    names = ["brightness", "energy", "right energy", "down energy", "left energy", "up energy"]
+    Mk = torch.tensor(ch.M_key)
+    for i, nm in enumerate(names):
+        agree = float((W1[i] * W2[i]).sum() / (W1[i].norm() * W2[i].norm()))
+        rel = float((Mk.T @ Wp[i] @ Mk - Wc[i]).norm() / Wc[i].norm())
+        print(f"{nm}: |W_p| {scale[i]:.3f}, halves agree {agree:.4f}, key's mismatch {rel:.4f}", flush=True)
+    Lp = [torch.tensor(x) for x in ch.Lp]
+    Lc = [torch.tensor(x) for x in ch.Lc]
+    mp, mc = torch.tensor(ch.mp), torch.tensor(ch.mc)
+
+    def objective(M, weight):
+        v = sum(((M @ lc - lp @ M) ** 2).sum() for lp, lc in zip(Lp, Lc)) + ((mc - mp @ M) ** 2).sum()
+        return v + weight * sum(((M @ wc - wp @ M) ** 2).sum() for wp, wc in zip(Wp, Wc))
+
+    def descend(M0, weight):
+        M0t = torch.as_tensor(M0)
+        A = torch.zeros(ch.n, ch.n, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([A], lr=1, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = objective(M0t @ torch.matrix_exp(A - A.T), weight)
+            loss.backward()
+            return loss
+
+        for _ in range(a.rounds):
+            opt.step(closure)
+        with torch.no_grad():
+            return (M0t @ torch.matrix_exp(A - A.T)).numpy()
+
+    t = time.time()
+    for w in a.weights:
+        print(f"weight {w}: key {float(objective(Mk, w)):.4f}", flush=True)
+        for seed in range(1, a.starts + 1):
+            M = eigen_start(ch, np.random.default_rng(seed))
+            if not a.direct:
+                M = second_order_descent(ch, M, 300)[0]
+            M2 = descend(M, w)
+            line = (f"  fit {seed}: {ch.psnr(M):.2f} dB (extended objective {float(objective(torch.tensor(M), w)):.4f}) "
+                    f"-> {ch.psnr(M2):.2f} dB ({float(objective(torch.tensor(M2), w)):.4f})")
+            if a.sparsify:
+                M3, pen = sparsify(ch, M2)
+                line += f" -> sparsity {ch.psnr(M3):.2f} dB (penalty {pen:.5f})"
+            print(f"{line} ({time.time() - t:.0f} s)", flush=True)
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("data")
-    p.add_argument("command", choices=["basin", "ranking", "radius", "fits", "walk", "disagree"])
+    p.add_argument("command", choices=["basin", "ranking", "radius", "fits", "walk", "disagree", "third", "weighted"])
     p.add_argument("k", type=int)
     p.add_argument("--key", type=int, default=1)
     p.add_argument("--channel", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--key-seed", default="audit", help="whose keys: audit (attack-audit.ts) or hos (attack-hos.ts)")
+    p.add_argument("--fits", help="disagree: start from an attack-hos.ts cache JSON (estimate + other fits)")
     p.add_argument("--starts", type=int, default=3)
     p.add_argument("--rounds", type=int, default=12)
+    p.add_argument("--direct", action="store_true", help="weighted: descend the extended objective from the eigen starts")
+    p.add_argument("--sparsify", action="store_true", help="weighted: relax each result on the sparsity penalty")
+    p.add_argument("--weighting", default="energy", choices=["energy", "sqrt", "log"])
+    p.add_argument("--weights", type=float, nargs="*", default=[1.0], help="weighted: the extra relations' weights")
     p.add_argument("--pca-starts", type=int, default=16, help="walk: reflection searches from principal directions")
     p.add_argument("--random-starts", type=int, default=8, help="walk: reflection searches from random directions")
     a = p.parse_args()
