@@ -4,7 +4,7 @@
 //
 //   node --import tsx bench/experiments/attack-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE K \
 //        [--keys 3] [--grey] [--limit N] [--restarts R] [--iterations I] [--retries T] [--recognise] [--linalg torch|js] [--diagnose] \
-//        [--weight W] [--shrink S]
+//        [--weight W] [--shrink S] [--energy | --no-energy]
 //
 // --grey turns both sets into greyscale stored as RGB (R = G = B = the Rec. 601 luma): scans, documents, X-rays.
 // --linalg: the attack's linear algebra (default torch: libtorch float64; js: the browser-safe loops, slow at k = 16).
@@ -16,11 +16,21 @@
 // key's own point (as many steps as the search's --iterations) and reports the objective there and how that estimate
 // decrypts. It is not a basin bottom: with more steps the objective keeps falling and the decryption gets worse
 // (bench/experiments/landscape/landscape.py basin).
+// --energy / --no-energy: the energy-weighted relations (src/cipher/energy-moments.ts) in the attack or not (default
+// the audit's own, defaultEnergy(k²): on for k ≥ 8); their second pass over each key's ciphertexts counts in its time.
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
 import { torchLinalg } from "../../src/audit/torch-linalg.ts";
-import { attackObjectiveAtKey, BlockMoments, encrypt, generateKey, statisticalAttack } from "../../src/cipher/index.ts";
+import {
+  attackObjectiveAtKey,
+  BlockMoments,
+  defaultEnergy,
+  EnergyMoments,
+  encrypt,
+  generateKey,
+  statisticalAttack,
+} from "../../src/cipher/index.ts";
 import { defaultShrink, defaultWeight } from "../../src/cipher/statistical-attack.ts";
 import { jsLinalg } from "../../src/core/linalg.ts";
 import { Store } from "../../src/data/index.ts";
@@ -40,6 +50,8 @@ const { values: o, positionals } = parseArgs({
     diagnose: { type: "boolean", default: false },
     weight: { type: "string" },
     shrink: { type: "string" },
+    energy: { type: "boolean" },
+    "no-energy": { type: "boolean" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;
@@ -83,9 +95,13 @@ const { c, h, w } = secret.dims;
 const n = secret.labels.length;
 const dims = { n, c, h, w, layout: "CHW" as const };
 const refStats = new BlockMoments(k, c).add(ref.x, { n: ref.labels.length, c, h, w, layout: "CHW" });
+const useEnergy = o["no-energy"] ? false : (o.energy ?? defaultEnergy(k * k));
+const refEnergy = useEnergy
+  ? new EnergyMoments(refStats).add(ref.x, { n: ref.labels.length, c, h, w, layout: "CHW" })
+  : null;
 console.log(
   `secret ${secretDir} (${n} images ${c}×${h}×${w}${o.grey ? ", greyscale R=G=B" : ""}), reference ${refDir} ` +
-    `(${ref.labels.length}), k=${k}, objective weight ${weight}, shrink ${shrink}; read in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `(${ref.labels.length}), k=${k}, objective weight ${weight}, shrink ${shrink}, energy relations ${useEnergy ? "on" : "off"}; read in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
 );
 const rows: { seed: string; psnr: number; ssim: number; reid: number; recog?: string; reliable: boolean; s: number }[] =
   [];
@@ -103,6 +119,7 @@ for (let i = 1; i <= Number(o.keys); i++) {
     weight,
     shrink,
     linalg: la,
+    energy: refEnergy ? { cipher: new EnergyMoments(cipherStats).add(cipher, dims), plain: refEnergy } : null,
   });
   const s = (performance.now() - t1) / 1000;
   const per = c * h * w;
