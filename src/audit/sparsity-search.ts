@@ -25,9 +25,10 @@
  * channel (0.0800 → 0.0737 against 0.0730 at the key, channel 0) but ends in other basins, and the decryption stays
  * where the second-order estimate was (20.63 → 20.23 dB). In the Python probe (bench/experiments/landscape), partners
  * that were independent second-order fits took two channels from 21.5 to 29.0 dB and from 22.1 to 31.8 dB; hence
- * step 1's fits (statisticalAttack's `fits`). Here, from the estimate and 2 fits, it measured 20.63 → 20.42 dB: the
- * probe's penalty (150 whole images), fits (shrunk objective) or budget made the difference, not yet known which.
- * So the audit runs this stage only on request.
+ * step 1's fits (statisticalAttack's `fits`). Here, from the estimate and 2 fits, it measured 20.63 → 20.42 dB; the
+ * Python walk on that same channel creeps too (20.65 → 21.36 dB from these fits, 22.17 → 22.76 from its own): the
+ * walk works when the fits' errors differ in the right planes, which depends on the channel (RESULTS.md
+ * "Energy-weighted relations"). So the audit runs this stage only on request.
  *
  * Node-only (libtorch); every hyperparameter is in SPARSITY_SEARCH_DEFAULTS.
  */
