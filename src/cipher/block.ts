@@ -112,6 +112,21 @@ export function planeAddressing(g: Geometry, img: number, ch: number): { base: n
   return { base: img * g.h * g.w * g.c + ch, row: g.w * g.c, pix: g.c };
 }
 
+/** Channel `ch` of image `img` as its block vectors, row-major k×k each, in block-grid order: out[(by·bw + bx)·k² + r·k + s]. */
+export function readBlockVectors(data: Float32Array, g: Geometry, img: number, ch: number, out: Float64Array): void {
+  const { k } = g;
+  const n = k * k;
+  const bh = g.h / k;
+  const bw = g.w / k;
+  const { base, row, pix } = planeAddressing(g, img, ch);
+  for (let by = 0; by < bh; by++)
+    for (let bx = 0; bx < bw; bx++) {
+      const o = (by * bw + bx) * n;
+      for (let r = 0; r < k; r++)
+        for (let s = 0; s < k; s++) out[o + r * k + s] = data[base + (by * k + r) * row + (bx * k + s) * pix];
+    }
+}
+
 // ---------- plain TypeScript path ----------
 
 /** dst ← blockwise(src)·M per channel, float64 accumulation. M: C×n×n (Float64Array). In-place safe. */

@@ -14,7 +14,7 @@
  * (BlockMoments). Pure TypeScript, float64 accumulation, streams over batches.
  */
 import { invert } from "../core/linalg.ts";
-import { checkDims, type ImageDims, planeAddressing } from "./block.ts";
+import { checkDims, type ImageDims, readBlockVectors } from "./block.ts";
 import type { BlockMoments } from "./moments.ts";
 
 /** Whose energy weights a block's covariance: its own, or its neighbour's at this block offset (dy, dx). */
@@ -73,27 +73,23 @@ export class EnergyMoments {
     const px = new Float64Array(n);
     for (let img = 0; img < g.n; img++)
       for (let ch = 0; ch < g.c; ch++) {
-        const { base, row, pix } = planeAddressing(g, img, ch);
         const mu = this.mean[ch];
         const P = this.precision[ch];
-        for (let by = 0; by < bh; by++)
-          for (let bx = 0; bx < bw; bx++) {
-            const t = by * bw + bx;
-            const o = t * n;
-            for (let r = 0; r < k; r++)
-              for (let s = 0; s < k; s++)
-                x[o + r * k + s] = data[base + (by * k + r) * row + (bx * k + s) * pix] - mu[r * k + s];
-            // q = x·P·xᵀ
-            px.fill(0);
-            for (let i = 0; i < n; i++) {
-              const xi = x[o + i];
-              const Pi = i * n;
-              for (let j = 0; j < n; j++) px[j] += xi * P[Pi + j];
-            }
-            let q = 0;
-            for (let j = 0; j < n; j++) q += px[j] * x[o + j];
-            weight[t] = Math.log(Math.max(q, 0) + ENERGY_FLOOR * n);
+        readBlockVectors(data, g, img, ch, x);
+        for (let t = 0; t < bh * bw; t++) {
+          const o = t * n;
+          for (let i = 0; i < n; i++) x[o + i] -= mu[i];
+          // q = x·P·xᵀ
+          px.fill(0);
+          for (let i = 0; i < n; i++) {
+            const xi = x[o + i];
+            const Pi = i * n;
+            for (let j = 0; j < n; j++) px[j] += xi * P[Pi + j];
           }
+          let q = 0;
+          for (let j = 0; j < n; j++) q += px[j] * x[o + j];
+          weight[t] = Math.log(Math.max(q, 0) + ENERGY_FLOOR * n);
+        }
         for (const [rel, [dy, dx]] of ENERGY_OFFSETS.entries()) {
           const sgxx = this.sumGXX[ch][rel];
           const sxx = this.sumXX[ch][rel];

@@ -10,7 +10,7 @@
  * scale of a few pixels, so the plaintext side can be estimated from any public photos.
  */
 import { transposeSquare } from "../core/linalg.ts";
-import { checkDims, type ImageDims, planeAddressing } from "./block.ts";
+import { checkDims, type ImageDims, readBlockVectors } from "./block.ts";
 
 /** Block-grid offsets (dy, dx) of the neighbour relations, after the block itself (0, 0). */
 export const NEIGHBOUR_OFFSETS: readonly (readonly [number, number])[] = [
@@ -80,13 +80,7 @@ export class BlockMoments {
     for (let img = 0; img < g.n; img++) {
       for (let ch = 0; ch < g.c; ch++) {
         const vecs = all[ch];
-        const { base, row, pix } = planeAddressing(g, img, ch);
-        for (let by = 0; by < bh; by++)
-          for (let bx = 0; bx < bw; bx++) {
-            const o = (by * bw + bx) * n;
-            for (let r = 0; r < k; r++)
-              for (let s = 0; s < k; s++) vecs[o + r * k + s] = data[base + (by * k + r) * row + (bx * k + s) * pix];
-          }
+        readBlockVectors(data, g, img, ch, vecs);
         for (const [rel, [dy, dx]] of NEIGHBOUR_OFFSETS.entries()) {
           const sa = this.sumA[ch][rel];
           const sb = this.sumB[ch][rel];
