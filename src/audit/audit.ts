@@ -20,7 +20,6 @@ import {
   blockPermutation,
   type ChannelReport,
   type CipherKey,
-  defaultEnergy,
   inversePermutation,
   permuteBlocks,
   type StatisticalAttackOptions,
@@ -33,8 +32,8 @@ import {
   isStore,
   readImageFolder,
   Store,
+  storeAttackEnergy,
   storeBlockMoments,
-  storeEnergyMoments,
 } from "../data/index.ts";
 import { storeLabels } from "../train/labels.ts";
 import { JigsawTooLarge, orientLike, solveBlockJigsaw } from "./jigsaw.ts";
@@ -179,18 +178,17 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
       : undefined;
     const pass = (what: string) => ({
       limit: statsN,
-      transform: what.startsWith("ciphertext") ? transform : undefined,
       onProgress: (d: number, t: number) => o.onProgress?.(what, d, t),
     });
-    const cm = storeBlockMoments(store, k, pass("ciphertext statistics"));
+    const cm = storeBlockMoments(store, k, { ...pass("ciphertext statistics"), transform });
     const pm = storeBlockMoments(reference, k, pass("reference statistics"));
-    const energy =
-      (o.energyRelations ?? defaultEnergy(k * k)) && !o.attack?.energy
-        ? {
-            cipher: storeEnergyMoments(store, cm, pass("ciphertext energy statistics")),
-            plain: storeEnergyMoments(reference, pm, pass("reference energy statistics")),
-          }
-        : o.attack?.energy;
+    const energy = storeAttackEnergy(store, reference, cm, pm, {
+      energyRelations: o.energyRelations,
+      given: o.attack?.energy,
+      limit: statsN,
+      transform,
+      onProgress: o.onProgress,
+    });
     o.onProgress?.("attack (key search)", 0, 1);
     const attack = statisticalAttack(cm, pm, { linalg: attackLinalg, ...o.attack, energy });
     o.onProgress?.("attack (key search)", 1, 1);

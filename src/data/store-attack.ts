@@ -38,6 +38,39 @@ export function storeEnergyMoments(store: Store, first: BlockMoments, opts: Stor
   return storePass(store, new EnergyMoments(first), opts);
 }
 
+/**
+ * The attack's energy-weighted statistics of both stores (a second pass after their block moments), or undefined
+ * when not wanted: `energyRelations` asks for them (default defaultEnergy(k²)); `given` (already computed) wins.
+ * `transform` applies to the encrypted store only.
+ */
+export function storeAttackEnergy(
+  encrypted: Store,
+  reference: Store,
+  cm: BlockMoments,
+  pm: BlockMoments,
+  opts: {
+    energyRelations?: boolean;
+    given?: StatisticalAttackOptions["energy"];
+    limit?: number;
+    transform?: StorePassOptions["transform"];
+    onProgress?: (what: string, done: number, total: number) => void;
+  },
+): StatisticalAttackOptions["energy"] {
+  if (opts.given || !(opts.energyRelations ?? defaultEnergy(cm.n))) return opts.given;
+  const progress = (what: string) => (d: number, t: number) => opts.onProgress?.(what, d, t);
+  return {
+    cipher: storeEnergyMoments(encrypted, cm, {
+      limit: opts.limit,
+      transform: opts.transform,
+      onProgress: progress("ciphertext energy statistics"),
+    }),
+    plain: storeEnergyMoments(reference, pm, {
+      limit: opts.limit,
+      onProgress: progress("reference energy statistics"),
+    }),
+  };
+}
+
 /** Adds up to `limit` images of a store to an accumulator, batch by batch. */
 function storePass<T extends { add(x: Float32Array, dims: ImageDims): T }>(
   store: Store,
@@ -93,18 +126,6 @@ export function attackStore(
     limit: opts.limit,
     onProgress: (d, t) => opts.onProgress?.("reference statistics", d, t),
   });
-  const energy =
-    (opts.energyRelations ?? defaultEnergy(k * k)) && !opts.energy
-      ? {
-          cipher: storeEnergyMoments(encrypted, cm, {
-            limit: opts.limit,
-            onProgress: (d, t) => opts.onProgress?.("ciphertext energy statistics", d, t),
-          }),
-          plain: storeEnergyMoments(reference, pm, {
-            limit: opts.limit,
-            onProgress: (d, t) => opts.onProgress?.("reference energy statistics", d, t),
-          }),
-        }
-      : opts.energy;
+  const energy = storeAttackEnergy(encrypted, reference, cm, pm, { ...opts, given: opts.energy });
   return { ...statisticalAttack(cm, pm, { ...opts, energy }), cipherStats: cm, plainStats: pm };
 }
