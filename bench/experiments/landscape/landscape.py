@@ -167,27 +167,34 @@ def second_order_descent(ch, M, steps):
     return M, cur
 
 
-def sparsify(ch, M0, rounds=LBFGS_ROUNDS):
-    """L-BFGS on the sparsity penalty over M = M0 exp(A - A^T) (stays in M0's component of O(n))."""
-    M0t = torch.tensor(M0)
-    A = torch.zeros(ch.n, ch.n, dtype=torch.float64, requires_grad=True)
+def minimise_on_group(M0, loss, rounds, tol=None):
+    """L-BFGS on loss(M) over M = M0 exp(A - A^T) (stays in M0's component of O(n)): `rounds` step() calls of up to
+    20 evaluations, stopping early when one changes the loss by less than `tol`. Returns M as a tensor."""
+    M0t = torch.as_tensor(M0)
+    A = torch.zeros(M0t.shape, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([A], lr=1, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
-    scale = float(ch.penalty(M0t))
 
     def closure():
         opt.zero_grad()
-        loss = ch.penalty(M0t @ torch.matrix_exp(A - A.T)) / scale
-        loss.backward()
-        return loss
+        value = loss(M0t @ torch.matrix_exp(A - A.T))
+        value.backward()
+        return value
 
     last = None
     for _ in range(rounds):
-        loss = float(opt.step(closure))
-        if last is not None and abs(last - loss) < 1e-7:
+        value = float(opt.step(closure))
+        if tol is not None and last is not None and abs(last - value) < tol:
             break
-        last = loss
+        last = value
     with torch.no_grad():
-        M = M0t @ torch.matrix_exp(A - A.T)
+        return M0t @ torch.matrix_exp(A - A.T)
+
+
+def sparsify(ch, M0, rounds=LBFGS_ROUNDS):
+    """L-BFGS on the sparsity penalty (relative to its start value) over M0's component of O(n)."""
+    scale = float(ch.penalty(torch.as_tensor(M0)))
+    M = minimise_on_group(M0, lambda M: ch.penalty(M) / scale, rounds, tol=1e-7)
+    with torch.no_grad():
         if float(ch.decrypt(M).mean()) < 0:  # the penalty cannot tell p from -p; the mean can
             M = -M
         return M.numpy(), float(ch.penalty(M))
@@ -413,21 +420,7 @@ def cmd_third(a):
           f"{float((Tp1 * Tp2).sum() / (Tp1.norm() * Tp2.norm())):.4f}; key f {f(ch.M_key):.4f}", flush=True)
 
     def ascend(M0):
-        M0t = torch.tensor(M0)
-        A = torch.zeros(ch.n, ch.n, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([A], lr=1, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            M = M0t @ torch.matrix_exp(A - A.T)
-            loss = -(Tc * cubic(Tp, M)).sum() / (nc * npn)
-            loss.backward()
-            return loss
-
-        for _ in range(a.rounds):
-            opt.step(closure)
-        with torch.no_grad():
-            return (M0t @ torch.matrix_exp(A - A.T)).numpy()
+        return minimise_on_group(M0, lambda M: -(Tc * cubic(Tp, M)).sum() / (nc * npn), a.rounds).numpy()
 
     for seed in range(1, a.starts + 1):
         M = second_order_descent(ch, eigen_start(ch, np.random.default_rng(seed)), 300)[0]
@@ -495,20 +488,7 @@ def cmd_weighted(a):
         return v + weight * sum(((M @ wc - wp @ M) ** 2).sum() for wp, wc in zip(Wp, Wc))
 
     def descend(M0, weight):
-        M0t = torch.as_tensor(M0)
-        A = torch.zeros(ch.n, ch.n, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.LBFGS([A], lr=1, max_iter=20, history_size=50, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            loss = objective(M0t @ torch.matrix_exp(A - A.T), weight)
-            loss.backward()
-            return loss
-
-        for _ in range(a.rounds):
-            opt.step(closure)
-        with torch.no_grad():
-            return (M0t @ torch.matrix_exp(A - A.T)).numpy()
+        return minimise_on_group(M0, lambda M: objective(M, weight), a.rounds).numpy()
 
     t = time.time()
     for w in a.weights:
