@@ -29,7 +29,7 @@
  * A third option adds relations beyond second order: `energy`, covariances weighted by each block's (or neighbour's)
  * whitened energy, which the key leaves alone, so they obey the same W_c = Mᵀ W_p M (energy-moments.ts); they join
  * the L's in the starts and the objective. Callers that hold the images (attackStore, the audit) add them from k = 8
- * (defaultEnergy), where they lift the estimate from 20.6 to 24.4–27.1 dB per key.
+ * (defaultEnergy), where they lift the estimate from 20.6 to 25.0–26.2 dB per key.
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
  * directions where natural images have little variance, which is why decryption PSNR is high even when the
  * key's relative error is not small. The lesson for users: a block-wise linear cipher leaks its key through the

@@ -431,24 +431,37 @@ def cmd_third(a):
               f"({time.time() - t:.0f} s)", flush=True)
 
 
-def weighted_relations(x, d, k, mode="energy"):
+ENERGY_OFFSETS = {  # whose energy weights a block's covariance: (dy, dx) of the weighting block
+    "4": [(0, 0), (0, 1), (1, 0), (0, -1), (-1, 0)],
+    "8": [(0, 0), (0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1)],
+    "12": [(0, 0), (0, 1), (1, 0), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1), (0, 2), (2, 0), (0, -2), (-2, 0)],
+}
+
+
+def shifted(a, dy, dx):
+    """Views (g, u) of a block grid (images, bh, bw, ...) pairing each block u with its neighbour g at (dy, dx)."""
+    def cut(d, size):
+        return slice(max(d, 0), size + min(d, 0)), slice(max(-d, 0), size + min(-d, 0))
+    (gy, uy), (gx, ux) = cut(dy, a.shape[1]), cut(dx, a.shape[2])
+    return (gy, gx), (uy, ux)
+
+
+def weighted_relations(x, d, k, modes=("energy",), offsets="4"):
     """Weighted covariances W = E[g u u^T] of whitened blocks x (images, bh, bw, n), with weights g that every
     orthogonal M leaves alone (so W_c = M^T W_p M, like the L(r)): the brightness s = u.d along the whitened mean
-    direction d (third order), the block's own energy |u|^2 - n and its right / lower neighbour's (fourth order)."""
+    direction d (third order), then for each weighting mode the energy |u|^2 (or its sqrt, log) of the block itself
+    and of its neighbours at ENERGY_OFFSETS[offsets] (fourth order)."""
     n = x.shape[-1]
-    e = (x * x).sum(-1)
-    e = {"energy": e, "sqrt": e.sqrt(), "log": (e + 1e-3 * n).log()}[mode]
-    e = e - e.mean()
-    s = x @ d
+    e0 = (x * x).sum(-1)
+    pairs = [(x @ d, x)]
+    for mode in modes:
+        e = {"energy": e0, "sqrt": e0.sqrt(), "log": (e0 + 1e-3 * n).log()}[mode]
+        e = e - e.mean()
+        for dy, dx in ENERGY_OFFSETS[offsets]:
+            (gy, gx), (uy, ux) = shifted(x, dy, dx)
+            pairs.append((e[:, gy, gx], x[:, uy, ux]))
     out = []
-    for g, u in [
-        (s, x),
-        (e, x),
-        (e[:, :, 1:], x[:, :, :-1]),
-        (e[:, 1:], x[:, :-1]),
-        (e[:, :, :-1], x[:, :, 1:]),
-        (e[:, :-1], x[:, 1:]),
-    ]:
+    for g, u in pairs:
         u = u.reshape(-1, n)
         W = (u * g.reshape(-1, 1)).T @ u / len(u)
         out.append(W - torch.eye(n, dtype=W.dtype) * W.trace() / n)  # the identity part holds for every M
@@ -467,18 +480,31 @@ def cmd_weighted(a):
     vc = torch.tensor((bc - bc.reshape(-1, ch.n).mean(0)) @ ch.sc_isqrt)
     dp = torch.tensor(ch.mp / np.linalg.norm(ch.mp))
     dc = torch.tensor(ch.mc / np.linalg.norm(ch.mc))
-    Wp, Wc = weighted_relations(up, dp, a.k, a.weighting), weighted_relations(vc, dc, a.k, a.weighting)
+    Wp, Wc = (weighted_relations(up, dp, a.k, a.weighting, a.energy_offsets),
+                weighted_relations(vc, dc, a.k, a.weighting, a.energy_offsets))
     h = len(up) // 2
-    W1, W2 = weighted_relations(up[:h], dp, a.k, a.weighting), weighted_relations(up[h:], dp, a.k, a.weighting)
+    W1 = weighted_relations(up[:h], dp, a.k, a.weighting, a.energy_offsets)
+    W2 = weighted_relations(up[h:], dp, a.k, a.weighting, a.energy_offsets)
     scale = [float(w.norm()) for w in Wp]  # each relation at unit size, like the L(r) (norms about 1)
     Wp = [w / s for w, s in zip(Wp, scale)]
     Wc = [w / s for w, s in zip(Wc, scale)]
-    names = ["brightness", "energy", "right energy", "down energy", "left energy", "up energy"]
+    names = ["brightness"] + [f"{m} {o}" for m in a.weighting for o in ENERGY_OFFSETS[a.energy_offsets]]
     Mk = torch.tensor(ch.M_key)
+    noise = []
     for i, nm in enumerate(names):
         agree = float((W1[i] * W2[i]).sum() / (W1[i].norm() * W2[i].norm()))
+        noise.append(float((W1[i] - W2[i]).norm() / Wp[i].norm() / scale[i]))
         rel = float((Mk.T @ Wp[i] @ Mk - Wc[i]).norm() / Wc[i].norm())
-        print(f"{nm}: |W_p| {scale[i]:.3f}, halves agree {agree:.4f}, key's mismatch {rel:.4f}", flush=True)
+        print(f"{nm}: |W_p| {scale[i]:.3f}, halves agree {agree:.4f}, halves differ {noise[-1]:.4f}, "
+              f"key's mismatch {rel:.4f}", flush=True)
+    keep = [i for i in range(len(names)) if not (a.no_brightness and names[i] == "brightness")]
+    if a.noise_weighted:  # each relation weighted by 1 / its own noise² (halves of the reference; no key needed)
+        ref_noise = min(noise[i] for i in keep)
+        rw = [(ref_noise / noise[i]) ** 2 for i in range(len(names))]
+    else:
+        rw = [1.0] * len(names)
+    Wp = [Wp[i] * rw[i] ** 0.5 for i in keep]
+    Wc = [Wc[i] * rw[i] ** 0.5 for i in keep]
     Lp = [torch.tensor(x) for x in ch.Lp]
     Lc = [torch.tensor(x) for x in ch.Lc]
     mp, mc = torch.tensor(ch.mp), torch.tensor(ch.mc)
@@ -492,7 +518,12 @@ def cmd_weighted(a):
 
     t = time.time()
     for w in a.weights:
+        fits = []
         print(f"weight {w}: key {float(objective(Mk, w)):.4f}", flush=True)
+        if a.from_key:
+            Mf = descend(Mk.numpy(), w)
+            print(f"  down from the key: {ch.psnr(Mk.numpy()):.2f} dB -> {ch.psnr(Mf):.2f} dB "
+                  f"({float(objective(torch.tensor(Mf), w)):.4f})", flush=True)
         for seed in range(1, a.starts + 1):
             M = eigen_start(ch, np.random.default_rng(seed))
             if not a.direct:
@@ -504,6 +535,25 @@ def cmd_weighted(a):
                 M3, pen = sparsify(ch, M2)
                 line += f" -> sparsity {ch.psnr(M3):.2f} dB (penalty {pen:.5f})"
             print(f"{line} ({time.time() - t:.0f} s)", flush=True)
+            fits.append((float(objective(torch.tensor(M2), w)), M2))
+        if a.walk and fits:  # cmd_disagree's walk on the extended objective: flip where other fits disagree
+            fits.sort(key=lambda f: f[0])
+            val, M = fits[0]
+            moved = True
+            while moved:
+                moved = False
+                for _, other in fits[1:]:
+                    for ang, Q in disagreement_planes(other @ M.T):
+                        M2 = descend((np.eye(ch.n) - 2 * Q @ Q.T) @ M, w)
+                        v2 = float(objective(torch.tensor(M2), w))
+                        if v2 < val - 1e-6:
+                            val, M, moved = v2, M2, True
+                            print(f"  flip {ang:.0f} deg (dim {Q.shape[1]}): {val:.4f}, {ch.psnr(M):.2f} dB "
+                                  f"({time.time() - t:.0f} s)", flush=True)
+                            break
+                    if moved:
+                        break
+            print(f"  walk end: {val:.4f}, {ch.psnr(M):.2f} dB ({time.time() - t:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":
@@ -520,7 +570,12 @@ if __name__ == "__main__":
     p.add_argument("--rounds", type=int, default=12)
     p.add_argument("--direct", action="store_true", help="weighted: descend the extended objective from the eigen starts")
     p.add_argument("--sparsify", action="store_true", help="weighted: relax each result on the sparsity penalty")
-    p.add_argument("--weighting", default="energy", choices=["energy", "sqrt", "log"])
+    p.add_argument("--weighting", nargs="+", default=["energy"], choices=["energy", "sqrt", "log"])
+    p.add_argument("--walk", action="store_true", help="weighted: flip planes where the fits disagree (cmd_disagree)")
+    p.add_argument("--from-key", action="store_true", help="weighted: also descend from the key's own point")
+    p.add_argument("--no-brightness", action="store_true", help="weighted: leave out the brightness-weighted relation")
+    p.add_argument("--noise-weighted", action="store_true", help="weighted: weight each relation by 1 / its noise²")
+    p.add_argument("--energy-offsets", default="4", choices=list(ENERGY_OFFSETS), help="weighted: whose energies weight")
     p.add_argument("--weights", type=float, nargs="*", default=[1.0], help="weighted: the extra relations' weights")
     p.add_argument("--pca-starts", type=int, default=16, help="walk: reflection searches from principal directions")
     p.add_argument("--random-starts", type=int, default=8, help="walk: reflection searches from random directions")
