@@ -468,6 +468,59 @@ def weighted_relations(x, d, k, modes=("energy",), offsets="4"):
     return out
 
 
+def jacobi_sweeps(Ls, Ps, z, m, M, sweeps=3, basis=None, grid=180, tol=1e-9):
+    """Coordinate descent with a global search per plane on f(M) = sum_r |M L_r M^T - P_r|^2 + |z M^T - m|^2 over
+    orthogonal M (Ls, Ps: (R, n, n) cipher and plain relations, each already scaled by its weight's square root; z, m:
+    the whitened means). Each step turns M by a Givens rotation G in one plane (i, j) of `basis` (columns; default
+    the identity), choosing the angle that minimises f over a grid of `grid` angles in [-pi, pi): unlike a descent it
+    can cross a barrier within the plane (a turn by pi flips two directions at once). Returns (M, f drop)."""
+    n = M.shape[0]
+    U = np.eye(n) if basis is None else basis
+    Mb = U.T @ M
+    # V_r = Mb L_r Mb^T in the basis U (Ls are in cipher-whitened coordinates, M maps them to plain-whitened ones)
+    V = np.einsum("ia,rab,jb->rij", Mb, Ls, Mb)
+    P = np.einsum("ai,rab,bj->rij", U, Ps, U)
+    zb, mb = z @ Mb.T, m @ U
+    th = np.linspace(-np.pi, np.pi, grid, endpoint=False)
+    c, s = np.cos(th), np.sin(th)
+    drop = 0.0
+    for _ in range(sweeps):
+        moved = 0
+        for i in range(n - 1):
+            for j in range(i + 1, n):
+                o = np.ones(n, bool)
+                o[[i, j]] = False
+                # rows i, j and columns i, j outside the 2x2 block, and the mean: const - 2 (c A + s B)
+                a, b, p, q = V[:, i, o], V[:, j, o], P[:, i, o], P[:, j, o]
+                A = (a * p + b * q).sum() + (V[:, o, i] * P[:, o, i] + V[:, o, j] * P[:, o, j]).sum()
+                B = (a * q - b * p).sum() + (V[:, o, i] * P[:, o, j] - V[:, o, j] * P[:, o, i]).sum()
+                A += zb[i] * mb[i] + zb[j] * mb[j]
+                B += zb[i] * mb[j] - zb[j] * mb[i]
+                Bk = V[:, [i, j]][:, :, [i, j]]  # (R, 2, 2)
+                Pk = P[:, [i, j]][:, :, [i, j]]
+                G = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)  # (T, 2, 2)
+                R2 = np.einsum("tab,rbc,tdc->trad", G, Bk, G) - Pk[None]
+                f = -2 * (c * A + s * B) + (R2 ** 2).sum((1, 2, 3))
+                t = int(np.argmin(f))
+                f0 = -2 * A + ((Bk - Pk) ** 2).sum()
+                if f[t] < f0 - tol and t != grid // 2:
+                    cc, ss = c[t], s[t]
+                    for X in (V,):
+                        Xi, Xj = X[:, i].copy(), X[:, j].copy()
+                        X[:, i], X[:, j] = cc * Xi - ss * Xj, ss * Xi + cc * Xj
+                        Xi, Xj = X[:, :, i].copy(), X[:, :, j].copy()
+                        X[:, :, i], X[:, :, j] = cc * Xi - ss * Xj, ss * Xi + cc * Xj
+                    Mi, Mj = Mb[i].copy(), Mb[j].copy()
+                    Mb[i], Mb[j] = cc * Mi - ss * Mj, ss * Mi + cc * Mj
+                    zi, zj = zb[i], zb[j]
+                    zb[i], zb[j] = cc * zi - ss * zj, ss * zi + cc * zj
+                    drop += f0 - f[t]
+                    moved += 1
+        if not moved:
+            break
+    return U @ Mb, drop
+
+
 def cmd_weighted(a):
     """Weighted covariances as extra second-order-like relations: their noise (two halves of the reference), the key's
     and the fits' mismatch, and a descent of the extended objective from each fit."""
@@ -535,6 +588,22 @@ def cmd_weighted(a):
                 M3, pen = sparsify(ch, M2)
                 line += f" -> sparsity {ch.psnr(M3):.2f} dB (penalty {pen:.5f})"
             print(f"{line} ({time.time() - t:.0f} s)", flush=True)
+            if a.jacobi:  # alternate global-angle plane sweeps and L-BFGS while the objective falls
+                Ls = np.stack([x.numpy() for x in Lc] + [x.numpy() * w ** 0.5 for x in Wc])
+                Ps = np.stack([x.numpy() for x in Lp] + [x.numpy() * w ** 0.5 for x in Wp])
+                basis = {"none": None, "L": np.linalg.eigh((Ps[0] + Ps[0].T) / 2)[1],
+                         "cov": np.linalg.eigh(ch.sp_sqrt)[1]}[a.jacobi_basis]
+                cur = float(objective(torch.tensor(M2), w))
+                for rnd in range(a.jacobi):
+                    Mj, drop = jacobi_sweeps(Ls, Ps, mc.numpy(), mp.numpy(), M2, sweeps=2, basis=basis)
+                    vj = float(objective(torch.tensor(Mj), w))
+                    M3 = descend(Mj, w)
+                    v3 = float(objective(torch.tensor(M3), w))
+                    print(f"    jacobi {rnd + 1}: {cur:.4f} - {drop:.4f} = {vj:.4f} ({ch.psnr(Mj):.2f} dB) -> descent {v3:.4f} "
+                          f"({ch.psnr(M3):.2f} dB) ({time.time() - t:.0f} s)", flush=True)
+                    if v3 > cur - 1e-5:
+                        break
+                    M2, cur = M3, v3
             fits.append((float(objective(torch.tensor(M2), w)), M2))
         if a.walk and fits:  # cmd_disagree's walk on the extended objective: flip where other fits disagree
             fits.sort(key=lambda f: f[0])
@@ -571,6 +640,9 @@ if __name__ == "__main__":
     p.add_argument("--direct", action="store_true", help="weighted: descend the extended objective from the eigen starts")
     p.add_argument("--sparsify", action="store_true", help="weighted: relax each result on the sparsity penalty")
     p.add_argument("--weighting", nargs="+", default=["energy"], choices=["energy", "sqrt", "log"])
+    p.add_argument("--jacobi", type=int, default=0, help="weighted: rounds of global-angle plane sweeps + descent")
+    p.add_argument("--jacobi-basis", default="none", choices=["none", "L", "cov"],
+                   help="weighted: whose planes the sweeps turn: the whitened axes, the first L's or the plain covariance's eigenvectors")
     p.add_argument("--walk", action="store_true", help="weighted: flip planes where the fits disagree (cmd_disagree)")
     p.add_argument("--from-key", action="store_true", help="weighted: also descend from the key's own point")
     p.add_argument("--no-brightness", action="store_true", help="weighted: leave out the brightness-weighted relation")
