@@ -4,7 +4,7 @@
 //
 //   node --import tsx bench/experiments/attack-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE K \
 //        [--keys 3] [--grey] [--limit N] [--restarts R] [--iterations I] [--retries T] [--recognise] [--linalg torch|js] [--diagnose] \
-//        [--weight W] [--shrink S] [--energy | --no-energy]
+//        [--weight W] [--shrink S] [--energy | --no-energy] [--joint | --no-joint]
 //
 // --grey turns both sets into greyscale stored as RGB (R = G = B = the Rec. 601 luma): scans, documents, X-rays.
 // --linalg: the attack's linear algebra (default torch: libtorch float64; js: the browser-safe loops, slow at k = 16).
@@ -18,6 +18,8 @@
 // (bench/experiments/landscape/landscape.py basin).
 // --energy / --no-energy: the energy-weighted relations (src/cipher/energy-moments.ts) in the attack or not (default
 // the audit's own, defaultEnergy(k²): on for k ≥ 8); their second pass over each key's ciphertexts counts in its time.
+// --joint / --no-joint: starts from joint diagonalisers of all relations (StatisticalAttackOptions.joint; default on
+// for k = 8 only).
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
@@ -52,6 +54,8 @@ const { values: o, positionals } = parseArgs({
     shrink: { type: "string" },
     energy: { type: "boolean" },
     "no-energy": { type: "boolean" },
+    joint: { type: "boolean" },
+    "no-joint": { type: "boolean" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;
@@ -116,6 +120,7 @@ for (let i = 1; i <= Number(o.keys); i++) {
     restarts: o.restarts ? Number(o.restarts) : undefined,
     iterations: o.iterations ? Number(o.iterations) : undefined,
     retries: o.retries ? Number(o.retries) : undefined,
+    joint: o.joint ? true : o["no-joint"] ? false : undefined,
     weight,
     shrink,
     linalg: la,

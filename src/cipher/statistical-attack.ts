@@ -45,6 +45,7 @@ import {
 } from "../core/linalg.ts";
 import { mulberry32 } from "../core/rng.ts";
 import { ENERGY_OFFSETS, type EnergyMoments } from "./energy-moments.ts";
+import { jointDiagonalise } from "./joint-diagonalise.ts";
 import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
 
 export interface StatisticalAttackOptions {
@@ -61,6 +62,13 @@ export interface StatisticalAttackOptions {
    * for k ≤ 4, which keeps earlier k ≤ 4 estimates bit for bit).
    */
   refine?: boolean;
+  /**
+   * Turn each start's two eigenbases into joint diagonalisers of all the relations (joint-diagonalise.ts) before
+   * matching them: the random combination's eigenvectors mix where its eigenvalues are close, the joint basis uses
+   * every relation (default: on for k = 8, JOINT_MAX_N; at k = 8 it is what finds the key's basin; at k = 16 its
+   * sweeps cost minutes per start in JS and the objective's own minimum near the key is below 20 dB, so off there).
+   */
+  joint?: boolean;
   /**
    * Rounds of fresh random starts for a channel whose objective stays above FAILURE_RATIO × the best channel's after
    * the cross-channel candidates, or whose best fit no second start reached (default 2 for k ≤ 4, 1 above; each
@@ -103,6 +111,9 @@ export interface StatisticalAttackOptions {
   /** Weight of the energy relations' squared residuals against the L(r)'s (default ENERGY_WEIGHT). */
   energyWeight?: number;
 }
+
+/** The largest block dimension n = k² whose starts are joint diagonalisers by default (StatisticalAttackOptions.joint). */
+export const JOINT_MAX_N = 64;
 
 /** Default weight of the energy-weighted relations (StatisticalAttackOptions.energyWeight). */
 export const ENERGY_WEIGHT = 1;
@@ -220,6 +231,7 @@ export function statisticalAttack(
   const restarts = o.restarts ?? (small ? 12 : 4);
   const iterations = o.iterations ?? (small ? 1500 : 400);
   const refine = o.refine ?? !small;
+  const joint = o.joint ?? (!small && n <= JOINT_MAX_N);
   const la = o.linalg ?? jsLinalg;
   const weight = o.weight ?? defaultWeight(n);
   const shrink = o.shrink ?? defaultShrink(n);
@@ -232,7 +244,7 @@ export function statisticalAttack(
   const best: Candidate[] = [];
   const reports: ChannelReport[] = [];
   for (let ch = 0; ch < C; ch++) {
-    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, rng, la));
+    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, joint, rng, la));
     best.push(lowest(own[ch]));
     reports.push({
       loss: 0,
@@ -304,7 +316,7 @@ export function statisticalAttack(
     const bad = failing();
     if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : 1))) break;
     for (const ch of bad) {
-      const more = searchStarts(problems[ch], n, restarts, iterations, refine, rng, la);
+      const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint, rng, la);
       own[ch].push(...more);
       reports[ch].starts += restarts;
       const m = lowest(more);
@@ -471,17 +483,32 @@ function searchStarts(
   restarts: number,
   iterations: number,
   refine: boolean,
+  joint: boolean,
   rng: () => number,
   la: Linalg,
 ): Candidate[] {
   const { Lp, Lc, mp, mc } = p;
   const R = Lp.length;
   const out: Candidate[] = [];
+  const symmetric = (L: Float64Array[]) =>
+    L.map((_, r) =>
+      symCombination(
+        L,
+        L.map((_, q) => (q === r ? 1 : 0)),
+        n,
+      ),
+    );
+  const [Sp, Sc] = joint ? [symmetric(Lp), symmetric(Lc)] : [[], []];
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
+    // (or, with `joint`, turned from there into joint diagonalisers of every sym(L(r)))
     const a = Lp.map(() => gaussian(rng));
     const ep = sortedEigen(symCombination(Lp, a, n), n, la);
     const ec = sortedEigen(symCombination(Lc, a, n), n, la);
+    if (joint) {
+      jointDiagonalise(Sp, ep, n);
+      jointDiagonalise(Sc, ec, n);
+    }
     // M = Σ_e signs[e] · ep[:, e] ⊗ ec[:, match[e]] = ep·Q·ecᵀ with the signed permutation Q[e, match[e]] = signs[e].
     // In the two eigenbases the objective needs no product: with A(r) = epᵀ Lp(r) ep, B(r) = ecᵀ Lc(r) ec,
     // u = mp·ep and v = mc·ec, ‖M Lc − Lp M‖² = Σ_{e,f} (s_e B[m(e), m(f)] − A[e, f] s_f)² and

@@ -3,15 +3,21 @@
 // The keys are the ones bench/experiments/attack-audit.ts draws (same seeds), and as key-hos-K-I.npy the ones
 // bench/experiments/attack-hos.ts draws; they never leave the given folder.
 //
-//   node --import tsx bench/experiments/landscape/dump.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE OUT_DIR
+//   node --import tsx bench/experiments/landscape/dump.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE OUT_DIR [IMAGES]
+//
+// IMAGES (default 3000): how many images to take from each store (all of a smaller store).
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { spreadPositions } from "../../../src/audit/measure.ts";
 import { generateKey } from "../../../src/cipher/index.ts";
 import { writeNpy } from "../../../src/core/npy.ts";
 import { Store } from "../../../src/data/index.ts";
 
-const [secretDir, refDir, out] = process.argv.slice(2);
-if (!secretDir || !refDir || !out) throw new Error("usage: dump.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE OUT_DIR");
+const [secretDir, refDir, out, images = "3000"] = process.argv.slice(2);
+if (!secretDir || !refDir || !out)
+  throw new Error("usage: dump.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE OUT_DIR [IMAGES]");
+const perStore = Number(images);
+if (!Number.isInteger(perStore) || perStore < 1)
+  throw new Error(`dump.ts: IMAGES must be a positive integer, got "${images}"`);
 mkdirSync(out, { recursive: true });
 for (const [name, dir] of [
   ["secret", secretDir],
@@ -19,7 +25,7 @@ for (const [name, dir] of [
 ]) {
   const s = Store.open(dir);
   if (s.meta.key) throw new Error(`${dir} must be a plain store`);
-  const take = spreadPositions(s.count, 3000);
+  const take = spreadPositions(s.count, Math.min(perStore, s.count));
   const data = s.readPositions(take);
   writeFileSync(`${out}/${name}.npy`, writeNpy({ dtype: "float32", shape: [take.length, ...s.shape], data }));
 }

@@ -521,6 +521,107 @@ def jacobi_sweeps(Ls, Ps, z, m, M, sweeps=3, basis=None, grid=180, tol=1e-9):
     return U @ Mb, drop
 
 
+def joint_diagonaliser(S, sweeps=20, grid=180, U=None):
+    """Orthogonal U that makes every symmetric matrix of S (R, n, n) as diagonal as it can at once (U^T S_r U):
+    Jacobi sweeps, each plane's angle the best of a `grid` over [0, pi) for the sum of squared diagonals (the
+    Frobenius norm is fixed, so that is the off-diagonal energy's minimum). Starts from U (default the identity)."""
+    n = S.shape[1]
+    U = np.eye(n) if U is None else U.copy()
+    A = np.einsum("ai,rab,bj->rij", U, S, U)
+    th = np.linspace(0, np.pi, grid, endpoint=False)
+    c, s = np.cos(th), np.sin(th)
+    for _ in range(sweeps):
+        moved = 0
+        for i in range(n - 1):
+            for j in range(i + 1, n):
+                aii, ajj, aij = A[:, i, i], A[:, j, j], A[:, i, j]
+                # columns (i, j) turned by [[c, s], [-s, c]]: new diagonals
+                bii = np.outer(c * c, aii) - 2 * np.outer(c * s, aij) + np.outer(s * s, ajj)
+                bjj = np.outer(s * s, aii) + 2 * np.outer(c * s, aij) + np.outer(c * c, ajj)
+                t = int(np.argmax((bii ** 2 + bjj ** 2).sum(1)))
+                if t == 0:
+                    continue
+                cc, ss = c[t], s[t]
+                Ai, Aj = A[:, :, i].copy(), A[:, :, j].copy()
+                A[:, :, i], A[:, :, j] = cc * Ai - ss * Aj, ss * Ai + cc * Aj
+                Ai, Aj = A[:, i].copy(), A[:, j].copy()
+                A[:, i], A[:, j] = cc * Ai - ss * Aj, ss * Ai + cc * Aj
+                Ui, Uj = U[:, i].copy(), U[:, j].copy()
+                U[:, i], U[:, j] = cc * Ui - ss * Uj, ss * Ui + cc * Uj
+                moved += 1
+        if not moved:
+            break
+    return U
+
+
+def assignment(cost):
+    """Minimum-cost perfect matching of a square cost matrix (Hungarian method, O(n^3)): match[row] = column."""
+    n = len(cost)
+    INF = float("inf")
+    u, v = np.zeros(n + 1), np.zeros(n + 1)
+    p, way = np.zeros(n + 1, int), np.zeros(n + 1, int)  # p[col] = row matched to col (1-based, 0 = none)
+    for i in range(1, n + 1):
+        p[0], j0 = i, 0
+        minv, used = np.full(n + 1, INF), np.zeros(n + 1, bool)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = p[j0], INF, 0
+            for j in range(1, n + 1):
+                if not used[j]:
+                    cur = cost[i0 - 1, j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(n + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    match = np.zeros(n, int)
+    for j in range(1, n + 1):
+        match[p[j] - 1] = j - 1
+    return match
+
+
+def jd_start(Ps, Cs, mp, mc, rng):
+    """A start from joint diagonalisation: both sides' relations (symmetric parts) jointly diagonalised, from the
+    eigenvectors of one random combination; the two bases' vectors paired by their signatures (the diagonals
+    across all relations, Hungarian); signs by the Ising pass of eigen_start over all relations."""
+    Sp, Sc = (Ps + Ps.transpose(0, 2, 1)) / 2, (Cs + Cs.transpose(0, 2, 1)) / 2
+    a = rng.standard_normal(len(Ps))
+    up = joint_diagonaliser(Sp, U=np.linalg.eigh(np.einsum("r,rij->ij", a, Sp))[1])
+    uc = joint_diagonaliser(Sc, U=np.linalg.eigh(np.einsum("r,rij->ij", a, Sc))[1])
+    dp = np.einsum("ai,rab,bi->ir", up, Sp, up)
+    dc = np.einsum("ai,rab,bi->ir", uc, Sc, uc)
+    cost = ((dp[:, None, :] - dc[None, :, :]) ** 2).sum(-1)
+    cost += (np.abs(mp @ up)[:, None] - np.abs(mc @ uc)[None, :]) ** 2
+    uc = uc[:, assignment(cost)]
+    A = np.einsum("ai,rab,bj->rij", up, Ps, up)
+    B = np.einsum("ai,rab,bj->rij", uc, Cs, uc)
+    W = (A * B).sum(0)
+    W = W + W.T
+    h = (mp @ up) * (mc @ uc)
+    sg = np.sign(h + 1e-30)
+    for _ in range(50):
+        changed = False
+        for e in range(len(sg)):
+            new = 1.0 if W[e] @ sg - W[e, e] * sg[e] + h[e] >= 0 else -1.0
+            changed |= new != sg[e]
+            sg[e] = new
+        if not changed:
+            break
+    return up @ np.diag(sg) @ uc.T
+
+
 def cmd_weighted(a):
     """Weighted covariances as extra second-order-like relations: their noise (two halves of the reference), the key's
     and the fits' mismatch, and a descent of the extended objective from each fit."""
@@ -578,7 +679,12 @@ def cmd_weighted(a):
             print(f"  down from the key: {ch.psnr(Mk.numpy()):.2f} dB -> {ch.psnr(Mf):.2f} dB "
                   f"({float(objective(torch.tensor(Mf), w)):.4f})", flush=True)
         for seed in range(1, a.starts + 1):
-            M = eigen_start(ch, np.random.default_rng(seed))
+            if a.jd_start:
+                Ps = np.stack([x.numpy() for x in Lp] + [x.numpy() * w ** 0.5 for x in Wp])
+                Cs = np.stack([x.numpy() for x in Lc] + [x.numpy() * w ** 0.5 for x in Wc])
+                M = jd_start(Ps, Cs, mp.numpy(), mc.numpy(), np.random.default_rng(seed))
+            else:
+                M = eigen_start(ch, np.random.default_rng(seed))
             if not a.direct:
                 M = second_order_descent(ch, M, 300)[0]
             M2 = descend(M, w)
@@ -643,6 +749,7 @@ if __name__ == "__main__":
     p.add_argument("--jacobi", type=int, default=0, help="weighted: rounds of global-angle plane sweeps + descent")
     p.add_argument("--jacobi-basis", default="none", choices=["none", "L", "cov"],
                    help="weighted: whose planes the sweeps turn: the whitened axes, the first L's or the plain covariance's eigenvectors")
+    p.add_argument("--jd-start", action="store_true", help="weighted: starts from joint diagonalisation of all relations")
     p.add_argument("--walk", action="store_true", help="weighted: flip planes where the fits disagree (cmd_disagree)")
     p.add_argument("--from-key", action="store_true", help="weighted: also descend from the key's own point")
     p.add_argument("--no-brightness", action="store_true", help="weighted: leave out the brightness-weighted relation")
