@@ -29,7 +29,9 @@
  * A third option adds relations beyond second order: `energy`, covariances weighted by each block's (or neighbour's)
  * whitened energy, which the key leaves alone, so they obey the same W_c = Mᵀ W_p M (energy-moments.ts); they join
  * the L's in the starts and the objective. Callers that hold the images (attackStore, the audit) add them from k = 8
- * (defaultEnergy), where they lift the estimate from 20.6 to 25.0–26.2 dB per key.
+ * (defaultEnergy), where they lift the estimate from 20.6 to 25.0–26.2 dB per key. With them, starts built from
+ * joint diagonalisers of all the relations (`joint`, joint-diagonalise.ts; default at k = 8) find the key's basin:
+ * 35.1 dB at k = 8 (RESULTS.md "Joint diagonalisation").
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
  * directions where natural images have little variance, which is why decryption PSNR is high even when the
  * key's relative error is not small. The lesson for users: a block-wise linear cipher leaks its key through the
@@ -71,8 +73,8 @@ export interface StatisticalAttackOptions {
   joint?: boolean;
   /**
    * Rounds of fresh random starts for a channel whose objective stays above FAILURE_RATIO × the best channel's after
-   * the cross-channel candidates, or whose best fit no second start reached (default 2 for k ≤ 4, 1 above; each
-   * round costs `restarts` more starts for that channel only).
+   * the cross-channel candidates, or whose best fit no second start reached (default 2 for k ≤ 4, JOINT_RETRIES
+   * with `joint` starts, 1 otherwise; each round costs `restarts` more starts for that channel only).
    */
   retries?: number;
   /**
@@ -114,6 +116,12 @@ export interface StatisticalAttackOptions {
 
 /** The largest block dimension n = k² whose starts are joint diagonalisers by default (StatisticalAttackOptions.joint). */
 export const JOINT_MAX_N = 64;
+
+/**
+ * Default retry rounds with `joint` starts (k = 8): one joint start in four to eight lands in the key's basin, so
+ * 4 + 3 × 4 starts per channel; with one round, attack seed 4 of 4 tried missed it (27.7 dB; RESULTS.md).
+ */
+export const JOINT_RETRIES = 3;
 
 /** Default weight of the energy-weighted relations (StatisticalAttackOptions.energyWeight). */
 export const ENERGY_WEIGHT = 1;
@@ -314,7 +322,7 @@ export function statisticalAttack(
   for (let round = 0; ; round++) {
     exchange();
     const bad = failing();
-    if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : 1))) break;
+    if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : joint ? JOINT_RETRIES : 1))) break;
     for (const ch of bad) {
       const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint, rng, la);
       own[ch].push(...more);
