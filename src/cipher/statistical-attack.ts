@@ -121,7 +121,8 @@ export const JOINT_MAX_N = 64;
  * Default starts and retry rounds with `joint` starts (k = 8): a few joint starts in twenty land in the key's basin
  * (the channel exchange spreads one success to the other channels). With 4 starts and 1 round attack seed 4 of 7
  * tried missed it (27.7 dB), with 4 starts and 3 rounds seed 6 did (27.6 dB, even confirmed by two starts); with 8
- * starts and 3 rounds seed 6 reaches it (35.2 dB; RESULTS.md "Joint diagonalisation").
+ * starts and 3 rounds seed 6 reaches it (35.2 dB) but seed 4 does not (27.9 dB): more starts raise the odds, they do
+ * not yet make the search luck-free (RESULTS.md "Joint diagonalisation").
  */
 export const JOINT_RESTARTS = 8;
 export const JOINT_RETRIES = 3;
