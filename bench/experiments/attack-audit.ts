@@ -56,8 +56,8 @@ const { values: o, positionals } = parseArgs({
     energy: { type: "boolean" },
     "no-energy": { type: "boolean" },
     joint: { type: "boolean" },
-    seed: { type: "string" },
     "no-joint": { type: "boolean" },
+    seed: { type: "string" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;

@@ -10,8 +10,8 @@
  * where the second-order fits go wrong (RESULTS.md "Energy-weighted relations").
  *
  * Weights, per block: g = log(q + 10⁻³·n) of the block itself and of its eight neighbours (the log tames the heavy
- * tail of q; the diagonal neighbours lift the best k = 8 fit from 23 to 28 dB in RESULTS.md "Energy-weighted relations"). A second pass over the images: it needs the first pass's mean and covariance
- * (BlockMoments). Pure TypeScript, float64 accumulation, streams over batches.
+ * tail of q; the diagonal neighbours lift the best k = 8 fit from 23 to 28 dB: RESULTS.md "Eight neighbours"). A
+ * second pass over the images: it needs the first pass's mean and covariance (BlockMoments). Pure TypeScript, float64 accumulation, streams over batches.
  */
 import { invert } from "../core/linalg.ts";
 import { checkDims, type ImageDims, readBlockVectors } from "./block.ts";

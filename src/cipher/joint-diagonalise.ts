@@ -9,6 +9,7 @@
  * where they are close, estimation noise mixes the vectors. The joint basis uses every relation at once, and at
  * k = 8 it is the first start the search has that lands in the key's basin (RESULTS.md "Joint diagonalisation").
  */
+import { matmulSquare, transposeSquare } from "../core/linalg.ts";
 
 /** Sweeps stop when no rotation in a sweep turns by more than this (radians). */
 const ANGLE_TOLERANCE = 1e-8;
@@ -65,21 +66,7 @@ export function offDiagonalEnergy(S: readonly Float64Array[], U: Float64Array, n
 
 /** Uᵀ·S·U, n×n row-major. */
 function congruence(S: Float64Array, U: Float64Array, n: number): Float64Array {
-  const SU = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let k = 0; k < n; k++) {
-      const sik = S[i * n + k];
-      if (sik === 0) continue;
-      for (let j = 0; j < n; j++) SU[i * n + j] += sik * U[k * n + j];
-    }
-  const out = new Float64Array(n * n);
-  for (let k = 0; k < n; k++)
-    for (let i = 0; i < n; i++) {
-      const uki = U[k * n + i];
-      if (uki === 0) continue;
-      for (let j = 0; j < n; j++) out[i * n + j] += uki * SU[k * n + j];
-    }
-  return out;
+  return matmulSquare(transposeSquare(U, n), matmulSquare(S, U, n), n);
 }
 
 /** Columns i, j of M turned by [[c, s], [−s, c]]: (M_i, M_j) ← (c·M_i − s·M_j, s·M_i + c·M_j). */

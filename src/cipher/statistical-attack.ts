@@ -499,18 +499,12 @@ function searchStarts(
   rng: () => number,
   la: Linalg,
 ): Candidate[] {
-  const { Lp, Lc, mp, mc } = p;
+  const { Lp, Lc, LpT, LcT, mp, mc } = p;
   const R = Lp.length;
   const out: Candidate[] = [];
-  const symmetric = (L: Float64Array[]) =>
-    L.map((_, r) =>
-      symCombination(
-        L,
-        L.map((_, q) => (q === r ? 1 : 0)),
-        n,
-      ),
-    );
-  const [Sp, Sc] = joint ? [symmetric(Lp), symmetric(Lc)] : [[], []];
+  /** sym(L(r)) = (L(r) + L(r)ᵀ) / 2 of every relation: what the joint diagonalisers diagonalise. */
+  const symmetric = (L: Float64Array[], LT: Float64Array[]) => L.map((x, r) => x.map((v, i) => (v + LT[r][i]) / 2));
+  const [Sp, Sc] = joint ? [symmetric(Lp, LpT), symmetric(Lc, LcT)] : [[], []];
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
     // (or, with `joint`, turned from there into joint diagonalisers of every sym(L(r)))

@@ -208,9 +208,14 @@ def eigen_start(ch, rng):
     _, ec = np.linalg.eigh(sum(ai * (l + l.T) / 2 for ai, l in zip(a, ch.Lc)))
     A = [ep.T @ l @ ep for l in ch.Lp]
     B = [ec.T @ l @ ec for l in ch.Lc]
-    W = sum(x * y for x, y in zip(A, B))
+    s = ising_signs(sum(x * y for x, y in zip(A, B)), (ch.mp @ ep) * (ch.mc @ ec))
+    return ep @ np.diag(s) @ ec.T
+
+
+def ising_signs(W, h):
+    """Signs s of the paired basis vectors maximising s^T (W + W^T) s / 2 + h.s, one flip at a time from sign(h):
+    W = sum_r A_r * B_r (the relations in the two bases, entrywise), h = the means' components multiplied."""
     W = W + W.T
-    h = (ch.mp @ ep) * (ch.mc @ ec)
     s = np.sign(h + 1e-30)
     for _ in range(50):
         changed = False
@@ -220,7 +225,7 @@ def eigen_start(ch, rng):
             s[e] = new
         if not changed:
             break
-    return ep @ np.diag(s) @ ec.T
+    return s
 
 
 def down_from_key(ch, checkpoints=(100, 300, 1500)):
@@ -505,11 +510,10 @@ def jacobi_sweeps(Ls, Ps, z, m, M, sweeps=3, basis=None, grid=180, tol=1e-9):
                 f0 = -2 * A + ((Bk - Pk) ** 2).sum()
                 if f[t] < f0 - tol and t != grid // 2:
                     cc, ss = c[t], s[t]
-                    for X in (V,):
-                        Xi, Xj = X[:, i].copy(), X[:, j].copy()
-                        X[:, i], X[:, j] = cc * Xi - ss * Xj, ss * Xi + cc * Xj
-                        Xi, Xj = X[:, :, i].copy(), X[:, :, j].copy()
-                        X[:, :, i], X[:, :, j] = cc * Xi - ss * Xj, ss * Xi + cc * Xj
+                    Vi, Vj = V[:, i].copy(), V[:, j].copy()
+                    V[:, i], V[:, j] = cc * Vi - ss * Vj, ss * Vi + cc * Vj
+                    Vi, Vj = V[:, :, i].copy(), V[:, :, j].copy()
+                    V[:, :, i], V[:, :, j] = cc * Vi - ss * Vj, ss * Vi + cc * Vj
                     Mi, Mj = Mb[i].copy(), Mb[j].copy()
                     Mb[i], Mb[j] = cc * Mi - ss * Mj, ss * Mi + cc * Mj
                     zi, zj = zb[i], zb[j]
@@ -607,19 +611,7 @@ def jd_start(Ps, Cs, mp, mc, rng):
     uc = uc[:, assignment(cost)]
     A = np.einsum("ai,rab,bj->rij", up, Ps, up)
     B = np.einsum("ai,rab,bj->rij", uc, Cs, uc)
-    W = (A * B).sum(0)
-    W = W + W.T
-    h = (mp @ up) * (mc @ uc)
-    sg = np.sign(h + 1e-30)
-    for _ in range(50):
-        changed = False
-        for e in range(len(sg)):
-            new = 1.0 if W[e] @ sg - W[e, e] * sg[e] + h[e] >= 0 else -1.0
-            changed |= new != sg[e]
-            sg[e] = new
-        if not changed:
-            break
-    return up @ np.diag(sg) @ uc.T
+    return up @ np.diag(ising_signs((A * B).sum(0), (mp @ up) * (mc @ uc))) @ uc.T
 
 
 def cmd_weighted(a):
