@@ -64,6 +64,8 @@ const [secretDir, refDir, kArg] = positionals;
 if (!secretDir || !refDir || !kArg) throw new Error("usage: attack-audit.ts SECRET_STORE REFERENCE_STORE K [options]");
 const k = Number(kArg);
 const limit = Number(o.limit);
+if (o.seed !== undefined && !Number.isInteger(Number(o.seed))) throw new Error(`--seed ${o.seed}: expected an integer`);
+if (o.joint && o["no-joint"]) throw new Error("--joint and --no-joint: give one of them");
 const backends = { torch: torchLinalg, js: jsLinalg };
 if (!(o.linalg in backends)) throw new Error(`--linalg ${o.linalg}: expected torch or js`);
 const la = backends[o.linalg as keyof typeof backends];
