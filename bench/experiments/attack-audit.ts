@@ -4,7 +4,7 @@
 //
 //   node --import tsx bench/experiments/attack-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE K \
 //        [--keys 3] [--grey] [--limit N] [--restarts R] [--iterations I] [--retries T] [--recognise] [--linalg torch|js] [--diagnose] \
-//        [--weight W] [--shrink S] [--energy | --no-energy] [--joint | --no-joint] [--seed S]
+//        [--weight W] [--shrink S] [--energy | --no-energy] [--joint | --no-joint] [--joint-bases B] [--seed S] [--vary-seed]
 //
 // --grey turns both sets into greyscale stored as RGB (R = G = B = the Rec. 601 luma): scans, documents, X-rays.
 // --linalg: the attack's linear algebra (default torch: libtorch float64; js: the browser-safe loops, slow at k = 16).
@@ -20,7 +20,8 @@
 // the audit's own, defaultEnergy(k²): on for k ≥ 8); their second pass over each key's ciphertexts counts in its time.
 // --joint / --no-joint: starts from joint diagonalisers of all relations (StatisticalAttackOptions.joint; default on
 // for k = 8 only). --seed: the attack's own seed (its random starts; default 1). The whitened problem is the same for
-// every key, so fresh keys with one seed land on the same fit; other seeds are what shows whether the search was lucky.
+// every key, so fresh keys with one seed land on the same fit; other seeds are what shows whether the search was lucky:
+// --vary-seed gives key i the attack seed S + i − 1. --joint-bases: joint-diagonaliser bases per side (JOINT_BASES).
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
@@ -37,6 +38,7 @@ import {
 import { defaultShrink, defaultWeight } from "../../src/cipher/statistical-attack.ts";
 import { jsLinalg } from "../../src/core/linalg.ts";
 import { Store } from "../../src/data/index.ts";
+import { addBlockMoments, addEnergyMoments } from "../../src/data/torch-moments.ts";
 import { storeLabels } from "../../src/train/labels.ts";
 
 const { values: o, positionals } = parseArgs({
@@ -58,6 +60,8 @@ const { values: o, positionals } = parseArgs({
     joint: { type: "boolean" },
     "no-joint": { type: "boolean" },
     seed: { type: "string" },
+    "vary-seed": { type: "boolean", default: false },
+    "joint-bases": { type: "string" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;
@@ -95,6 +99,21 @@ function readAll(
   return { x, labels: Int32Array.from(take, (p) => all[p]), dims: { c, h, w } };
 }
 
+/** The statistics of `x` (CHW, `dims.n` images) on libtorch, 500 images at a time (what stores use; torch-moments.ts). */
+function accumulate<T>(
+  acc: T,
+  add: (acc: T, x: Float32Array, d: typeof dims) => T,
+  x: Float32Array,
+  d: typeof dims,
+): T {
+  const per = d.c * d.h * d.w;
+  for (let i = 0; i < d.n; i += 500) {
+    const m = Math.min(500, d.n - i);
+    add(acc, x.subarray(i * per, (i + m) * per), { ...d, n: m });
+  }
+  return acc;
+}
+
 const t0 = performance.now();
 console.log(`linear algebra: ${la.name}`);
 const secret = readAll(secretDir, limit);
@@ -102,11 +121,10 @@ const ref = readAll(refDir, limit);
 const { c, h, w } = secret.dims;
 const n = secret.labels.length;
 const dims = { n, c, h, w, layout: "CHW" as const };
-const refStats = new BlockMoments(k, c).add(ref.x, { n: ref.labels.length, c, h, w, layout: "CHW" });
+const refDims = { n: ref.labels.length, c, h, w, layout: "CHW" as const };
+const refStats = accumulate(new BlockMoments(k, c), addBlockMoments, ref.x, refDims);
 const useEnergy = o["no-energy"] ? false : (o.energy ?? defaultEnergy(k * k));
-const refEnergy = useEnergy
-  ? new EnergyMoments(refStats).add(ref.x, { n: ref.labels.length, c, h, w, layout: "CHW" })
-  : null;
+const refEnergy = useEnergy ? accumulate(new EnergyMoments(refStats), addEnergyMoments, ref.x, refDims) : null;
 console.log(
   `secret ${secretDir} (${n} images ${c}×${h}×${w}${o.grey ? ", greyscale R=G=B" : ""}), reference ${refDir} ` +
     `(${ref.labels.length}), k=${k}, objective weight ${weight}, shrink ${shrink}, energy relations ${useEnergy ? "on" : "off"}; read in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
@@ -117,19 +135,23 @@ const plan = measurePlan(n, 1000, 200);
 for (let i = 1; i <= Number(o.keys); i++) {
   const seed = `audit-${k}-${i}`;
   const key = await generateKey({ blockSize: k, seed });
+  const attackSeed = (o.seed ? Number(o.seed) : 1) + (o["vary-seed"] ? i - 1 : 0);
   const t1 = performance.now();
   const cipher = encrypt(secret.x, dims, key);
-  const cipherStats = new BlockMoments(k, c).add(cipher, dims);
+  const cipherStats = accumulate(new BlockMoments(k, c), addBlockMoments, cipher, dims);
   const r = statisticalAttack(cipherStats, refStats, {
     restarts: o.restarts ? Number(o.restarts) : undefined,
     iterations: o.iterations ? Number(o.iterations) : undefined,
     retries: o.retries ? Number(o.retries) : undefined,
     joint: o.joint ? true : o["no-joint"] ? false : undefined,
-    seed: o.seed ? Number(o.seed) : undefined,
+    seed: attackSeed,
+    jointBases: o["joint-bases"] ? Number(o["joint-bases"]) : undefined,
     weight,
     shrink,
     linalg: la,
-    energy: refEnergy ? { cipher: new EnergyMoments(cipherStats).add(cipher, dims), plain: refEnergy } : null,
+    energy: refEnergy
+      ? { cipher: accumulate(new EnergyMoments(cipherStats), addEnergyMoments, cipher, dims), plain: refEnergy }
+      : null,
   });
   const s = (performance.now() - t1) / 1000;
   const per = c * h * w;
@@ -186,14 +208,14 @@ for (let i = 1; i <= Number(o.keys); i++) {
   }
   rows.push({ seed, psnr: m.psnr, ssim: m.ssim, reid: m.reid.rate, recog, reliable: r.reliable, s });
   console.log(
-    `key ${seed}: PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(3)}, re-id ${(100 * m.reid.rate).toFixed(1)}% of ` +
+    `key ${seed} (attack seed ${attackSeed}): PSNR ${m.psnr.toFixed(2)} dB, SSIM ${m.ssim.toFixed(3)}, re-id ${(100 * m.reid.rate).toFixed(1)}% of ` +
       `${m.images} among ${m.reid.pool}${recog ? `, recognisability ${recog}` : ""}; flat blocks ` +
       `${(100 * m.leak.flatBlocks).toFixed(1)}%, activity correlation ${m.leak.edgeCorrelation.toFixed(3)}; attack ` +
       `${s.toFixed(0)} s; ${r.reliable ? "reliable" : "UNRELIABLE"}; per channel ` +
       r.channelReports
         .map(
           (q) =>
-            `${q.relativeLoss.toExponential(2)}/${typeof q.solvedBy === "string" ? q.solvedBy : `from ${q.solvedBy.fromChannel} (${q.solvedBy.how})`}/${q.confirmations} of ${q.starts}`,
+            `${q.relativeLoss.toExponential(2)}/${typeof q.solvedBy === "string" ? q.solvedBy : `from ${q.solvedBy.fromChannel} (${q.solvedBy.how})`}/${q.confirmations} of ${q.starts}+${q.agreeingChannels}ch`,
         )
         .join(", "),
   );

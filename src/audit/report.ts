@@ -47,7 +47,9 @@ function channelRow(ch: number, c: ChannelReport) {
     channel: `${ch}${c.tiedTo !== null ? ` (tied to ${c.tiedTo})` : ""}`,
     mismatch: c.relativeLoss.toExponential(2),
     solvedBy: by,
-    confirmations: `${c.confirmations} of ${c.starts}${c.tiedTo !== null ? "+" : ""}`,
+    confirmations:
+      `${c.confirmations} of ${c.starts}${c.tiedTo !== null ? "+" : ""}` +
+      (c.agreeingChannels ? ` + ${c.agreeingChannels} channel${c.agreeingChannels > 1 ? "s" : ""}` : ""),
     agreement: Number.isFinite(c.agreementDb) ? `${c.agreementDb.toFixed(1)} dB apart` : "identical",
     status: c.reliable ? "reliable" : `UNRELIABLE: ${c.problems.join("; ")}`,
   };

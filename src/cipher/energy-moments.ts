@@ -31,7 +31,7 @@ export const ENERGY_OFFSETS: readonly (readonly [number, number])[] = [
 ];
 
 /** The log's floor, as a share of the block dimension n (the mean of q is n). */
-const ENERGY_FLOOR = 1e-3;
+export const ENERGY_FLOOR = 1e-3;
 
 export class EnergyMoments {
   readonly n: number;
@@ -63,6 +63,16 @@ export class EnergyMoments {
     this.sumG = Array.from({ length: first.channels }, () => ENERGY_OFFSETS.map(() => 0));
     this.sumGXX = per(n * n);
     this.sumXX = per(n * n);
+  }
+
+  /** The first pass's mean block vector of a channel (what the blocks are centred on). */
+  centre(ch: number): Float64Array {
+    return this.mean[ch];
+  }
+
+  /** The inverse of the first pass's block covariance of a channel (what the whitened energy q uses). */
+  precisionMatrix(ch: number): Float64Array {
+    return this.precision[ch];
   }
 
   /** Adds every image of a batch (CHW or HWC float32). */

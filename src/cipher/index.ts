@@ -46,7 +46,7 @@ export {
   pixelShuffle,
   pixelShuffleConvTransposeWeight,
 } from "./conv.ts";
-export { ENERGY_OFFSETS, EnergyMoments } from "./energy-moments.ts";
+export { ENERGY_FLOOR, ENERGY_OFFSETS, EnergyMoments } from "./energy-moments.ts";
 export {
   type ChannelProblem,
   channelProblem,
@@ -80,7 +80,7 @@ export {
   validateKeyMaterial,
 } from "./key.ts";
 export { keyFromNpy, keyToNpy } from "./keynpy.ts";
-export { BlockMoments, type BlockMomentsJson, NEIGHBOUR_OFFSETS } from "./moments.ts";
+export { BlockMoments, type BlockMomentsJson, channelPairIndex, NEIGHBOUR_OFFSETS } from "./moments.ts";
 export {
   blockPermutation,
   inversePermutation,

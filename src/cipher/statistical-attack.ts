@@ -18,9 +18,10 @@
  * covariance, whatever the reference) a channel's estimate gives the other's exactly; (2) the cross-channel
  * covariances L_c^{ij} = M_iᵀ L_p^{ij} M_j give every channel a start from every better one; (3) a channel whose
  * objective (relative to what there is to match) stays above FAILURE_RATIO × the best channel's, or whose best fit
- * no second independent start reached, gets fresh starts; (4) each channel reports its objective, how it was solved,
- * how many independent starts confirm it, and how differently its near-best fits decrypt (AMBIGUITY_DB), and is
- * flagged unreliable when any of these fails.
+ * no second independent route reached (another start, or another channel's fit carried over by (1) or (2)), gets
+ * fresh starts; (4) each channel reports its objective, how it was solved, how many independent starts and other
+ * channels confirm it, and how differently its near-best fits decrypt (AMBIGUITY_DB), and is flagged unreliable
+ * when any of these fails.
  * Two options change the objective, both off by default (see their docs): `weight` compares the residuals weighted by
  * the plaintext variance, `shrink` denoises the whitened L's (soft-thresholded singular values) before matching; at
  * k = 16 shrinking ranks points near the key below every fit the search finds, but descending from the key the
@@ -71,6 +72,8 @@ export interface StatisticalAttackOptions {
    * sweeps cost minutes per start in JS and the objective's own minimum near the key is below 20 dB, so off there).
    */
   joint?: boolean;
+  /** Joint-diagonaliser bases drawn per side for one round of `joint` starts (default JOINT_BASES, at least `restarts`). */
+  jointBases?: number;
   /**
    * Rounds of fresh random starts for a channel whose objective stays above FAILURE_RATIO × the best channel's after
    * the cross-channel candidates, or whose best fit no second start reached (default 2 for k ≤ 4, JOINT_RETRIES
@@ -126,6 +129,8 @@ export const JOINT_MAX_N = 64;
  */
 export const JOINT_RESTARTS = 8;
 export const JOINT_RETRIES = 3;
+/** Joint-diagonaliser bases drawn per side and channel for one round of `joint` starts (at least `restarts`). */
+export const JOINT_BASES = 16;
 
 /** Default weight of the energy-weighted relations (StatisticalAttackOptions.energyWeight). */
 export const ENERGY_WEIGHT = 1;
@@ -190,6 +195,12 @@ export interface ChannelReport {
    */
   confirmations: number;
   /**
+   * Other channels whose best fit, carried over to this channel (through the cross-channel statistics or a tie) and
+   * descended, lands within 5% of this channel's: independent routes too. The estimate counts as confirmed when
+   * confirmations + agreeingChannels ≥ 2.
+   */
+  agreeingChannels: number;
+  /**
    * PSNR (dB) between the estimate's decryption and that of the most different near-best candidate (objective
    * within 5%), predicted from the statistics (no images needed); Infinity when all near-best candidates agree.
    * Low values mean several keys fit the statistics equally well.
@@ -243,6 +254,7 @@ export function statisticalAttack(
   const refine = o.refine ?? !small;
   const joint = o.joint ?? (!small && n <= JOINT_MAX_N);
   const restarts = o.restarts ?? (small ? 12 : joint ? JOINT_RESTARTS : 4);
+  const jointBases = o.jointBases ?? JOINT_BASES;
   const iterations = o.iterations ?? (small ? 1500 : 400);
   const la = o.linalg ?? jsLinalg;
   const weight = o.weight ?? defaultWeight(n);
@@ -256,7 +268,7 @@ export function statisticalAttack(
   const best: Candidate[] = [];
   const reports: ChannelReport[] = [];
   for (let ch = 0; ch < C; ch++) {
-    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, joint, rng, la));
+    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la));
     best.push(lowest(own[ch]));
     reports.push({
       loss: 0,
@@ -265,6 +277,7 @@ export function statisticalAttack(
       solvedBy: "search",
       tiedTo: null,
       confirmations: 0,
+      agreeingChannels: 0,
       agreementDb: Number.POSITIVE_INFINITY,
       reliable: true,
       problems: [],
@@ -289,23 +302,34 @@ export function statisticalAttack(
     return out;
   };
   const nearBest = (j: number) => pool(j).filter((c) => c.value <= best[j].value * NEAR_BEST + 1e-15);
-  /** Channels far above the best one, or whose best fit no second independent start has reached. */
+  /**
+   * Per channel j: for each other channel i, the best value of the candidates carried over from i's best fit (tie
+   * or cross-channel statistics, descended), and which best of i they came from.
+   */
+  const carried = best.map(() => new Map<number, { from: number; value: number }>());
+  /** Other channels whose best fit, carried over, lands on j's (within NEAR_BEST): agreement between channels. */
+  const agreeing = (j: number) =>
+    [...carried[j]].filter(([i, c]) => c.from === best[i].value && c.value <= best[j].value * NEAR_BEST + 1e-15).length;
+  /** Channels far above the best one, or whose best fit no second independent route (start or channel) reached. */
   const failing = () => {
     const top = Math.min(...best.map((_, ch) => rel(ch)));
-    return best.map((_, ch) => ch).filter((ch) => rel(ch) > FAILURE_RATIO * top + 1e-12 || nearBest(ch).length < 2);
+    return best
+      .map((_, ch) => ch)
+      .filter((ch) => rel(ch) > FAILURE_RATIO * top + 1e-12 || nearBest(ch).length + agreeing(ch) < 2);
   };
-  // channels help each other: a worse channel tries candidates derived from every better one; a channel still far
-  // above the best gets fresh starts, then the exchange runs again
+  // channels help each other: every channel tries candidates carried over from every other channel's best (the
+  // channels' relative objectives differ even at the key, so "better" cannot be told from them alone); a channel
+  // still far above the best, or unconfirmed, gets fresh starts, then the exchange runs again
   const tried = new Set<string>();
   const exchange = () => {
     // until no channel improves: an improved channel may in turn help the others
     for (let changed = true; changed; ) {
       changed = false;
       const order = best.map((_, ch) => ch).sort((a, b) => rel(a) - rel(b));
-      for (const [pos, j] of order.entries())
-        for (const i of order.slice(0, pos)) {
+      for (const j of order)
+        for (const i of order) {
           const id = `${i}:${j}:${best[i].value}`;
-          if (tried.has(id)) continue;
+          if (i === j || tried.has(id)) continue;
           tried.add(id);
           const tries: { M: Float64Array; how: "tie" | "coupling" }[] = [];
           const tie = ties.find((t) => t.i === i && t.j === j);
@@ -314,6 +338,9 @@ export function statisticalAttack(
             tries.push({ M: couplingStart(cipher, plain, problems, i, j, best[i].M, n, la), how: "coupling" });
           for (const t of tries) {
             const cand = descend(problems[j], n, t.M, iterations, la);
+            const prev = carried[j].get(i);
+            if (!prev || prev.from !== best[i].value || cand.value < prev.value)
+              carried[j].set(i, { from: best[i].value, value: cand.value });
             if (cand.value < best[j].value * (1 - 1e-9) - 1e-15) {
               best[j] = cand;
               reports[j].solvedBy = { fromChannel: i, how: t.how };
@@ -328,7 +355,7 @@ export function statisticalAttack(
     const bad = failing();
     if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : joint ? JOINT_RETRIES : 1))) break;
     for (const ch of bad) {
-      const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint, rng, la);
+      const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la);
       own[ch].push(...more);
       reports[ch].starts += restarts;
       const m = lowest(more);
@@ -349,16 +376,17 @@ export function statisticalAttack(
     r.relativeLoss = rel(ch);
     const near = nearBest(ch);
     r.confirmations = near.length;
+    r.agreeingChannels = agreeing(ch);
     r.agreementDb = agreement(near, best[ch], sp.sqrt, n, la);
     if (r.relativeLoss > FAILURE_RATIO * top + 1e-12)
       r.problems.push(
         `its statistics mismatch (${r.relativeLoss.toExponential(2)}) stayed ${(r.relativeLoss / top).toFixed(1)}× ` +
           `the best channel's after ${r.starts} starts: the search did not converge`,
       );
-    if (near.length < 2)
+    if (near.length + r.agreeingChannels < 2)
       r.problems.push(
-        `no second independent start (of ${r.starts}${r.tiedTo === null ? "" : " and the tied channels'"}) reached ` +
-          "its best fit: a better one may exist",
+        `no second independent start (of ${r.starts}${r.tiedTo === null ? "" : " and the tied channels'"}) or ` +
+          "other channel's fit reached its best fit: a better one may exist",
       );
     if (r.agreementDb < AMBIGUITY_DB)
       r.problems.push(
@@ -495,97 +523,170 @@ function searchStarts(
   restarts: number,
   iterations: number,
   refine: boolean,
-  joint: boolean,
+  /** Joint-diagonaliser bases per side (joint starts), or false for eigenvector starts. */
+  joint: number | false,
   rng: () => number,
   la: Linalg,
 ): Candidate[] {
-  const { Lp, Lc, LpT, LcT, mp, mc } = p;
-  const R = Lp.length;
+  if (joint !== false) return jointStarts(p, n, restarts, joint, iterations, refine, rng, la);
   const out: Candidate[] = [];
-  /** sym(L(r)) = (L(r) + L(r)ᵀ) / 2 of every relation: what the joint diagonalisers diagonalise. */
-  const symmetric = (L: Float64Array[], LT: Float64Array[]) => L.map((x, r) => x.map((v, i) => (v + LT[r][i]) / 2));
-  const [Sp, Sc] = joint ? [symmetric(Lp, LpT), symmetric(Lc, LcT)] : [[], []];
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
-    // (or, with `joint`, turned from there into joint diagonalisers of every sym(L(r)))
-    const a = Lp.map(() => gaussian(rng));
-    const ep = sortedEigen(symCombination(Lp, a, n), n, la);
-    const ec = sortedEigen(symCombination(Lc, a, n), n, la);
-    if (joint) {
-      jointDiagonalise(Sp, ep, n);
-      jointDiagonalise(Sc, ec, n);
-    }
-    // M = Σ_e signs[e] · ep[:, e] ⊗ ec[:, match[e]] = ep·Q·ecᵀ with the signed permutation Q[e, match[e]] = signs[e].
-    // In the two eigenbases the objective needs no product: with A(r) = epᵀ Lp(r) ep, B(r) = ecᵀ Lc(r) ec,
-    // u = mp·ep and v = mc·ec, ‖M Lc − Lp M‖² = Σ_{e,f} (s_e B[m(e), m(f)] − A[e, f] s_f)² and
-    // ‖mc − mp M‖² = Σ_e (v[m(e)] − u[e] s_e)², so a sign flip or a swap changes only O(n) terms.
-    const epT = transpose(ep, n);
-    const ecT = transpose(ec, n);
-    const half = la.matmuls([...Lp, ...Lc], [...Array(R).fill(ep), ...Array(R).fill(ec)], n);
-    const inBasis = la.matmuls([...Array(R).fill(epT), ...Array(R).fill(ecT)], half, n);
-    const A = inBasis.slice(0, R);
-    const B = inBasis.slice(R);
-    const u = rowTimes(mp, ep, n);
-    const v = rowTimes(mc, ec, n);
-    const signs = new Float64Array(n).fill(1);
-    const match = refine ? signatureMatch(A, B, u, v, n, signs) : Int32Array.from({ length: n }, (_, e) => e);
-    /** The objective's terms in rows or columns `S` (each counted once). */
-    const partial = (S: number[]): number => {
-      let value = 0;
-      for (let r = 0; r < R; r++) {
-        const Ar = A[r];
-        const Br = B[r];
-        for (const e of S) {
-          const se = signs[e];
-          const row = match[e] * n;
-          for (let f = 0; f < n; f++) value += (se * Br[row + match[f]] - Ar[e * n + f] * signs[f]) ** 2;
-        }
-        for (const f of S) {
-          const sf = signs[f];
-          const col = match[f];
-          for (let e = 0; e < n; e++) {
-            if (S.includes(e)) continue;
-            value += (signs[e] * Br[match[e] * n + col] - Ar[e * n + f] * sf) ** 2;
-          }
-        }
-      }
-      for (const e of S) value += (v[match[e]] - u[e] * signs[e]) ** 2;
-      return value;
-    };
-    /** Applies a move that is its own inverse to rows `S`; keeps it if the objective drops, else undoes it. */
-    const attempt = (S: number[], move: () => void): boolean => {
-      const before = partial(S);
-      move();
-      if (partial(S) < before - 1e-15) return true;
-      move();
-      return false;
-    };
-    const flip = (e: number) => () => {
-      signs[e] = -signs[e];
-    };
-    const swap = (e: number, flips: number) => () => {
-      [match[e], match[e + 1]] = [match[e + 1], match[e]];
-      if (flips & 1) signs[e] = -signs[e];
-      if (flips & 2) signs[e + 1] = -signs[e + 1];
-    };
-    for (let improved = true; improved; ) {
-      improved = false;
-      for (let e = 0; e < n; e++) improved = attempt([e], flip(e)) || improved;
-      if (refine)
-        for (let e = 0; e + 1 < n; e++)
-          for (let flips = 0; flips < 4; flips++) improved = attempt([e, e + 1], swap(e, flips)) || improved;
-    }
-    // M = ep · (Q ecᵀ): row e of Q ecᵀ is signs[e] × column match[e] of ec
-    const QecT = new Float64Array(n * n);
-    for (let e = 0; e < n; e++) {
-      const se = signs[e];
-      const src = match[e] * n;
-      for (let j = 0; j < n; j++) QecT[e * n + j] = se * ecT[src + j];
-    }
-    const M = la.matmuls([ep], [QecT], n)[0];
-    out.push(descend(p, n, M, iterations, la));
+    // (with `refine`, by their signatures over all relations)
+    const a = p.Lp.map(() => gaussian(rng));
+    const bp = inBasis(p.Lp, p.mp, sortedEigen(symCombination(p.Lp, a, n), n, la), n, la);
+    const bc = inBasis(p.Lc, p.mc, sortedEigen(symCombination(p.Lc, a, n), n, la), n, la);
+    out.push(descend(p, n, pairedStart(bp, bc, pairBases(bp, bc, n, refine), n, la), iterations, la));
   }
   return out;
+}
+
+/**
+ * Starts from joint diagonalisers (StatisticalAttackOptions.joint): JOINT_BASES bases per side, each the joint
+ * diagonaliser of every sym(L(r)) reached from the eigenvectors of one random combination; every plaintext basis is
+ * paired with every ciphertext basis (the two sides' sweeps need not stop at corresponding bases, so the basis drawn
+ * with the same combination is not always the partner that fits), each plaintext basis keeps its best partner by the
+ * objective before descent, and the `restarts` best of those are descended.
+ */
+function jointStarts(
+  p: Problem,
+  n: number,
+  restarts: number,
+  bases: number,
+  iterations: number,
+  refine: boolean,
+  rng: () => number,
+  la: Linalg,
+): Candidate[] {
+  /** sym(L(r)) = (L(r) + L(r)ᵀ) / 2 of every relation: what the joint diagonalisers diagonalise. */
+  const symmetric = (L: Float64Array[], LT: Float64Array[]) => L.map((x, r) => x.map((v, i) => (v + LT[r][i]) / 2));
+  const Sp = symmetric(p.Lp, p.LpT);
+  const Sc = symmetric(p.Lc, p.LcT);
+  const count = Math.max(restarts, bases);
+  const plain: Basis[] = [];
+  const cipher: Basis[] = [];
+  for (let s = 0; s < count; s++) {
+    const a = p.Lp.map(() => gaussian(rng));
+    plain.push(inBasis(p.Lp, p.mp, jointDiagonalise(Sp, sortedEigen(symCombination(p.Lp, a, n), n, la), n), n, la));
+    cipher.push(inBasis(p.Lc, p.mc, jointDiagonalise(Sc, sortedEigen(symCombination(p.Lc, a, n), n, la), n), n, la));
+  }
+  const partners = plain.map((bp) => {
+    let best = { bc: cipher[0], pairing: pairBases(bp, cipher[0], n, refine) };
+    for (const bc of cipher.slice(1)) {
+      const pairing = pairBases(bp, bc, n, refine);
+      if (pairing.value < best.pairing.value) best = { bc, pairing };
+    }
+    return { bp, ...best };
+  });
+  partners.sort((x, y) => x.pairing.value - y.pairing.value);
+  return partners
+    .slice(0, restarts)
+    .map(({ bp, bc, pairing }) => descend(p, n, pairedStart(bp, bc, pairing, n, la), iterations, la));
+}
+
+/** An orthonormal basis U (columns) of one side, with that side's relations and whitened mean expressed in it. */
+interface Basis {
+  U: Float64Array;
+  /** Uᵀ·L(r)·U for every relation. */
+  rel: Float64Array[];
+  /** mean·U. */
+  mean: Float64Array;
+}
+
+function inBasis(L: Float64Array[], mean: Float64Array, U: Float64Array, n: number, la: Linalg): Basis {
+  const R = L.length;
+  const half = la.matmuls(L, Array(R).fill(U), n);
+  return { U, rel: la.matmuls(Array(R).fill(transpose(U, n)), half, n), mean: rowTimes(mean, U, n) };
+}
+
+/** Plaintext basis vector e ↔ ciphertext basis vector match[e], with sign signs[e]; value: the objective there. */
+interface Pairing {
+  match: Int32Array;
+  signs: Float64Array;
+  value: number;
+}
+
+/**
+ * Pairs the vectors of a plaintext and a ciphertext basis (signatures over all relations, or in order without
+ * `refine`), then flips signs (and, with `refine`, swaps neighbours) while the objective falls.
+ * M = Σ_e signs[e] · up[:, e] ⊗ uc[:, match[e]] = up·Q·ucᵀ with the signed permutation Q[e, match[e]] = signs[e].
+ * In the two bases the objective needs no product: with A(r) = upᵀ Lp(r) up, B(r) = ucᵀ Lc(r) uc, u = mp·up and
+ * v = mc·uc, ‖M Lc − Lp M‖² = Σ_{e,f} (s_e B[m(e), m(f)] − A[e, f] s_f)² and ‖mc − mp M‖² = Σ_e (v[m(e)] − u[e] s_e)²,
+ * so a sign flip or a swap changes only O(n) terms.
+ */
+function pairBases(bp: Basis, bc: Basis, n: number, refine: boolean): Pairing {
+  const { rel: A, mean: u } = bp;
+  const { rel: B, mean: v } = bc;
+  const R = A.length;
+  const signs = new Float64Array(n).fill(1);
+  const match = refine ? signatureMatch(A, B, u, v, n, signs) : Int32Array.from({ length: n }, (_, e) => e);
+  /** The objective's terms in rows or columns `S` (each counted once). */
+  const partial = (S: number[]): number => {
+    let value = 0;
+    for (let r = 0; r < R; r++) {
+      const Ar = A[r];
+      const Br = B[r];
+      for (const e of S) {
+        const se = signs[e];
+        const row = match[e] * n;
+        for (let f = 0; f < n; f++) value += (se * Br[row + match[f]] - Ar[e * n + f] * signs[f]) ** 2;
+      }
+      for (const f of S) {
+        const sf = signs[f];
+        const col = match[f];
+        for (let e = 0; e < n; e++) {
+          if (S.includes(e)) continue;
+          value += (signs[e] * Br[match[e] * n + col] - Ar[e * n + f] * sf) ** 2;
+        }
+      }
+    }
+    for (const e of S) value += (v[match[e]] - u[e] * signs[e]) ** 2;
+    return value;
+  };
+  /** Applies a move that is its own inverse to rows `S`; keeps it if the objective drops, else undoes it. */
+  const attempt = (S: number[], move: () => void): boolean => {
+    const before = partial(S);
+    move();
+    if (partial(S) < before - 1e-15) return true;
+    move();
+    return false;
+  };
+  const flip = (e: number) => () => {
+    signs[e] = -signs[e];
+  };
+  const swap = (e: number, flips: number) => () => {
+    [match[e], match[e + 1]] = [match[e + 1], match[e]];
+    if (flips & 1) signs[e] = -signs[e];
+    if (flips & 2) signs[e + 1] = -signs[e + 1];
+  };
+  for (let improved = true; improved; ) {
+    improved = false;
+    for (let e = 0; e < n; e++) improved = attempt([e], flip(e)) || improved;
+    if (refine)
+      for (let e = 0; e + 1 < n; e++)
+        for (let flips = 0; flips < 4; flips++) improved = attempt([e, e + 1], swap(e, flips)) || improved;
+  }
+  // every row's terms, each counted once: rows 0..n−1 as S with no columns outside them
+  let value = 0;
+  for (let r = 0; r < R; r++)
+    for (let e = 0; e < n; e++) {
+      const row = match[e] * n;
+      for (let f = 0; f < n; f++) value += (signs[e] * B[r][row + match[f]] - A[r][e * n + f] * signs[f]) ** 2;
+    }
+  for (let e = 0; e < n; e++) value += (v[match[e]] - u[e] * signs[e]) ** 2;
+  return { match, signs, value };
+}
+
+/** M = up · (Q ucᵀ): row e of Q ucᵀ is signs[e] × column match[e] of uc. */
+function pairedStart(bp: Basis, bc: Basis, { match, signs }: Pairing, n: number, la: Linalg): Float64Array {
+  const ucT = transpose(bc.U, n);
+  const QucT = new Float64Array(n * n);
+  for (let e = 0; e < n; e++) {
+    const se = signs[e];
+    const src = match[e] * n;
+    for (let j = 0; j < n; j++) QucT[e * n + j] = se * ucT[src + j];
+  }
+  return la.matmuls([bp.U], [QucT], n)[0];
 }
 
 /** Projected gradient descent on the orthogonal group from M, with an adaptive step. */

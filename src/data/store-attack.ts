@@ -1,6 +1,7 @@
 /**
  * The ciphertext-only attack (src/cipher/statistical-attack.ts) on stores: block statistics of an encrypted store and
- * of a plain reference store (public photos: other classes, another dataset), and the key estimate.
+ * of a plain reference store (public photos: other classes, another dataset), and the key estimate. The passes run
+ * on libtorch (torch-moments.ts): the same sums as the pure TypeScript accumulators, 10–50× faster at k ≥ 8.
  */
 
 import type { ImageDims } from "../cipher/index.ts";
@@ -14,6 +15,7 @@ import {
 } from "../cipher/index.ts";
 import { DataError } from "./errors.ts";
 import type { Store } from "./store.ts";
+import { addBlockMoments, addEnergyMoments } from "./torch-moments.ts";
 
 export interface StorePassOptions {
   limit?: number;
@@ -30,12 +32,12 @@ export function storeBlockMoments(store: Store, blockSize: number, opts: StorePa
       `store ${store.dir}: ${h}×${w} images do not tile into ${blockSize}×${blockSize} blocks`,
       "SHAPE",
     );
-  return storePass(store, new BlockMoments(blockSize, store.shape[0]), opts);
+  return storePass(store, new BlockMoments(blockSize, store.shape[0]), addBlockMoments, opts);
 }
 
 /** The energy-weighted covariances of the same images, a second pass after `first` (storeBlockMoments). */
 export function storeEnergyMoments(store: Store, first: BlockMoments, opts: StorePassOptions = {}): EnergyMoments {
-  return storePass(store, new EnergyMoments(first), opts);
+  return storePass(store, new EnergyMoments(first), addEnergyMoments, opts);
 }
 
 /**
@@ -71,10 +73,11 @@ export function storeAttackEnergy(
   };
 }
 
-/** Adds up to `limit` images of a store to an accumulator, batch by batch. */
-function storePass<T extends { add(x: Float32Array, dims: ImageDims): T }>(
+/** Adds up to `limit` images of a store to an accumulator, batch by batch (`add`: the libtorch path, torch-moments.ts). */
+function storePass<T>(
   store: Store,
   acc: T,
+  add: (acc: T, x: Float32Array, dims: ImageDims) => T,
   opts: StorePassOptions,
 ): T {
   const [c, h, w] = store.shape;
@@ -82,7 +85,7 @@ function storePass<T extends { add(x: Float32Array, dims: ImageDims): T }>(
   let done = 0;
   for (const { x, n } of store.images({ limit: total })) {
     const batch = x.subarray(0, n * c * h * w);
-    acc.add(opts.transform ? opts.transform(batch, n) : batch, { n, c, h, w, layout: "CHW" });
+    add(acc, opts.transform ? opts.transform(batch, n) : batch, { n, c, h, w, layout: "CHW" });
     done += n;
     opts.onProgress?.(done, total);
   }

@@ -81,7 +81,7 @@ ${table(
     "channel",
     "statistics mismatch (share)",
     "solved by",
-    "independent starts that agree",
+    "independent starts (+ other channels) that agree",
     "near-best fits differ by",
     "status",
   ],

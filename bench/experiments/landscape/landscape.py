@@ -677,10 +677,11 @@ def cmd_weighted(a):
                 M = jd_start(Ps, Cs, mp.numpy(), mc.numpy(), np.random.default_rng(seed))
             else:
                 M = eigen_start(ch, np.random.default_rng(seed))
+            start_value = float(objective(torch.tensor(M), w))
             if not a.direct:
                 M = second_order_descent(ch, M, 300)[0]
             M2 = descend(M, w)
-            line = (f"  fit {seed}: {ch.psnr(M):.2f} dB (extended objective {float(objective(torch.tensor(M), w)):.4f}) "
+            line = (f"  fit {seed}: start {start_value:.4f}, {ch.psnr(M):.2f} dB (extended objective {float(objective(torch.tensor(M), w)):.4f}) "
                     f"-> {ch.psnr(M2):.2f} dB ({float(objective(torch.tensor(M2), w)):.4f})")
             if a.sparsify:
                 M3, pen = sparsify(ch, M2)

@@ -52,7 +52,9 @@ export function channelLines(reports: ChannelReport[]): string[] {
         : `from channel ${c.solvedBy.fromChannel} (${c.solvedBy.how === "tie" ? "tied channels" : "cross-channel statistics"})`;
     return (
       `  channel ${ch}: statistics mismatch ${c.loss.toExponential(2)} (share ${c.relativeLoss.toExponential(2)}), ` +
-      `solved by ${by}, ${c.confirmations} of ${c.starts} starts agree` +
+      `solved by ${by}, ${c.confirmations} of ${c.starts} starts` +
+      (c.agreeingChannels ? ` and ${c.agreeingChannels} other channel${c.agreeingChannels > 1 ? "s" : ""}` : "") +
+      " agree" +
       (c.reliable ? "" : `; UNRELIABLE: ${c.problems.join("; ")}`)
     );
   });
