@@ -79,13 +79,30 @@ function rotateColumns(M: Float64Array, i: number, j: number, c: number, s: numb
   }
 }
 
-/** A ← Gᵀ·A·G for the rotation G of rotateColumns in plane (i, j) (rows and columns i, j of A change). */
+/**
+ * A ← Gᵀ·A·G for the rotation G of rotateColumns in plane (i, j), A symmetric: rows i and j turn (contiguous), the
+ * columns copy them by symmetry, and the 2×2 block in the plane is set from its old entries.
+ */
 function rotate(A: Float64Array, i: number, j: number, c: number, s: number, n: number): void {
-  rotateColumns(A, i, j, c, s, n);
+  const ri = i * n;
+  const rj = j * n;
+  const aii = A[ri + i];
+  const ajj = A[rj + j];
+  const aij = A[ri + j];
   for (let k = 0; k < n; k++) {
-    const ai = A[i * n + k];
-    const aj = A[j * n + k];
-    A[i * n + k] = c * ai - s * aj;
-    A[j * n + k] = s * ai + c * aj;
+    const ai = A[ri + k];
+    const aj = A[rj + k];
+    const bi = c * ai - s * aj;
+    const bj = s * ai + c * aj;
+    A[ri + k] = bi;
+    A[rj + k] = bj;
+    A[k * n + i] = bi;
+    A[k * n + j] = bj;
   }
+  const cs = c * s;
+  A[ri + i] = c * c * aii - 2 * cs * aij + s * s * ajj;
+  A[rj + j] = s * s * aii + 2 * cs * aij + c * c * ajj;
+  const bij = cs * (aii - ajj) + (c * c - s * s) * aij;
+  A[ri + j] = bij;
+  A[rj + i] = bij;
 }

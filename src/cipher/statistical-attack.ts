@@ -31,8 +31,9 @@
  * whitened energy, which the key leaves alone, so they obey the same W_c = Mᵀ W_p M (energy-moments.ts); they join
  * the L's in the starts and the objective. Callers that hold the images (attackStore, the audit) add them from k = 8
  * (defaultEnergy), where they lift the estimate from 20.6 to 25.0–26.2 dB per key. With them, starts built from
- * joint diagonalisers of all the relations (`joint`, joint-diagonalise.ts; default at k = 8) find the key's basin:
- * 35.1 dB at k = 8 (RESULTS.md "Joint diagonalisation").
+ * joint diagonalisers of all the relations (`joint`, joint-diagonalise.ts; default at k = 8), every plaintext basis
+ * paired with its best ciphertext partner, find the key's basin: 35.3 dB at k = 8 on every one of 12 attack seeds
+ * (RESULTS.md "Cross-paired joint starts").
  * The estimate is exact when the plaintext statistics are; with statistics from other images the error sits in
  * directions where natural images have little variance, which is why decryption PSNR is high even when the
  * key's relative error is not small. The lesson for users: a block-wise linear cipher leaks its key through the
@@ -121,15 +122,18 @@ export interface StatisticalAttackOptions {
 export const JOINT_MAX_N = 64;
 
 /**
- * Default starts and retry rounds with `joint` starts (k = 8): a few joint starts in twenty land in the key's basin
- * (the channel exchange spreads one success to the other channels). With 4 starts and 1 round attack seed 4 of 7
- * tried missed it (27.7 dB), with 4 starts and 3 rounds seed 6 did (27.6 dB, even confirmed by two starts); with 8
- * starts and 3 rounds seed 6 reaches it (35.2 dB) but seed 4 does not (27.9 dB): more starts raise the odds, they do
- * not yet make the search luck-free (RESULTS.md "Joint diagonalisation").
+ * Default starts and retry rounds with `joint` starts (k = 8): 8 descents per channel, from the best of the
+ * JOINT_BASES × JOINT_BASES pairings of joint bases, and up to 3 rounds of fresh starts for a channel still
+ * unconfirmed. With one basis per start and its own partner only, 3 of 9 attack seeds missed the key's basin
+ * (27.6–27.9 dB); cross-paired, 12 of 12 reach it and no retry round runs (RESULTS.md "Cross-paired joint starts").
  */
 export const JOINT_RESTARTS = 8;
 export const JOINT_RETRIES = 3;
-/** Joint-diagonaliser bases drawn per side and channel for one round of `joint` starts (at least `restarts`). */
+/**
+ * Joint-diagonaliser bases drawn per side and channel for one round of `joint` starts (at least `restarts`): each
+ * costs Jacobi sweeps (≈ 0.2 s at n = 64), each of the bases² pairings an assignment and a sign/swap search in the two
+ * bases (no n×n products).
+ */
 export const JOINT_BASES = 16;
 
 /** Default weight of the energy-weighted relations (StatisticalAttackOptions.energyWeight). */

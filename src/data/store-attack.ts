@@ -1,7 +1,8 @@
 /**
  * The ciphertext-only attack (src/cipher/statistical-attack.ts) on stores: block statistics of an encrypted store and
  * of a plain reference store (public photos: other classes, another dataset), and the key estimate. The passes run
- * on libtorch (torch-moments.ts): the same sums as the pure TypeScript accumulators, 10–50× faster at k ≥ 8.
+ * on libtorch (torch-moments.ts): the same sums as the pure TypeScript accumulators, 4–17× faster at k = 8 and 16
+ * (bench/attack-moments.ts).
  */
 
 import type { ImageDims } from "../cipher/index.ts";
