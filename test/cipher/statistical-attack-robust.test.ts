@@ -125,7 +125,31 @@ describe("statisticalAttack robustness", () => {
       { restarts: 1, iterations: 50, retries: 0 },
     );
     assert.equal(r.channelReports[0].confirmations, 1);
+    assert.equal(r.channelReports[0].agreeingChannels, 0, "one channel: no other channel to agree");
     assert.equal(r.reliable, false);
     assert.match(r.channelReports[0].problems.join(" "), /no second independent start/);
+  });
+
+  test("channels whose carried-over fits land on each other's confirm each other (one start each)", async () => {
+    // colour images whose channels share their structure: each channel's single start is confirmed by the other
+    // channels' fits, carried over through the cross-channel covariances and descended
+    const [n, c, size, k] = [200, 3, 16, 2];
+    const dims = { n, c, h: size, w: size, layout: "CHW" as const };
+    const key = await generateKey({ blockSize: k, seed: "agreeing-channels" });
+    const plain = smoothImages(n, c, size, 2);
+    const r = statisticalAttack(
+      new BlockMoments(k, c).add(encrypt(plain, dims, key), dims),
+      new BlockMoments(k, c).add(smoothImages(n, c, size, 1), dims),
+      { restarts: 1, iterations: 400, retries: 0 },
+    );
+    for (const [ch, q] of r.channelReports.entries()) {
+      assert.equal(q.starts, 1);
+      assert.ok(q.confirmations <= 1, `channel ${ch}: only its own start can confirm from the search`);
+      assert.ok(q.agreeingChannels >= 1, `channel ${ch}: ${q.agreeingChannels} agreeing channels`);
+      assert.ok(q.confirmations + q.agreeingChannels >= 2 && q.reliable, `channel ${ch}: ${q.problems.join("; ")}`);
+    }
+    // and what they agree on decrypts: the estimate recovers the images
+    const back = encrypt(encrypt(plain, dims, key), dims, { ...key, values: r.inverse });
+    assert.ok(Math.min(...channelPsnr(back, plain, n, c, size * size)) > 25);
   });
 });
