@@ -21,7 +21,7 @@
 // --joint / --no-joint: starts from joint diagonalisers of all relations (StatisticalAttackOptions.joint; default on
 // for k = 8 only). --seed: the attack's own seed (its random starts; default 1). The whitened problem is the same for
 // every key, so fresh keys with one seed land on the same fit; other seeds are what shows whether the search was lucky:
-// --vary-seed gives key i the attack seed S + i − 1. --joint-bases: joint-diagonaliser bases per side (JOINT_BASES).
+// --vary-seed gives key i the attack seed S + i − 1; --first-key N runs keys N, N + 1, … (one process per key). --joint-bases: joint-diagonaliser bases per side (JOINT_BASES).
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
@@ -61,6 +61,7 @@ const { values: o, positionals } = parseArgs({
     "no-joint": { type: "boolean" },
     seed: { type: "string" },
     "vary-seed": { type: "boolean", default: false },
+    "first-key": { type: "string", default: "1" },
     "joint-bases": { type: "string" },
   },
 });
@@ -132,7 +133,7 @@ console.log(
 const rows: { seed: string; psnr: number; ssim: number; reid: number; recog?: string; reliable: boolean; s: number }[] =
   [];
 const plan = measurePlan(n, 1000, 200);
-for (let i = 1; i <= Number(o.keys); i++) {
+for (let i = Number(o["first-key"]); i < Number(o["first-key"]) + Number(o.keys); i++) {
   const seed = `audit-${k}-${i}`;
   const key = await generateKey({ blockSize: k, seed });
   const attackSeed = (o.seed ? Number(o.seed) : 1) + (o["vary-seed"] ? i - 1 : 0);
