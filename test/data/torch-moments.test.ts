@@ -5,16 +5,7 @@ import { describe, test } from "node:test";
 import { BlockMoments, ENERGY_OFFSETS, EnergyMoments, NEIGHBOUR_OFFSETS } from "../../src/cipher/index.ts";
 import { addBlockMoments, addEnergyMoments } from "../../src/data/torch-moments.ts";
 import { smoothImages } from "../audit/images.ts";
-
-function maxRelDiff(a: Float64Array, b: Float64Array): number {
-  let diff = 0;
-  let size = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    size = Math.max(size, Math.abs(a[i]));
-  }
-  return diff / size;
-}
+import { maxRelErr } from "../cipher/helpers.ts";
 
 describe("torch block statistics", () => {
   // 3 batches of non-square images (4 × 6 blocks of 2×2, and 2 × 3 blocks of 4×4): edges in both directions
@@ -40,11 +31,11 @@ describe("torch block statistics", () => {
       assert.deepEqual(torch.count, js.count);
       for (let ch = 0; ch < 3; ch++)
         for (let rel = 0; rel < NEIGHBOUR_OFFSETS.length; rel++) {
-          assert.ok(maxRelDiff(js.sumAB[ch][rel], torch.sumAB[ch][rel]) < 1e-12, `sumAB ch ${ch} rel ${rel}`);
-          assert.ok(maxRelDiff(js.covariance(ch, rel), torch.covariance(ch, rel)) < 1e-9, `cov ch ${ch} rel ${rel}`);
+          assert.ok(maxRelErr(torch.sumAB[ch][rel], js.sumAB[ch][rel]) < 1e-12, `sumAB ch ${ch} rel ${rel}`);
+          assert.ok(maxRelErr(torch.covariance(ch, rel), js.covariance(ch, rel)) < 1e-9, `cov ch ${ch} rel ${rel}`);
         }
-      assert.ok(maxRelDiff(js.crossCovariance(0, 2), torch.crossCovariance(0, 2)) < 1e-9);
-      assert.ok(maxRelDiff(js.crossCovariance(1, 2), torch.crossCovariance(1, 2)) < 1e-9);
+      assert.ok(maxRelErr(torch.crossCovariance(0, 2), js.crossCovariance(0, 2)) < 1e-9);
+      assert.ok(maxRelErr(torch.crossCovariance(1, 2), js.crossCovariance(1, 2)) < 1e-9);
     });
 
     test(`k = ${k}: EnergyMoments covariances of all nine relations match the JS loops`, () => {
@@ -60,7 +51,7 @@ describe("torch block statistics", () => {
       for (let ch = 0; ch < 3; ch++)
         for (let rel = 0; rel < ENERGY_OFFSETS.length; rel++) {
           assert.ok(Math.abs(js.sumG[ch][rel] - torch.sumG[ch][rel]) < 1e-9 * Math.abs(js.sumG[ch][rel]) + 1e-9);
-          const d = maxRelDiff(js.covariance(ch, rel), torch.covariance(ch, rel));
+          const d = maxRelErr(torch.covariance(ch, rel), js.covariance(ch, rel));
           assert.ok(d < 1e-9, `energy ch ${ch} rel ${rel}: ${d}`);
         }
     });
