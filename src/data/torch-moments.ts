@@ -90,7 +90,8 @@ export function addEnergyMoments(acc: EnergyMoments, data: Float32Array, dims: I
       const X = all.select(0, ch).sub(fromTypedArray(acc.centre(ch), [n])); // [N, bh, bw, n], centred
       const P = fromTypedArray(acc.precisionMatrix(ch), [n, n]);
       // g = log(q + floor·n), q = x·P·xᵀ per block
-      const q = X.reshape(-1, n).mm(P).mul(X.reshape(-1, n)).sum(1).clamp(0);
+      const rows = X.reshape(-1, n);
+      const q = rows.mm(P).mul(rows).sum(1).clamp(0);
       const g = q
         .add(ENERGY_FLOOR * n)
         .log()
