@@ -44,6 +44,7 @@ import {
   jsLinalg,
   type Linalg,
   linearAssignment,
+  type RelationObjective,
   symmetricFunction,
   transposeSquare as transpose,
 } from "../core/linalg.ts";
@@ -177,8 +178,14 @@ export const FAILURE_RATIO = 2;
  * scale) mean the statistics do not pin the key down: the estimate is then flagged unreliable.
  */
 export const AMBIGUITY_DB = 20;
-/** The channel exchange sweeps again only while some channel's objective fell by more than this share in a sweep. */
+/**
+ * The channel exchange sweeps again only while some channel's objective fell by more than this share in a sweep, and
+ * a carried fit stays current (counts for agreement, is not carried again) while its source channel's best has not
+ * fallen by more than this share since.
+ */
 const EXCHANGE_GAIN = 1e-3;
+/** The channel exchange stops after this many sweeps even if channels still gain (k = 16, see exchange()). */
+const EXCHANGE_SWEEPS = 3;
 /** A start counts as near-best when its objective is within this factor of the channel's best. */
 const NEAR_BEST = 1.05;
 /** Ciphertext channels whose cross-channel regression leaves less than this share of variance are tied. */
@@ -313,9 +320,11 @@ export function statisticalAttack(
    * or cross-channel statistics, descended), and which best of i they came from.
    */
   const carried = best.map(() => new Map<number, { from: number; value: number }>());
+  /** Whether the fit of channel i that a carried candidate came from is still i's best, up to EXCHANGE_GAIN. */
+  const current = (i: number, from: number) => from <= best[i].value * (1 + EXCHANGE_GAIN) + 1e-15;
   /** Other channels whose best fit, carried over, lands on j's (within NEAR_BEST): agreement between channels. */
   const agreeing = (j: number) =>
-    [...carried[j]].filter(([i, c]) => c.from === best[i].value && c.value <= best[j].value * NEAR_BEST + 1e-15).length;
+    [...carried[j]].filter(([i, c]) => current(i, c.from) && c.value <= best[j].value * NEAR_BEST + 1e-15).length;
   /** Channels far above the best one, or whose best fit no second independent route (start or channel) reached. */
   const failing = () => {
     const top = Math.min(...best.map((_, ch) => rel(ch)));
@@ -326,17 +335,17 @@ export function statisticalAttack(
   // channels help each other: every channel tries candidates carried over from every other channel's best (the
   // channels' relative objectives differ even at the key, so "better" cannot be told from them alone); a channel
   // still far above the best, or unconfirmed, gets fresh starts, then the exchange runs again
-  const tried = new Set<string>();
   const exchange = () => {
-    // until no channel improves: an improved channel may in turn help the others
-    for (let changed = true; changed; ) {
+    // again while some channel gained more than EXCHANGE_GAIN (an improved channel may in turn help the others), but
+    // at most EXCHANGE_SWEEPS times: at k = 16, where one descent does not converge, carrying fits back and forth
+    // would go on descending for as long as it is allowed
+    for (let sweep = 0, changed = true; changed && sweep < EXCHANGE_SWEEPS; sweep++) {
       changed = false;
       const order = best.map((_, ch) => ch).sort((a, b) => rel(a) - rel(b));
       for (const j of order)
         for (const i of order) {
-          const id = `${i}:${j}:${best[i].value}`;
-          if (i === j || tried.has(id)) continue;
-          tried.add(id);
+          const prev = carried[j].get(i);
+          if (i === j || (prev && current(i, prev.from))) continue;
           const tries: { M: Float64Array; how: "tie" | "coupling" }[] = [];
           const tie = ties.find((t) => t.i === i && t.j === j);
           if (tie) tries.push({ M: tiedStart(problems[i], problems[j], best[i].M, tie.T, n, la), how: "tie" });
@@ -344,12 +353,10 @@ export function statisticalAttack(
             tries.push({ M: couplingStart(cipher, plain, problems, i, j, best[i].M, n, la), how: "coupling" });
           for (const t of tries) {
             const cand = descend(problems[j], n, t.M, iterations, la);
-            const prev = carried[j].get(i);
-            if (!prev || prev.from !== best[i].value || cand.value < prev.value)
+            const c = carried[j].get(i);
+            if (!c || c.from > best[i].value || cand.value < c.value)
               carried[j].set(i, { from: best[i].value, value: cand.value });
             if (cand.value < best[j].value * (1 - 1e-9) - 1e-15) {
-              // another sweep only for a real gain: at k = 16, where 200 steps do not converge, carrying fits back
-              // and forth would otherwise go on descending by crumbs
               if (cand.value < best[j].value * (1 - EXCHANGE_GAIN)) changed = true;
               best[j] = cand;
               reports[j].solvedBy = { fromChannel: i, how: t.how };
@@ -699,23 +706,46 @@ function pairedStart(bp: Basis, bc: Basis, { match, signs }: Pairing, n: number,
 
 /** Projected gradient descent on the orthogonal group from M, with an adaptive step. */
 function descend(p: Problem, n: number, M0: Float64Array, iterations: number, la: Linalg): Candidate {
-  let M = M0;
-  let cur = evaluate(M, p, n, la);
-  // the gradient changes only when a step is accepted
-  let lr = 0.05;
-  let G = gradient(cur, p, n, la);
-  for (let it = 0; it < iterations && lr > 1e-9; it++) {
-    const M2 = new Float64Array(n * n);
-    for (let i = 0; i < n * n; i++) M2[i] = M[i] - lr * G[i];
-    const P = la.polar(M2, n);
-    const ev = evaluate(P, p, n, la);
-    if (ev.value < cur.value) {
-      [M, cur] = [P, ev];
-      G = gradient(cur, p, n, la);
-      lr *= 1.1;
-    } else lr *= 0.5;
+  const f = objectiveOf(p, n, la);
+  try {
+    let M = M0;
+    let value = f.value(M);
+    // the gradient changes only when a step is accepted
+    let lr = 0.05;
+    let G = f.gradient();
+    for (let it = 0; it < iterations && lr > 1e-9; it++) {
+      const M2 = new Float64Array(n * n);
+      for (let i = 0; i < n * n; i++) M2[i] = M[i] - lr * G[i];
+      const P = la.polar(M2, n);
+      const v = f.value(P);
+      if (v < value) {
+        [M, value] = [P, v];
+        G = f.gradient();
+        lr *= 1.1;
+      } else lr *= 0.5;
+    }
+    return { M, value };
+  } finally {
+    f.dispose();
   }
-  return { M, value: cur.value };
+}
+
+/** The descent's objective: the backend's resident one where it has it (unweighted only), else evaluate/gradient. */
+function objectiveOf(p: Problem, n: number, la: Linalg): RelationObjective {
+  const resident = p.W ? null : la.relationObjective?.(p, n);
+  if (resident) return resident;
+  let ev: Evaluation | null = null;
+  return {
+    value(M) {
+      ev = evaluate(M, p, n, la);
+      return ev.value;
+    },
+    gradient() {
+      if (!ev) throw new Error("objective: gradient() before value()");
+      return gradient(ev, p, n, la);
+    },
+    dispose() {},
+  };
 }
 
 function lowest(cands: Candidate[]): Candidate {

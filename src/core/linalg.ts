@@ -416,6 +416,30 @@ export interface Linalg {
    * (throws when AᵀA is zero).
    */
   polar(a: Float64Array, n: number): Float64Array;
+  /**
+   * Optional: the attack's matching objective for relations that stay fixed during a descent, so a backend can hold
+   * them (src/audit/torch-linalg.ts keeps them as libtorch tensors and saves two copies of every relation per step).
+   * Without it (or when it returns null) the search computes the same objective with matmuls().
+   */
+  relationObjective?(s: RelationStatistics, n: number): RelationObjective | null;
+}
+
+/** Whitened second-order statistics to match: one n×n Lp(r) and Lc(r) per relation r, and the two mean rows. */
+export interface RelationStatistics {
+  Lp: readonly Float64Array[];
+  Lc: readonly Float64Array[];
+  mp: Float64Array;
+  mc: Float64Array;
+}
+
+/** f(M) = Σ_r ‖M·Lc(r) − Lp(r)·M‖² + ‖mc − mp·M‖² over n×n M (statistical-attack.ts, the unweighted objective). */
+export interface RelationObjective {
+  /** f(M); remembers M for gradient(). */
+  value(M: Float64Array): number;
+  /** ∂f/∂M = Σ_r 2(E(r)·Lc(r)ᵀ − Lp(r)ᵀ·E(r)) − 2 mpᵀ(mc − mp·M), E(r) = M·Lc(r) − Lp(r)·M, at the last value()'s M. */
+  gradient(): Float64Array;
+  /** Frees what the backend holds (the objective is unusable after). */
+  dispose(): void;
 }
 
 /** polar(): eigenvalues of AᵀA below this share of the largest are raised to it (a rank-deficient A stays finite). */

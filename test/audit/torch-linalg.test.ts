@@ -1,11 +1,12 @@
 // The attack's libtorch linear algebra (src/audit/torch-linalg.ts) against the JS loops of src/core/linalg.ts, the
 // float64 reference: products, symmetric eigendecompositions, inverses and polar factors agree to 1e-9 relative on
-// random symmetric and general matrices, both return Q as the polar factor of Q·S, and the ciphertext-only attack
-// returns the same estimate with either.
+// random symmetric and general matrices, both return Q as the polar factor of Q·S, the resident relation objective
+// gives the JS objective's value and gradient, and the ciphertext-only attack returns the same estimate with either.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { torchLinalg } from "../../src/audit/torch-linalg.ts";
+import { torchLinalg, torchRelationObjective } from "../../src/audit/torch-linalg.ts";
 import { BlockMoments, encrypt, generateKey, statisticalAttack } from "../../src/cipher/index.ts";
+import { objectiveAndGradient } from "../../src/cipher/statistical-attack.ts";
 import { jsLinalg, type Linalg } from "../../src/core/linalg.ts";
 import { maxRelErr } from "../cipher/helpers.ts";
 import { lcg, smoothImages } from "./images.ts";
@@ -95,6 +96,30 @@ describe("torchLinalg equals the JS backend (float64)", () => {
     for (const la of backends) assert.equal(la.invert(new Float64Array(n * n), n), null, la.name);
     assert.throws(() => torchLinalg.matmuls([new Float64Array(5)], [new Float64Array(4)], 2), /matmuls: matrix 0/);
     assert.throws(() => torchLinalg.polar(new Float64Array(n * n), n), /AᵀA is zero/);
+  });
+
+  test("the resident relation objective equals the JS objective and gradient, at each new M, and frees its tensors", () => {
+    const [n, R] = [10, 4];
+    const r = lcg(57);
+    const s = {
+      Lp: Array.from({ length: R }, () => general(n, r)),
+      Lc: Array.from({ length: R }, () => general(n, r)),
+      mp: Float64Array.from({ length: n }, () => 2 * r() - 1),
+      mc: Float64Array.from({ length: n }, () => 2 * r() - 1),
+    };
+    const f = torchRelationObjective(s, n);
+    assert.throws(() => f.gradient(), /gradient\(\) before value\(\)/);
+    // two different points, the gradient asked for after each (the objective remembers the last M only)
+    for (const M of [jsLinalg.polar(general(n, r), n), general(n, r)]) {
+      const ref = objectiveAndGradient(M, { ...s, W: null }, n, jsLinalg);
+      const value = f.value(M);
+      assert.ok(Math.abs(value - ref.value) <= 1e-12 * ref.value, `value ${value} vs ${ref.value}`);
+      assert.ok(maxRelErr(f.gradient(), ref.gradient) < 1e-10, "gradient");
+    }
+    f.dispose();
+    assert.throws(() => f.value(general(n, r)), /Tensor was disposed/, "dispose() frees the held relations");
+    assert.throws(() => torchRelationObjective({ ...s, Lc: s.Lc.slice(1) }, n), /4 plaintext relations, 3 ciphertext/);
+    assert.throws(() => torchRelationObjective({ ...s, mc: new Float64Array(3) }, n), /mc has 3 values, expected 10/);
   });
 
   test("the attack gives the same estimate with either backend (k = 3, reference = other images)", async () => {
