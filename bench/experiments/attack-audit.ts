@@ -22,6 +22,7 @@
 // for k = 8 only). --seed: the attack's own seed (its random starts; default 1). The whitened problem is the same for
 // every key, so fresh keys with one seed land on the same fit; other seeds are what shows whether the search was lucky:
 // --vary-seed gives key i the attack seed S + i − 1; --first-key N runs keys N, N + 1, … (one process per key). --joint-bases: joint-diagonaliser bases per side (JOINT_BASES).
+// --descent adaptive|bb: the search's local descent (StatisticalAttackOptions.descent; default the attack's own).
 import { parseArgs } from "node:util";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
@@ -35,7 +36,7 @@ import {
   generateKey,
   statisticalAttack,
 } from "../../src/cipher/index.ts";
-import { defaultShrink, defaultWeight } from "../../src/cipher/statistical-attack.ts";
+import { type Descent, defaultShrink, defaultWeight } from "../../src/cipher/statistical-attack.ts";
 import { jsLinalg } from "../../src/core/linalg.ts";
 import { Store } from "../../src/data/index.ts";
 import { addBlockMoments, addEnergyMoments } from "../../src/data/torch-moments.ts";
@@ -63,6 +64,7 @@ const { values: o, positionals } = parseArgs({
     "vary-seed": { type: "boolean", default: false },
     "first-key": { type: "string", default: "1" },
     "joint-bases": { type: "string" },
+    descent: { type: "string" },
   },
 });
 const [secretDir, refDir, kArg] = positionals;
@@ -74,6 +76,10 @@ if (o.joint && o["no-joint"]) throw new Error("--joint and --no-joint: give one 
 const backends = { torch: torchLinalg, js: jsLinalg };
 if (!(o.linalg in backends)) throw new Error(`--linalg ${o.linalg}: expected torch or js`);
 const la = backends[o.linalg as keyof typeof backends];
+const descents = ["adaptive", "bb"] as const;
+if (o.descent !== undefined && !descents.includes(o.descent as Descent))
+  throw new Error(`--descent ${o.descent}: expected adaptive or bb`);
+const descent = o.descent as Descent | undefined;
 const weight = o.weight === undefined ? defaultWeight(k * k) : Number(o.weight);
 if (!(weight >= 0)) throw new Error(`--weight ${o.weight}: expected a number ≥ 0`);
 const shrink = o.shrink === undefined ? defaultShrink(k * k) : Number(o.shrink);
@@ -147,6 +153,7 @@ for (let i = Number(o["first-key"]); i < Number(o["first-key"]) + Number(o.keys)
     joint: o.joint ? true : o["no-joint"] ? false : undefined,
     seed: attackSeed,
     jointBases: o["joint-bases"] ? Number(o["joint-bases"]) : undefined,
+    descent,
     weight,
     shrink,
     linalg: la,
@@ -186,7 +193,7 @@ for (let i = Number(o["first-key"]); i < Number(o["first-key"]) + Number(o.keys)
     // the search's result against the key's own point and a descent from it (measurement only: uses the true key)
     const steps = o.iterations ? Number(o.iterations) : 400;
     const fromKey = (descendSteps: number) => {
-      const at = attackObjectiveAtKey(cipherStats, refStats, key.values, la, weight, shrink, descendSteps);
+      const at = attackObjectiveAtKey(cipherStats, refStats, key.values, la, weight, shrink, descendSteps, descent);
       const nn = k * k * k * k;
       const inverse = new Float64Array(c * nn);
       for (let ch = 0; ch < c; ch++) {

@@ -58,6 +58,11 @@ export interface StatisticalAttackOptions {
   restarts?: number;
   /** Gradient iterations per start (default 1500 for k ≤ 4, 400 above; stops early when the step size vanishes). */
   iterations?: number;
+  /**
+   * How each start descends (Descent): "adaptive", projected gradient steps whose size grows by 10% after a success and
+   * halves after a failure (the default), or "bb", Barzilai–Borwein steps with a non-monotone line search.
+   */
+  descent?: Descent;
   /** Seed of the starts (default 1). */
   seed?: number;
   /**
@@ -269,6 +274,7 @@ export function statisticalAttack(
   const restarts = o.restarts ?? (small ? 12 : joint ? JOINT_RESTARTS : 4);
   const jointBases = o.jointBases ?? JOINT_BASES;
   const iterations = o.iterations ?? (small ? 1500 : 400);
+  const descent = o.descent ?? "adaptive";
   const la = o.linalg ?? jsLinalg;
   const weight = o.weight ?? defaultWeight(n);
   const shrink = o.shrink ?? defaultShrink(n);
@@ -281,7 +287,7 @@ export function statisticalAttack(
   const best: Candidate[] = [];
   const reports: ChannelReport[] = [];
   for (let ch = 0; ch < C; ch++) {
-    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la));
+    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la, descent));
     best.push(lowest(own[ch]));
     reports.push({
       loss: 0,
@@ -352,7 +358,7 @@ export function statisticalAttack(
           if (coupled)
             tries.push({ M: couplingStart(cipher, plain, problems, i, j, best[i].M, n, la), how: "coupling" });
           for (const t of tries) {
-            const cand = descend(problems[j], n, t.M, iterations, la);
+            const cand = descend(problems[j], n, t.M, iterations, la, descent);
             const c = carried[j].get(i);
             if (!c || c.from > best[i].value || cand.value < c.value)
               carried[j].set(i, { from: best[i].value, value: cand.value });
@@ -370,7 +376,7 @@ export function statisticalAttack(
     const bad = failing();
     if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : joint ? JOINT_RETRIES : 1))) break;
     for (const ch of bad) {
-      const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la);
+      const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la, descent);
       own[ch].push(...more);
       reports[ch].starts += restarts;
       const m = lowest(more);
@@ -449,6 +455,7 @@ export function attackObjectiveAtKey(
   weight: number = defaultWeight(cipher.n),
   shrink: number = defaultShrink(cipher.n),
   descendSteps = 0,
+  descent: Descent = "adaptive",
 ): { loss: number[]; key: Float64Array } {
   checkCompatible(cipher, plain);
   const n = cipher.n;
@@ -461,7 +468,7 @@ export function attackObjectiveAtKey(
     const K = trueKey.slice(ch * n * n, (ch + 1) * n * n);
     const M0 = la.polar(la.matmuls([la.matmuls([p.sp.sqrt], [K], n)[0]], [p.sc.invSqrt], n)[0], n);
     const { M, value } =
-      descendSteps > 0 ? descend(p, n, M0, descendSteps, la) : { M: M0, value: evaluate(M0, p, n, la).value };
+      descendSteps > 0 ? descend(p, n, M0, descendSteps, la, descent) : { M: M0, value: evaluate(M0, p, n, la).value };
     loss.push(value);
     key.set(la.matmuls([la.matmuls([p.sp.invSqrt], [M], n)[0]], [p.sc.sqrt], n)[0], ch * n * n);
   }
@@ -542,8 +549,9 @@ function searchStarts(
   joint: number | false,
   rng: () => number,
   la: Linalg,
+  descent: Descent,
 ): Candidate[] {
-  if (joint !== false) return jointStarts(p, n, restarts, joint, iterations, refine, rng, la);
+  if (joint !== false) return jointStarts(p, n, restarts, joint, iterations, refine, rng, la, descent);
   const out: Candidate[] = [];
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
@@ -551,7 +559,7 @@ function searchStarts(
     const a = p.Lp.map(() => gaussian(rng));
     const bp = inBasis(p.Lp, p.mp, sortedEigen(symCombination(p.Lp, a, n), n, la), n, la);
     const bc = inBasis(p.Lc, p.mc, sortedEigen(symCombination(p.Lc, a, n), n, la), n, la);
-    out.push(descend(p, n, pairedStart(bp, bc, pairBases(bp, bc, n, refine), n, la), iterations, la));
+    out.push(descend(p, n, pairedStart(bp, bc, pairBases(bp, bc, n, refine), n, la), iterations, la, descent));
   }
   return out;
 }
@@ -572,6 +580,7 @@ function jointStarts(
   refine: boolean,
   rng: () => number,
   la: Linalg,
+  descent: Descent,
 ): Candidate[] {
   /** sym(L(r)) = (L(r) + L(r)ᵀ) / 2 of every relation: what the joint diagonalisers diagonalise. */
   const symmetric = (L: Float64Array[], LT: Float64Array[]) => L.map((x, r) => x.map((v, i) => (v + LT[r][i]) / 2));
@@ -596,7 +605,7 @@ function jointStarts(
   partners.sort((x, y) => x.pairing.value - y.pairing.value);
   return partners
     .slice(0, restarts)
-    .map(({ bp, bc, pairing }) => descend(p, n, pairedStart(bp, bc, pairing, n, la), iterations, la));
+    .map(({ bp, bc, pairing }) => descend(p, n, pairedStart(bp, bc, pairing, n, la), iterations, la, descent));
 }
 
 /** An orthonormal basis U (columns) of one side, with that side's relations and whitened mean expressed in it. */
@@ -704,8 +713,23 @@ function pairedStart(bp: Basis, bc: Basis, { match, signs }: Pairing, n: number,
   return la.matmuls([bp.U], [QucT], n)[0];
 }
 
-/** Projected gradient descent on the orthogonal group from M, with an adaptive step. */
-function descend(p: Problem, n: number, M0: Float64Array, iterations: number, la: Linalg): Candidate {
+/** The search's local descent on the orthogonal group (StatisticalAttackOptions.descent). */
+export type Descent = "adaptive" | "bb";
+
+/** `iterations` objective evaluations of descent from M0 on the orthogonal group (the best point seen). */
+function descend(
+  p: Problem,
+  n: number,
+  M0: Float64Array,
+  iterations: number,
+  la: Linalg,
+  method: Descent = "adaptive",
+): Candidate {
+  return method === "bb" ? descendBB(p, n, M0, iterations, la) : descendAdaptive(p, n, M0, iterations, la);
+}
+
+/** Projected gradient descent from M0 with an adaptive step: 10% longer after a success, half after a failure. */
+function descendAdaptive(p: Problem, n: number, M0: Float64Array, iterations: number, la: Linalg): Candidate {
   const f = objectiveOf(p, n, la);
   try {
     let M = M0;
@@ -728,6 +752,78 @@ function descend(p: Problem, n: number, M0: Float64Array, iterations: number, la
   } finally {
     f.dispose();
   }
+}
+
+/** Zhang–Hager averaging of the non-monotone line search's reference value (0: monotone Armijo). */
+const BB_MEMORY = 0.85;
+/** The line search's sufficient-decrease constant (Armijo). */
+const BB_ARMIJO = 1e-4;
+
+/**
+ * Riemannian gradient descent from M0 with Barzilai–Borwein step sizes (alternating the two BB formulas) and a
+ * non-monotone line search (Zhang–Hager), the polar factor as retraction: the method of Wen & Yin (2013, "A feasible
+ * method for optimization with orthogonality constraints"), there with the Cayley transform. BB steps adapt to the
+ * objective's curvature, where the adaptive step creeps along its valleys (at n = 256, 200 adaptive steps are far
+ * from converged). `iterations` counts objective evaluations, as in descendAdaptive; returns the best point seen.
+ */
+function descendBB(p: Problem, n: number, M0: Float64Array, iterations: number, la: Linalg): Candidate {
+  const f = objectiveOf(p, n, la);
+  try {
+    let M = M0;
+    let value = f.value(M);
+    let xi = riemannianGradient(M, f.gradient(), n, la);
+    let best: Candidate = { M, value };
+    let [reference, weight] = [value, 1];
+    let step = 0.05;
+    for (let evals = 1, k = 0; evals < iterations; k++) {
+      const xx = dot(xi, xi);
+      if (!(xx > 1e-300)) break;
+      let P: Float64Array | null = null;
+      let v = Number.POSITIVE_INFINITY;
+      while (evals < iterations && step > 1e-12) {
+        const M2 = new Float64Array(n * n);
+        for (let i = 0; i < n * n; i++) M2[i] = M[i] - step * xi[i];
+        const candidate = la.polar(M2, n);
+        const cv = f.value(candidate);
+        evals++;
+        if (cv <= reference - BB_ARMIJO * step * xx) {
+          [P, v] = [candidate, cv];
+          break;
+        }
+        step *= 0.5;
+      }
+      if (!P) break;
+      const xiNext = riemannianGradient(P, f.gradient(), n, la);
+      let ss = 0;
+      let sy = 0;
+      let yy = 0;
+      for (let i = 0; i < n * n; i++) {
+        const si = P[i] - M[i];
+        const yi = xiNext[i] - xi[i];
+        ss += si * si;
+        sy += si * yi;
+        yy += yi * yi;
+      }
+      sy = Math.abs(sy);
+      if (sy > 0) step = Math.min(1e10, Math.max(1e-10, k % 2 === 0 ? ss / sy : sy / yy));
+      const nextWeight = BB_MEMORY * weight + 1;
+      reference = (BB_MEMORY * weight * reference + v) / nextWeight;
+      weight = nextWeight;
+      [M, value, xi] = [P, v, xiNext];
+      if (value < best.value) best = { M, value };
+    }
+    return best;
+  } finally {
+    f.dispose();
+  }
+}
+
+/** The gradient's component along the orthogonal group at M: M·skew(MᵀG) = (G − M·Gᵀ·M) / 2. */
+function riemannianGradient(M: Float64Array, G: Float64Array, n: number, la: Linalg): Float64Array {
+  const [GtM] = la.matmuls([transpose(G, n)], [M], n);
+  const [MGtM] = la.matmuls([M], [GtM], n);
+  for (let i = 0; i < n * n; i++) MGtM[i] = (G[i] - MGtM[i]) / 2;
+  return MGtM;
 }
 
 /** The descent's objective: the backend's resident one where it has it (unweighted only), else evaluate/gradient. */

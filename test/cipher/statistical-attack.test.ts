@@ -120,6 +120,29 @@ describe("statisticalAttack (ciphertext-only)", () => {
     assert.throws(() => attackObjectiveAtKey(cipherStats, cipherStats, key.values.subarray(1)), /expected 3×4×4/);
   });
 
+  test('descent "bb" (Barzilai–Borwein) ends lower than "adaptive" in the same evaluations, and decrypts at least as well', async () => {
+    const [c, size, k, count] = [3, 32, 4, 400];
+    const dims = { n: count, c, h: size, w: size, layout: "CHW" as const };
+    const secret = smoothImages(count, c, size, 2);
+    const key = await generateKey({ blockSize: k, seed: "descent-bb" });
+    const cipher = encrypt(secret, dims, key);
+    const cipherStats = new BlockMoments(k, c).add(cipher, dims);
+    const reference = new BlockMoments(k, c).add(smoothImages(count, c, size, 1), dims);
+    const [adaptive, bb] = (["adaptive", "bb"] as const).map((descent) =>
+      statisticalAttack(cipherStats, reference, { restarts: 2, iterations: 150, retries: 0, refine: true, descent }),
+    );
+    const total = (loss: number[]) => loss.reduce((a, b) => a + b, 0);
+    // measured: 0.205 (bb) against 0.268 (adaptive) over the three channels; both decrypt at 36.9 dB
+    assert.ok(total(bb.loss) < 0.9 * total(adaptive.loss), `bb ${bb.loss} vs adaptive ${adaptive.loss}`);
+    const decrypts = (inverse: Float64Array) =>
+      psnr(
+        encrypt(cipher, dims, { ...key, values: inverse }).map((v) => Math.min(1, Math.max(0, v))),
+        secret,
+      );
+    const [pa, pb] = [decrypts(adaptive.inverse), decrypts(bb.inverse)];
+    assert.ok(pb > 20 && pb >= pa - 0.5, `bb ${pb.toFixed(2)} dB vs adaptive ${pa.toFixed(2)} dB`);
+  });
+
   test("refuses statistics of different block sizes", () => {
     assert.throws(() => statisticalAttack(new BlockMoments(2, 3), new BlockMoments(4, 3)), /k=2.*k=4/);
   });
