@@ -5,11 +5,13 @@
 //          (400 per start at k > 4);
 //   start: one random start's linear algebra (two symmetric eigendecompositions and the 16 products that put the
 //          problem in the two eigenbases; the sign/swap search after it is O(n) per move in JS either way).
+//   resident step (n ≥ 64): the same step with the 13 relations the attack has at k ≥ 8 (4 neighbours + 9 energy-weighted),
+//          on libtorch through matmuls() vs torchRelationObjective (the relations held as tensors, one GEMM per half).
 // Times are the best of --rounds (10× as many below n = 256, where one call takes milliseconds; the minimum filters
 // out other processes on a shared machine); ratio = js / torch.
 //   node --import tsx bench/attack-linalg.ts [--rounds 3] [--sizes 16,64,256]
 import { parseArgs } from "node:util";
-import { torchLinalg } from "../src/audit/torch-linalg.ts";
+import { torchLinalg, torchRelationObjective } from "../src/audit/torch-linalg.ts";
 import { jsLinalg, type Linalg, transposeSquare } from "../src/core/linalg.ts";
 import { mulberry32 } from "../src/core/rng.ts";
 import { getNumThreads } from "../src/torch/index.ts";
@@ -86,4 +88,44 @@ for (const n of a.sizes.split(",").map(Number)) {
       `${String(n).padEnd(6)}${what.padEnd(8)}${js.toFixed(2).padEnd(12)}${torch.toFixed(2).padEnd(12)}${(js / torch).toFixed(1)}×`,
     );
   }
+}
+
+/** The attack's relations at k ≥ 8: 4 neighbour covariances + 9 energy-weighted ones. */
+const ATTACK_RELATIONS = 13;
+console.log(
+  `\nresident step, ${ATTACK_RELATIONS} relations, libtorch: matmuls() vs torchRelationObjective; times in ms`,
+);
+console.log("n     matmuls     resident    matmuls/resident");
+for (const n of a.sizes
+  .split(",")
+  .map(Number)
+  .filter((n) => n >= 64)) {
+  const rng = mulberry32(7 * n);
+  const m = () => Float64Array.from({ length: n * n }, () => 2 * rng() - 1);
+  const Lp = Array.from({ length: ATTACK_RELATIONS }, m);
+  const Lc = Array.from({ length: ATTACK_RELATIONS }, m);
+  const LpT = Lp.map((x) => transposeSquare(x, n));
+  const LcT = Lc.map((x) => transposeSquare(x, n));
+  const mp = Float64Array.from({ length: n }, () => rng());
+  const mc = Float64Array.from({ length: n }, () => rng());
+  const M = torchLinalg.polar(m(), n);
+  const G = m();
+  const M2 = () => M.map((x, i) => x - 0.01 * G[i]);
+  // as descend() runs it: polar factor, objective, gradient
+  const viaMatmuls = () => {
+    const P = torchLinalg.polar(M2(), n);
+    const Ps = Array<Float64Array>(ATTACK_RELATIONS).fill(P);
+    const prods = torchLinalg.matmuls([...Ps, ...Lp], [...Lc, ...Ps], n);
+    const res = prods.slice(0, ATTACK_RELATIONS).map((x, r) => x.map((v, i) => v - prods[ATTACK_RELATIONS + r][i]));
+    return torchLinalg.matmuls([...res, ...LpT], [...LcT, ...res], n)[0][0];
+  };
+  const f = torchRelationObjective({ Lp, Lc, mp, mc }, n);
+  const resident = () => {
+    f.value(torchLinalg.polar(M2(), n));
+    return f.gradient()[0];
+  };
+  const tm = best(viaMatmuls, n);
+  const tr = best(resident, n);
+  f.dispose();
+  console.log(`${String(n).padEnd(6)}${tm.toFixed(2).padEnd(12)}${tr.toFixed(2).padEnd(12)}${(tm / tr).toFixed(1)}×`);
 }

@@ -54,13 +54,20 @@ import { jointDiagonalise } from "./joint-diagonalise.ts";
 import { type BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
 
 export interface StatisticalAttackOptions {
-  /** Random starts per channel (default 12 for k ≤ 4, JOINT_RESTARTS with `joint` starts, 4 otherwise; each costs O(k⁶)). */
+  /**
+   * Random starts per channel (default 12 for k ≤ 4, JOINT_RESTARTS with `joint` starts, LARGE_RESTARTS from k = 16,
+   * 4 otherwise; each costs O(k⁶)).
+   */
   restarts?: number;
-  /** Gradient iterations per start (default 1500 for k ≤ 4, 400 above; stops early when the step size vanishes). */
+  /**
+   * Objective evaluations per start's descent (default 1500 for k ≤ 4, LARGE_ITERATIONS from k = 16, 400 between;
+   * stops early when the step size vanishes).
+   */
   iterations?: number;
   /**
-   * How each start descends (Descent): "adaptive", projected gradient steps whose size grows by 10% after a success and
-   * halves after a failure (the default), or "bb", Barzilai–Borwein steps with a non-monotone line search.
+   * How each start descends (Descent): "bb" (the default), Riemannian Barzilai–Borwein steps with a non-monotone
+   * line search, or "adaptive", projected gradient steps whose size grows by 10% after a success and halves after a
+   * failure (the default until 2026-12: at k = 16 its 200 steps were far from converged; RESULTS.md "k = 16").
    */
   descent?: Descent;
   /** Seed of the starts (default 1). */
@@ -84,7 +91,8 @@ export interface StatisticalAttackOptions {
   /**
    * Rounds of fresh random starts for a channel whose objective stays above FAILURE_RATIO × the best channel's after
    * the cross-channel candidates, or whose best fit no second start reached (default 2 for k ≤ 4, JOINT_RETRIES
-   * with `joint` starts, 1 otherwise; each round costs `restarts` more starts for that channel only).
+   * with `joint` starts, LARGE_RETRIES from k = 16, 1 otherwise; each round costs `restarts` more starts for that
+   * channel only).
    */
   retries?: number;
   /**
@@ -141,6 +149,16 @@ export const JOINT_RETRIES = 3;
  * bases (no n×n products).
  */
 export const JOINT_BASES = 16;
+
+/**
+ * Default search from k = 16 (n ≥ LARGE_MIN_N), where one objective evaluation costs ≈ 0.1 s on libtorch: 2 starts of
+ * 200 evaluations per channel and no retry rounds (the channel exchange still carries every channel's fit to every
+ * other), ≈ 6 minutes per key on 2 cores; what RESULTS.md measures at k = 16 (21.9–23.6 dB on 3 fresh keys).
+ */
+export const LARGE_MIN_N = 256;
+export const LARGE_RESTARTS = 2;
+export const LARGE_ITERATIONS = 200;
+export const LARGE_RETRIES = 0;
 
 /** Default weight of the energy-weighted relations (StatisticalAttackOptions.energyWeight). */
 export const ENERGY_WEIGHT = 1;
@@ -271,10 +289,11 @@ export function statisticalAttack(
   const small = n <= 16;
   const refine = o.refine ?? !small;
   const joint = o.joint ?? (!small && n <= JOINT_MAX_N);
-  const restarts = o.restarts ?? (small ? 12 : joint ? JOINT_RESTARTS : 4);
+  const large = n >= LARGE_MIN_N;
+  const restarts = o.restarts ?? (small ? 12 : joint ? JOINT_RESTARTS : large ? LARGE_RESTARTS : 4);
   const jointBases = o.jointBases ?? JOINT_BASES;
-  const iterations = o.iterations ?? (small ? 1500 : 400);
-  const descent = o.descent ?? "adaptive";
+  const iterations = o.iterations ?? (small ? 1500 : large ? LARGE_ITERATIONS : 400);
+  const descent = o.descent ?? DEFAULT_DESCENT;
   const la = o.linalg ?? jsLinalg;
   const weight = o.weight ?? defaultWeight(n);
   const shrink = o.shrink ?? defaultShrink(n);
@@ -374,7 +393,8 @@ export function statisticalAttack(
   for (let round = 0; ; round++) {
     exchange();
     const bad = failing();
-    if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : joint ? JOINT_RETRIES : 1))) break;
+    if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : joint ? JOINT_RETRIES : large ? LARGE_RETRIES : 1)))
+      break;
     for (const ch of bad) {
       const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la, descent);
       own[ch].push(...more);
@@ -455,7 +475,7 @@ export function attackObjectiveAtKey(
   weight: number = defaultWeight(cipher.n),
   shrink: number = defaultShrink(cipher.n),
   descendSteps = 0,
-  descent: Descent = "adaptive",
+  descent: Descent = DEFAULT_DESCENT,
 ): { loss: number[]; key: Float64Array } {
   checkCompatible(cipher, plain);
   const n = cipher.n;
@@ -715,6 +735,11 @@ function pairedStart(bp: Basis, bc: Basis, { match, signs }: Pairing, n: number,
 
 /** The search's local descent on the orthogonal group (StatisticalAttackOptions.descent). */
 export type Descent = "adaptive" | "bb";
+/**
+ * "bb": at equal evaluations it ends lower than "adaptive" (k = 4: 0.205 against 0.268), decrypts the same at k = 8
+ * (35.34 dB) and better at k = 16 (21.9–23.6 dB on 3 keys, against 18.1 dB on key 1); RESULTS.md.
+ */
+export const DEFAULT_DESCENT: Descent = "bb";
 
 /** `iterations` objective evaluations of descent from M0 on the orthogonal group (the best point seen). */
 function descend(
@@ -723,7 +748,7 @@ function descend(
   M0: Float64Array,
   iterations: number,
   la: Linalg,
-  method: Descent = "adaptive",
+  method: Descent,
 ): Candidate {
   return method === "bb" ? descendBB(p, n, M0, iterations, la) : descendAdaptive(p, n, M0, iterations, la);
 }

@@ -122,21 +122,31 @@ describe("torchLinalg equals the JS backend (float64)", () => {
     assert.throws(() => torchRelationObjective({ ...s, mc: new Float64Array(3) }, n), /mc has 3 values, expected 10/);
   });
 
-  test("the attack gives the same estimate with either backend (k = 3, reference = other images)", async () => {
-    const [c, size, k, count] = [3, 24, 3, 300];
-    const dims = { n: count, c, h: size, w: size, layout: "CHW" as const };
-    const key = await generateKey({ blockSize: k, seed: "torch-linalg-attack" });
-    const cipher = new BlockMoments(k, c).add(encrypt(smoothImages(count, c, size, 2), dims, key), dims);
-    const reference = new BlockMoments(k, c).add(smoothImages(count, c, size, 1), dims);
-    const [rt, rj] = backends.map((linalg) =>
-      statisticalAttack(cipher, reference, { restarts: 3, iterations: 300, refine: true, linalg }),
-    );
-    assert.ok(maxRelErr(rt.inverse, rj.inverse) < 1e-6, `estimates differ: ${maxRelErr(rt.inverse, rj.inverse)}`);
-    for (let ch = 0; ch < c; ch++)
-      assert.ok(Math.abs(rt.loss[ch] - rj.loss[ch]) <= 1e-8 * rj.loss[ch] + 1e-14, `channel ${ch} objective`);
-    // and the estimate is a real one, not two identical failures: far from the identity
-    assert.ok(maxRelErr(rj.inverse.subarray(0, 81), identity(9)) > 0.1);
-  });
+  // the adaptive descent's path follows the products' rounding closely; Barzilai–Borwein step sizes come from
+  // differences of nearby points and gradients, which amplify it (measured: 6e-6 in the estimate, against 2e-9)
+  for (const [descent, estimateTol, objectiveTol] of [
+    ["adaptive", 1e-6, 1e-8],
+    ["bb", 1e-4, 1e-6],
+  ] as const)
+    test(`the attack gives the same estimate with either backend (k = 3, reference = other images, ${descent})`, async () => {
+      const [c, size, k, count] = [3, 24, 3, 300];
+      const dims = { n: count, c, h: size, w: size, layout: "CHW" as const };
+      const key = await generateKey({ blockSize: k, seed: "torch-linalg-attack" });
+      const cipher = new BlockMoments(k, c).add(encrypt(smoothImages(count, c, size, 2), dims, key), dims);
+      const reference = new BlockMoments(k, c).add(smoothImages(count, c, size, 1), dims);
+      const [rt, rj] = backends.map((linalg) =>
+        statisticalAttack(cipher, reference, { restarts: 3, iterations: 300, refine: true, linalg, descent }),
+      );
+      const diff = maxRelErr(rt.inverse, rj.inverse);
+      assert.ok(diff < estimateTol, `estimates differ: ${diff}`);
+      for (let ch = 0; ch < c; ch++)
+        assert.ok(
+          Math.abs(rt.loss[ch] - rj.loss[ch]) <= objectiveTol * rj.loss[ch] + 1e-14,
+          `channel ${ch} objective: ${rt.loss[ch]} vs ${rj.loss[ch]}`,
+        );
+      // and the estimate is a real one, not two identical failures: far from the identity
+      assert.ok(maxRelErr(rj.inverse.subarray(0, 81), identity(9)) > 0.1);
+    });
 });
 
 function transpose(a: Float64Array, n: number): Float64Array {

@@ -186,8 +186,16 @@ export function attackCommand(): Command {
     .option("--eval-key <file>", "the true key, used ONLY to measure the attack (PSNR, SSIM, re-identification)")
     .option("--picture <file>", "PNG: ciphertext | attack decryption | plaintext (with --eval-key)")
     .option("--limit <n>", "images used from each store (default: all)", positiveInteger)
-    .option("--restarts <n>", "random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
-    .option("--iterations <n>", "gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
+    .option(
+      "--restarts <n>",
+      "random starts per channel (default 12 for k ≤ 4, 8 for k = 5–8, 4 for k = 9–15, 2 from k = 16)",
+      positiveInteger,
+    )
+    .option(
+      "--iterations <n>",
+      "objective evaluations per start (default 1500 for k ≤ 4, 200 from k = 16, else 400)",
+      positiveInteger,
+    )
     .option("--seed <n>", "seed of the random starts (default 1)", positiveInteger)
     .option("--pool <n>", "with --eval-key: plaintexts in the re-identification pool (default 1000)", positiveInteger)
     .option("--measured <n>", "with --eval-key: images decrypted and measured (default 200)", positiveInteger)

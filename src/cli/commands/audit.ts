@@ -87,8 +87,16 @@ export function auditCommand(): Command {
       positiveInteger,
     )
     .option("--recogniser-epochs <n>", "its epochs (default 4; 0 skips recognisability)", nonNegativeInteger)
-    .option("--restarts <n>", "attack: random starts per channel (default 12 for k ≤ 4, else 4)", positiveInteger)
-    .option("--iterations <n>", "attack: gradient steps per start (default 1500 for k ≤ 4, else 400)", positiveInteger)
+    .option(
+      "--restarts <n>",
+      "attack: random starts per channel (default 12 for k ≤ 4, 8 for k = 5–8, 4 for k = 9–15, 2 from k = 16)",
+      positiveInteger,
+    )
+    .option(
+      "--iterations <n>",
+      "attack: objective evaluations per start (default 1500 for k ≤ 4, 200 from k = 16, else 400)",
+      positiveInteger,
+    )
     .option("--seed <n>", "attack: seed of the random starts (default 1)", positiveInteger)
     .option("--energy", "attack: also match energy-weighted (fourth-order) relations (default for k ≥ 8)")
     .option("--no-energy", "attack: second-order relations only")
