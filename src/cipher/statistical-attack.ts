@@ -742,14 +742,7 @@ export type Descent = "adaptive" | "bb";
 export const DEFAULT_DESCENT: Descent = "bb";
 
 /** `iterations` objective evaluations of descent from M0 on the orthogonal group (the best point seen). */
-function descend(
-  p: Problem,
-  n: number,
-  M0: Float64Array,
-  iterations: number,
-  la: Linalg,
-  method: Descent,
-): Candidate {
+function descend(p: Problem, n: number, M0: Float64Array, iterations: number, la: Linalg, method: Descent): Candidate {
   return method === "bb" ? descendBB(p, n, M0, iterations, la) : descendAdaptive(p, n, M0, iterations, la);
 }
 
