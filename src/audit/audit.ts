@@ -27,6 +27,7 @@ import {
   statisticalAttack,
 } from "../cipher/index.ts";
 import {
+  ATTACK_DESCENTS,
   DataError,
   encryptDataset,
   isStore,
@@ -189,9 +190,12 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
       transform,
       onProgress: o.onProgress,
     });
-    o.onProgress?.("attack (key search)", 0, 1);
-    const attack = statisticalAttack(cm, pm, { linalg: attackLinalg, ...o.attack, energy });
-    o.onProgress?.("attack (key search)", 1, 1);
+    const attack = statisticalAttack(cm, pm, {
+      linalg: attackLinalg,
+      ...o.attack,
+      energy,
+      onProgress: (d, t) => o.onProgress?.(ATTACK_DESCENTS, d, t),
+    });
     let inverse = attack.inverse;
     let search: AuditResult["search"] = null;
     if (o.search) {

@@ -73,6 +73,11 @@ export interface StatisticalAttackOptions {
   /** Seed of the starts (default 1). */
   seed?: number;
   /**
+   * Called after every descent with the descents done and planned (each channel's starts and one exchange sweep; the
+   * plan grows when retry rounds or more sweeps run): at k = 16 one descent takes seconds, the attack minutes.
+   */
+  onProgress?: (done: number, planned: number) => void;
+  /**
    * Refine the start's eigenvector matching: pair eigenvectors by their signatures over all relations (a linear
    * assignment) instead of eigenvalue order, and try swapping neighbours (with their signs) before the gradient
    * descent (default: on for k > 4, where close eigenvalues trade places under the reference statistics' noise; off
@@ -301,12 +306,22 @@ export function statisticalAttack(
   const energy = o.energy ? { ...o.energy, weight: o.energyWeight ?? ENERGY_WEIGHT } : null;
   const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch, la, weight, shrink, energy));
   const scale = problems.map((p) => referenceSize(p, n, la));
+  /** Descents run and planned: each channel's starts and one exchange sweep (more when retries or sweeps follow). */
+  let [done, planned] = [0, C * restarts + (cipher.hasCross ? C * (C - 1) : 0)];
+  const descender: Descender = (p, M0) => {
+    const c = descend(p, n, M0, iterations, la, descent);
+    done++;
+    planned = Math.max(planned, done);
+    o.onProgress?.(done, planned);
+    return c;
+  };
+  o.onProgress?.(0, planned);
   /** Each channel's independent search results (random starts). */
   const own: Candidate[][] = [];
   const best: Candidate[] = [];
   const reports: ChannelReport[] = [];
   for (let ch = 0; ch < C; ch++) {
-    own.push(searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la, descent));
+    own.push(searchStarts(problems[ch], n, restarts, refine, joint && jointBases, rng, la, descender));
     best.push(lowest(own[ch]));
     reports.push({
       loss: 0,
@@ -377,7 +392,7 @@ export function statisticalAttack(
           if (coupled)
             tries.push({ M: couplingStart(cipher, plain, problems, i, j, best[i].M, n, la), how: "coupling" });
           for (const t of tries) {
-            const cand = descend(problems[j], n, t.M, iterations, la, descent);
+            const cand = descender(problems[j], t.M);
             const c = carried[j].get(i);
             if (!c || c.from > best[i].value || cand.value < c.value)
               carried[j].set(i, { from: best[i].value, value: cand.value });
@@ -395,8 +410,9 @@ export function statisticalAttack(
     const bad = failing();
     if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : joint ? JOINT_RETRIES : large ? LARGE_RETRIES : 1)))
       break;
+    planned = done + bad.length * restarts + (cipher.hasCross ? C * (C - 1) : 0);
     for (const ch of bad) {
-      const more = searchStarts(problems[ch], n, restarts, iterations, refine, joint && jointBases, rng, la, descent);
+      const more = searchStarts(problems[ch], n, restarts, refine, joint && jointBases, rng, la, descender);
       own[ch].push(...more);
       reports[ch].starts += restarts;
       const m = lowest(more);
@@ -406,6 +422,8 @@ export function statisticalAttack(
       }
     }
   }
+  // the plan may have counted exchange descents that were not needed: the bar ends full
+  if (planned !== done) o.onProgress?.(done, done);
   const key = new Float64Array(C * n * n);
   const inverse = new Float64Array(C * n * n);
   const top = Math.min(...best.map((_, ch) => rel(ch)));
@@ -563,15 +581,14 @@ function searchStarts(
   p: Problem,
   n: number,
   restarts: number,
-  iterations: number,
   refine: boolean,
   /** Joint-diagonaliser bases per side (joint starts), or false for eigenvector starts. */
   joint: number | false,
   rng: () => number,
   la: Linalg,
-  descent: Descent,
+  descender: Descender,
 ): Candidate[] {
-  if (joint !== false) return jointStarts(p, n, restarts, joint, iterations, refine, rng, la, descent);
+  if (joint !== false) return jointStarts(p, n, restarts, joint, refine, rng, la, descender);
   const out: Candidate[] = [];
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
@@ -579,7 +596,7 @@ function searchStarts(
     const a = p.Lp.map(() => gaussian(rng));
     const bp = inBasis(p.Lp, p.mp, sortedEigen(symCombination(p.Lp, a, n), n, la), n, la);
     const bc = inBasis(p.Lc, p.mc, sortedEigen(symCombination(p.Lc, a, n), n, la), n, la);
-    out.push(descend(p, n, pairedStart(bp, bc, pairBases(bp, bc, n, refine), n, la), iterations, la, descent));
+    out.push(descender(p, pairedStart(bp, bc, pairBases(bp, bc, n, refine), n, la)));
   }
   return out;
 }
@@ -596,11 +613,10 @@ function jointStarts(
   n: number,
   restarts: number,
   bases: number,
-  iterations: number,
   refine: boolean,
   rng: () => number,
   la: Linalg,
-  descent: Descent,
+  descender: Descender,
 ): Candidate[] {
   /** sym(L(r)) = (L(r) + L(r)ᵀ) / 2 of every relation: what the joint diagonalisers diagonalise. */
   const symmetric = (L: Float64Array[], LT: Float64Array[]) => L.map((x, r) => x.map((v, i) => (v + LT[r][i]) / 2));
@@ -623,9 +639,7 @@ function jointStarts(
     return { bp, ...best };
   });
   partners.sort((x, y) => x.pairing.value - y.pairing.value);
-  return partners
-    .slice(0, restarts)
-    .map(({ bp, bc, pairing }) => descend(p, n, pairedStart(bp, bc, pairing, n, la), iterations, la, descent));
+  return partners.slice(0, restarts).map(({ bp, bc, pairing }) => descender(p, pairedStart(bp, bc, pairing, n, la)));
 }
 
 /** An orthonormal basis U (columns) of one side, with that side's relations and whitened mean expressed in it. */
@@ -740,6 +754,9 @@ export type Descent = "adaptive" | "bb";
  * (35.34 dB) and better at k = 16 (21.9–23.6 dB on 3 keys, against 18.1 dB on key 1); RESULTS.md.
  */
 export const DEFAULT_DESCENT: Descent = "bb";
+
+/** One start's descent from M0 with the attack's settings (method, evaluations, progress). */
+type Descender = (p: Problem, M0: Float64Array) => Candidate;
 
 /** `iterations` objective evaluations of descent from M0 on the orthogonal group (the best point seen). */
 function descend(p: Problem, n: number, M0: Float64Array, iterations: number, la: Linalg, method: Descent): Candidate {

@@ -84,6 +84,8 @@ function storePass<T>(
   const [c, h, w] = store.shape;
   const total = Math.min(store.count, opts.limit ?? Number.POSITIVE_INFINITY);
   let done = 0;
+  // 0 first, so that a progress reporter made on the first call starts its clock before the first batch
+  opts.onProgress?.(0, total);
   for (const { x, n } of store.images({ limit: total })) {
     const batch = x.subarray(0, n * c * h * w);
     add(acc, opts.transform ? opts.transform(batch, n) : batch, { n, c, h, w, layout: "CHW" });
@@ -93,6 +95,9 @@ function storePass<T>(
   return acc;
 }
 
+/** The progress label of the attack's search (after the statistics passes). */
+export const ATTACK_DESCENTS = "attack descents";
+
 /**
  * Estimates the key of an encrypted store from its ciphertexts and a plain reference store's statistics; the result
  * carries both sides' statistics (for a later stage such as the audit's sparsity search).
@@ -100,8 +105,9 @@ function storePass<T>(
 export function attackStore(
   encrypted: Store,
   reference: Store,
-  opts: StatisticalAttackOptions & {
+  opts: Omit<StatisticalAttackOptions, "onProgress"> & {
     limit?: number;
+    /** Images read per statistics pass, then the attack's descents ("attack descents", done and planned). */
     onProgress?: (what: string, done: number, total: number) => void;
     /** Add the energy-weighted relations (a second pass over both stores; default: defaultEnergy(k²)). */
     energyRelations?: boolean;
@@ -131,5 +137,6 @@ export function attackStore(
     onProgress: (d, t) => opts.onProgress?.("reference statistics", d, t),
   });
   const energy = storeAttackEnergy(encrypted, reference, cm, pm, { ...opts, given: opts.energy });
-  return { ...statisticalAttack(cm, pm, { ...opts, energy }), cipherStats: cm, plainStats: pm };
+  const onProgress = (d: number, t: number) => opts.onProgress?.(ATTACK_DESCENTS, d, t);
+  return { ...statisticalAttack(cm, pm, { ...opts, energy, onProgress }), cipherStats: cm, plainStats: pm };
 }

@@ -143,6 +143,35 @@ describe("statisticalAttack (ciphertext-only)", () => {
     assert.ok(pb > 20 && pb >= pa - 0.5, `bb ${pb.toFixed(2)} dB vs adaptive ${pa.toFixed(2)} dB`);
   });
 
+  test("onProgress: one call per descent, counting up by one, the plan never below what ran and met at the end", async () => {
+    const [c, size, k, count] = [3, 16, 2, 200];
+    const dims = { n: count, c, h: size, w: size, layout: "CHW" as const };
+    const key = await generateKey({ blockSize: k, seed: "attack-progress" });
+    const cipher = new BlockMoments(k, c).add(encrypt(smoothImages(count, c, size, 2), dims, key), dims);
+    const reference = new BlockMoments(k, c).add(smoothImages(count, c, size, 1), dims);
+    const calls: [number, number][] = [];
+    statisticalAttack(cipher, reference, {
+      restarts: 3,
+      iterations: 50,
+      retries: 1,
+      onProgress: (d, p) => calls.push([d, p]),
+    });
+    assert.deepEqual(
+      calls[0],
+      [0, 3 * 3 + 3 * 2],
+      "first: nothing done, 3 starts per channel and one exchange sweep planned",
+    );
+    // a last call may repeat the count with the plan cut down to it (exchange descents planned but not needed)
+    const [last, plan] = calls[calls.length - 1];
+    const steps = calls.length > 1 && calls[calls.length - 2][0] === last ? calls.slice(0, -1) : calls;
+    for (const [i, [d, p]] of steps.entries()) {
+      assert.equal(d, i, `call ${i} reports ${d} descents`);
+      assert.ok(p >= d, `call ${i}: plan ${p} below ${d} done`);
+    }
+    assert.equal(last, plan, "the plan is met at the end");
+    assert.ok(last >= 9 + 6, `${last} descents: at least the starts and one exchange sweep`);
+  });
+
   test("refuses statistics of different block sizes", () => {
     assert.throws(() => statisticalAttack(new BlockMoments(2, 3), new BlockMoments(4, 3)), /k=2.*k=4/);
   });
