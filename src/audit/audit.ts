@@ -444,7 +444,7 @@ export function auditVerdict(r: Omit<AuditResult, "verdict">): AuditVerdict {
   lines.push(
     `Without any attack: ${pct(lk.flatBlocks)} of the blocks are flat (${pct(lk.repeatedCipherBlocks)} of the ` +
       `ciphertext blocks repeat a neighbour), and the ciphertext's block-activity map correlates ` +
-      `${lk.edgeCorrelation.toFixed(2)} with the image's (an ${lk.grid.h}×${lk.grid.w} outline sketch` +
+      `${lk.edgeCorrelation.toFixed(2)} with the image's (${aGrid(lk.grid)} outline sketch` +
       `${lk.edgeCorrelation >= VERDICT.edgeCorrelation ? " anyone can see" : ""}).`,
   );
   if (exposedBy.length)
@@ -477,4 +477,9 @@ export function auditVerdict(r: Omit<AuditResult, "verdict">): AuditVerdict {
       "attacks, and the no-attack leak below, remain.",
     lines,
   };
+}
+
+/** "a 4×4", "an 8×8": the block grid with its article, as the number is read aloud (an 11, an 18, an 80; a 110). */
+export function aGrid(grid: { h: number; w: number }): string {
+  return `${/^(8|1[18]$)/.test(String(grid.h)) ? "an" : "a"} ${grid.h}×${grid.w}`;
 }

@@ -6,7 +6,7 @@ import type { ChannelReport } from "../cipher/index.ts";
 import { AMBIGUITY_DB } from "../cipher/index.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
 import { type AuditPage, type AuditPageRow, renderAuditPage } from "../report/audit-page.ts";
-import { AUDIT_DEFAULTS, type AuditResult, VERDICT } from "./audit.ts";
+import { AUDIT_DEFAULTS, type AuditResult, aGrid, VERDICT } from "./audit.ts";
 import { attackPicture, leakPicture } from "./measure.ts";
 
 /** The terminal report: headline, then the supporting lines. */
@@ -102,7 +102,7 @@ export function auditRows(r: AuditResult): AuditPageRow[] {
     {
       measure: "block-activity correlation (no attack)",
       value: m.leak.edgeCorrelation.toFixed(3),
-      meaning: `correlation between how much each ciphertext block differs from its neighbours and the same for the plaintext: an ${m.leak.grid.h}×${m.leak.grid.w} edge sketch readable from the ciphertext alone (≥ ${VERDICT.edgeCorrelation} is a clear outline)`,
+      meaning: `correlation between how much each ciphertext block differs from its neighbours and the same for the plaintext: ${aGrid(m.leak.grid)} edge sketch readable from the ciphertext alone (≥ ${VERDICT.edgeCorrelation} is a clear outline)`,
     },
     {
       measure: "key estimate error",

@@ -4,6 +4,7 @@
 // only the majority class on blank ones).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { aGrid } from "../../src/audit/audit.ts";
 import { recognisability } from "../../src/audit/recognisability.ts";
 import { encrypt, generateKey } from "../../src/cipher/index.ts";
 import { blockActivity, noAttackLeak, pearson, reidentificationRate } from "../../src/report/leakage.ts";
@@ -110,5 +111,12 @@ describe("recognisability", () => {
     // every blank image gets the same prediction, so exactly one class's share (here 1/2) is right
     assert.equal(b.decryptedAccuracy, 0.5);
     assert.ok(b.ratio < 0.7);
+  });
+});
+
+describe("aGrid (the verdict's block grid with its article)", () => {
+  test('reads as spoken: "a 4×4", "an 8×8", "an 11×11", "a 16×16", "an 18×18", "an 80×80", "a 110×110"', () => {
+    const said = [4, 8, 11, 16, 18, 80, 110].map((h) => aGrid({ h, w: h }));
+    assert.deepEqual(said, ["a 4×4", "an 8×8", "an 11×11", "a 16×16", "an 18×18", "an 80×80", "a 110×110"]);
   });
 });
