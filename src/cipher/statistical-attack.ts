@@ -808,7 +808,8 @@ function descendBB(p: Problem, n: number, M0: Float64Array, iterations: number, 
     let value = f.value(M);
     let xi = riemannianGradient(M, f.gradient(), n, la);
     let best: Candidate = { M, value };
-    let [reference, weight] = [value, 1];
+    // Zhang–Hager: the reference value is a weighted mean of the accepted values, weights decaying by BB_MEMORY
+    let [reference, referenceWeight] = [value, 1];
     let step = 0.05;
     for (let evals = 1, k = 0; evals < iterations; k++) {
       const xx = dot(xi, xi);
@@ -841,9 +842,9 @@ function descendBB(p: Problem, n: number, M0: Float64Array, iterations: number, 
       }
       sy = Math.abs(sy);
       if (sy > 0) step = Math.min(1e10, Math.max(1e-10, k % 2 === 0 ? ss / sy : sy / yy));
-      const nextWeight = BB_MEMORY * weight + 1;
-      reference = (BB_MEMORY * weight * reference + v) / nextWeight;
-      weight = nextWeight;
+      const nextWeight = BB_MEMORY * referenceWeight + 1;
+      reference = (BB_MEMORY * referenceWeight * reference + v) / nextWeight;
+      referenceWeight = nextWeight;
       [M, value, xi] = [P, v, xiNext];
       if (value < best.value) best = { M, value };
     }
