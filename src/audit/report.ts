@@ -144,7 +144,8 @@ export async function auditPage(r: AuditResult): Promise<AuditPage> {
   ];
   return {
     title: `Privacy audit of ${r.store}`,
-    headline: r.verdict.headline,
+    // the page prints the level as its own badge ("EXPOSED:"), so the headline drops it
+    headline: withoutLevel(r.verdict.headline, r.verdict.level),
     level: r.verdict.level,
     lines: r.verdict.lines,
     rows: auditRows(r),
@@ -175,4 +176,10 @@ export function searchFact(s: NonNullable<AuditResult["search"]>): string {
 
 export async function writeAuditPage(r: AuditResult, path: string): Promise<void> {
   await writeFileAtomic(path, renderAuditPage(await auditPage(r)));
+}
+
+/** The verdict's headline without its leading "LEVEL: " (the page prints the level apart). */
+export function withoutLevel(headline: string, level: string): string {
+  const prefix = `${level.toUpperCase()}: `;
+  return headline.startsWith(prefix) ? headline.slice(prefix.length) : headline;
 }

@@ -16,7 +16,7 @@ export interface AuditPageRow {
 
 export interface AuditPage {
   title: string;
-  /** One sentence: the verdict. */
+  /** One sentence: the verdict, without its level (printed before it as "LEVEL:"). */
   headline: string;
   level: "exposed" | "not shown safe" | "resisted this attack";
   /** Where the numbers come from (store, reference, key fingerprint, sizes, times). */
@@ -62,7 +62,7 @@ th{background:#fafafa}figure{margin:1.5em 0}img{max-width:100%;image-rendering:p
 figcaption{color:#555;font-size:.92em}.facts{color:#555;font-size:.92em}
 </style></head><body>
 <h1>${e(p.title)}</h1>
-<p class="verdict" id="verdict"><b>${e(p.level.toUpperCase())}</b> ${e(p.headline)}</p>
+<p class="verdict" id="verdict"><b>${e(p.level.toUpperCase())}:</b> ${e(p.headline)}</p>
 <ul>${p.lines.map((l) => `<li>${e(l)}</li>`).join("")}</ul>
 ${p.pictures
   .map(

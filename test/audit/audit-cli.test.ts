@@ -91,6 +91,10 @@ test("audit prints a verdict and writes a page and JSON holding the same numbers
         .replace(/'/g, "&#39;"),
     ),
   );
+  // the level once, as the badge, not again at the start of the headline
+  const level = r.stdout.match(/^([A-Z ]+): /)![1];
+  assert.ok(html.includes(`<b>${level}:</b> ${r.stdout.split("\n")[0].slice(level.length + 2, level.length + 22)}`));
+  assert.ok(!html.includes(`<b>${level}:</b> ${level}:`), "the level repeated in the headline");
   assert.equal((html.match(/<img /g) ?? []).length, 2);
   assert.doesNotMatch(html, /src="(https?:|\/)/);
   const j = JSON.parse(readFileSync(json, "utf8"));
