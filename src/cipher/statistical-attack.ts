@@ -158,7 +158,7 @@ export const JOINT_BASES = 16;
 /**
  * Default search from k = 16 (n ≥ LARGE_MIN_N), where one objective evaluation costs ≈ 0.1 s on libtorch: 2 starts of
  * 200 evaluations per channel and no retry rounds (the channel exchange still carries every channel's fit to every
- * other), ≈ 6 minutes per key on 2 cores; what RESULTS.md measures at k = 16 (21.9–23.6 dB on 3 fresh keys).
+ * other), ≈ 6 minutes per key on 2 cores; what RESULTS.md measures at k = 16 (20.9–23.6 dB on 6 fresh keys).
  */
 export const LARGE_MIN_N = 256;
 export const LARGE_RESTARTS = 2;
@@ -751,7 +751,7 @@ function pairedStart(bp: Basis, bc: Basis, { match, signs }: Pairing, n: number,
 export type Descent = "adaptive" | "bb";
 /**
  * "bb": at equal evaluations it ends lower than "adaptive" (k = 4: 0.205 against 0.268), decrypts the same at k = 8
- * (35.34 dB) and better at k = 16 (21.9–23.6 dB on 3 keys, against 18.1 dB on key 1); RESULTS.md.
+ * (35.34 dB) and better at k = 16 (20.9–23.6 dB on 6 keys, against 18.1 dB on key 1); RESULTS.md.
  */
 export const DEFAULT_DESCENT: Descent = "bb";
 
