@@ -23,20 +23,22 @@ const rounds = Number(a.rounds);
 /** The attack's neighbour relations per channel (moments.ts: right, lower, lower-right, lower-left). */
 const RELATIONS = 4;
 
-function problem(n: number) {
+function problem(n: number, relations = RELATIONS) {
   const rng = mulberry32(n);
   const m = () => Float64Array.from({ length: n * n }, () => 2 * rng() - 1);
   const sym = () => {
     const x = m();
     return x.map((_, i) => (x[i] + x[(i % n) * n + Math.floor(i / n)]) / 2);
   };
-  const Lp = Array.from({ length: RELATIONS }, m);
-  const Lc = Array.from({ length: RELATIONS }, m);
+  const Lp = Array.from({ length: relations }, m);
+  const Lc = Array.from({ length: relations }, m);
   return {
     Lp,
     Lc,
     LpT: Lp.map((x) => transposeSquare(x, n)),
     LcT: Lc.map((x) => transposeSquare(x, n)),
+    mp: Float64Array.from({ length: n }, () => rng()),
+    mc: Float64Array.from({ length: n }, () => rng()),
     M: jsLinalg.polar(m(), n),
     G: m(),
     S: [sym(), sym()],
@@ -48,9 +50,10 @@ function step(la: Linalg, p: Problem, n: number): number {
   const M2 = new Float64Array(n * n);
   for (let i = 0; i < n * n; i++) M2[i] = p.M[i] - 0.01 * p.G[i];
   const P = la.polar(M2, n);
-  const Ps = Array<Float64Array>(RELATIONS).fill(P);
+  const R = p.Lp.length;
+  const Ps = Array<Float64Array>(R).fill(P);
   const prods = la.matmuls([...Ps, ...p.Lp], [...p.Lc, ...Ps], n);
-  const res = prods.slice(0, RELATIONS).map((x, r) => x.map((v, i) => v - prods[RELATIONS + r][i]));
+  const res = prods.slice(0, R).map((x, r) => x.map((v, i) => v - prods[R + r][i]));
   const grad = la.matmuls([...res, ...p.LpT], [...p.LcT, ...res], n);
   return grad[0][0];
 }
@@ -100,31 +103,15 @@ for (const n of a.sizes
   .split(",")
   .map(Number)
   .filter((n) => n >= 64)) {
-  const rng = mulberry32(7 * n);
-  const m = () => Float64Array.from({ length: n * n }, () => 2 * rng() - 1);
-  const Lp = Array.from({ length: ATTACK_RELATIONS }, m);
-  const Lc = Array.from({ length: ATTACK_RELATIONS }, m);
-  const LpT = Lp.map((x) => transposeSquare(x, n));
-  const LcT = Lc.map((x) => transposeSquare(x, n));
-  const mp = Float64Array.from({ length: n }, () => rng());
-  const mc = Float64Array.from({ length: n }, () => rng());
-  const M = torchLinalg.polar(m(), n);
-  const G = m();
-  const M2 = () => M.map((x, i) => x - 0.01 * G[i]);
-  // as descend() runs it: polar factor, objective, gradient
-  const viaMatmuls = () => {
-    const P = torchLinalg.polar(M2(), n);
-    const Ps = Array<Float64Array>(ATTACK_RELATIONS).fill(P);
-    const prods = torchLinalg.matmuls([...Ps, ...Lp], [...Lc, ...Ps], n);
-    const res = prods.slice(0, ATTACK_RELATIONS).map((x, r) => x.map((v, i) => v - prods[ATTACK_RELATIONS + r][i]));
-    return torchLinalg.matmuls([...res, ...LpT], [...LcT, ...res], n)[0][0];
-  };
-  const f = torchRelationObjective({ Lp, Lc, mp, mc }, n);
+  const p = problem(n, ATTACK_RELATIONS);
+  const f = torchRelationObjective(p, n);
+  // the first table's step (polar factor, objective, gradient), with the objective held as tensors
   const resident = () => {
-    f.value(torchLinalg.polar(M2(), n));
+    const M2 = p.M.map((x, i) => x - 0.01 * p.G[i]);
+    f.value(torchLinalg.polar(M2, n));
     return f.gradient()[0];
   };
-  const tm = best(viaMatmuls, n);
+  const tm = best(() => step(torchLinalg, p, n), n);
   const tr = best(resident, n);
   f.dispose();
   console.log(`${String(n).padEnd(6)}${tm.toFixed(2).padEnd(12)}${tr.toFixed(2).padEnd(12)}${(tm / tr).toFixed(1)}×`);

@@ -306,8 +306,10 @@ export function statisticalAttack(
   const energy = o.energy ? { ...o.energy, weight: o.energyWeight ?? ENERGY_WEIGHT } : null;
   const problems = Array.from({ length: C }, (_, ch) => whitenedProblem(cipher, plain, ch, la, weight, shrink, energy));
   const scale = problems.map((p) => referenceSize(p, n, la));
+  /** Descents of one exchange sweep: each channel's fit carried to every other (through the cross-channel statistics). */
+  const sweepDescents = cipher.hasCross ? C * (C - 1) : 0;
   /** Descents run and planned: each channel's starts and one exchange sweep (more when retries or sweeps follow). */
-  let [done, planned] = [0, C * restarts + (cipher.hasCross ? C * (C - 1) : 0)];
+  let [done, planned] = [0, C * restarts + sweepDescents];
   const descender: Descender = (p, M0) => {
     const c = descend(p, n, M0, iterations, la, descent);
     done++;
@@ -410,7 +412,7 @@ export function statisticalAttack(
     const bad = failing();
     if (bad.length === 0 || round >= (o.retries ?? (small ? 2 : joint ? JOINT_RETRIES : large ? LARGE_RETRIES : 1)))
       break;
-    planned = done + bad.length * restarts + (cipher.hasCross ? C * (C - 1) : 0);
+    planned = done + bad.length * restarts + sweepDescents;
     for (const ch of bad) {
       const more = searchStarts(problems[ch], n, restarts, refine, joint && jointBases, rng, la, descender);
       own[ch].push(...more);
