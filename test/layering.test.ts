@@ -16,8 +16,8 @@ const SRC = resolve(import.meta.dirname, "..", "src");
 export const LAYERS: string[][] = [
   ["core"],
   ["torch", "cipher"],
-  ["io"],
   ["data"],
+  ["attack"],
   ["models"],
   ["report"],
   ["train"],

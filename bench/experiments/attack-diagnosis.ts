@@ -21,9 +21,9 @@ import {
   statisticalAttack,
 } from "../../src/cipher/index.ts";
 import { Store } from "../../src/data/index.ts";
-import { storeBlockMoments } from "../../src/data/store-attack.ts";
+import { storeBlockMoments } from "../../src/attack/store.ts";
 import { decryptStoreValues } from "../../src/data/store-cipher.ts";
-import { loadKey } from "../../src/io/keyfile.ts";
+import { loadKey } from "../../src/data/keyfile.ts";
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,

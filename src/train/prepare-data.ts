@@ -9,7 +9,7 @@ import {
   Store,
   stratifiedSplit,
 } from "../data/index.ts";
-import { loadKey } from "../io/keyfile.ts";
+import { loadKey } from "../data/keyfile.ts";
 import { checkCompatible, storeIdentity } from "./compat.ts";
 import type { TrainConfig } from "./config.ts";
 import { Eavesdropper } from "./eavesdropper.ts";

@@ -17,7 +17,7 @@ import {
   singularValues,
   writeNpy,
 } from "../../src/cipher/index.ts";
-import { loadKey, saveKey } from "../../src/io/keyfile.ts";
+import { loadKey, saveKey } from "../../src/data/keyfile.ts";
 import { tempDir } from "./helpers.ts";
 
 const hex = (u: Uint32Array) => Array.from(u, (w) => w.toString(16).padStart(8, "0")).join(" ");

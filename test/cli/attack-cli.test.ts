@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { loadKey } from "../../src/io/keyfile.ts";
+import { loadKey } from "../../src/data/keyfile.ts";
 import { makeFolder, tempDir } from "../data/helpers.ts";
 
 const t = tempDir("ercnn-attack-");

@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { generateKey } from "../../src/cipher/index.ts";
 import { runClassify } from "../../src/cli/commands/classify.ts";
 import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
-import { saveKey } from "../../src/io/keyfile.ts";
+import { saveKey } from "../../src/data/keyfile.ts";
 import { tempDir, writeImage } from "../data/helpers.ts";
 import { makeRun, referenceLogits, startServer, type TestRun } from "../serve/helpers.ts";
 

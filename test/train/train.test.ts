@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type CipherKey, generateKey } from "../../src/cipher/index.ts";
 import { Loader, type Normalization } from "../../src/data/index.ts";
-import { saveKey } from "../../src/io/keyfile.ts";
+import { saveKey } from "../../src/data/keyfile.ts";
 import { loadCheckpoint } from "../../src/models/index.ts";
 import { loadSafetensors } from "../../src/torch/index.ts";
 import { type EpochMetrics, evaluate, train } from "../../src/train/index.ts";

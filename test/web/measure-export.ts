@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { generateKey } from "../../src/cipher/index.ts";
-import { saveKey } from "../../src/io/keyfile.ts";
+import { saveKey } from "../../src/data/keyfile.ts";
 import { tempDir } from "../data/helpers.ts";
 import { buildPage, launchBrowser, serveStatic } from "./browser.ts";
 

@@ -13,7 +13,7 @@ import type { Page, Request } from "playwright-core";
 import sharp from "sharp";
 import { type CipherKey, generateKey } from "../../src/cipher/index.ts";
 import { decodeImage, hwcU8ToChwF32, Store } from "../../src/data/index.ts";
-import { saveKey } from "../../src/io/keyfile.ts";
+import { saveKey } from "../../src/data/keyfile.ts";
 import { tempDir } from "../data/helpers.ts";
 import { makeRun, startServer } from "../serve/helpers.ts";
 import { syntheticImages } from "../train/synthetic.ts";

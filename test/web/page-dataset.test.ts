@@ -14,7 +14,7 @@ import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
 import { trainCommand } from "../../src/cli/commands/train.ts";
 import { decodeImage } from "../../src/data/decode.ts";
 import { readPageManifest } from "../../src/data/page-export.ts";
-import { saveKey } from "../../src/io/keyfile.ts";
+import { saveKey } from "../../src/data/keyfile.ts";
 import { tempDir } from "../data/helpers.ts";
 import { buildPage, launchBrowser, serveStatic } from "./browser.ts";
 

@@ -89,7 +89,7 @@ test("damaged or careless exports are refused, naming the archive and the proble
     );
   }
   const other = await generateKey({ blockSize: 2, seed: "web-import-other" });
-  const { saveKey } = await import("../../src/io/keyfile.ts");
+  const { saveKey } = await import("../../src/data/keyfile.ts");
   await saveKey(join(t.dir, "other.json"), other);
   await assert.rejects(
     runEncrypt(writeExport("key.tar"), { out: join(t.dir, "k-store"), key: join(t.dir, "other.json") }),
@@ -112,7 +112,7 @@ test("an export made with a scrambling key imports flagged scrambled (never a se
   await runEncrypt(unflagged, { out: join(t.dir, "false-store"), json: true });
   assert.equal(Store.open(join(t.dir, "false-store")).meta.key?.scrambled, undefined);
 
-  const { saveKey } = await import("../../src/io/keyfile.ts");
+  const { saveKey } = await import("../../src/data/keyfile.ts");
   await saveKey(join(t.dir, "scrambling.json"), scrambling);
   await saveKey(join(t.dir, "plain.json"), key);
   // The key the page used: accepted, and the store says scrambled as with the declared key.

@@ -8,12 +8,12 @@ import {
   writeAttackPicture,
 } from "../../audit/measure.ts";
 import { searchFact } from "../../audit/report.ts";
-import { sparsitySearch } from "../../audit/sparsity-search.ts";
-import { attackLinalg } from "../../audit/torch-linalg.ts";
+import { sparsitySearch } from "../../../bench/experiments/attack-sparsity-search.ts";
+import { attackLinalg } from "../../attack/torch-linalg.ts";
 import { type ChannelReport, makeKey, type StatisticalAttackOptions, shortFingerprint } from "../../cipher/index.ts";
 import { invert } from "../../core/linalg.ts";
 import { attackStore, Store } from "../../data/index.ts";
-import { loadKey, saveKey } from "../../io/keyfile.ts";
+import { loadKey, saveKey } from "../../data/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { runAudit } from "../../audit/audit.ts";
 import { verdictText, writeAuditPage } from "../../audit/report.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
-import { loadKey } from "../../io/keyfile.ts";
+import { loadKey } from "../../data/keyfile.ts";
 import { nonNegativeInteger, positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 import { attackTuning, progressReporter } from "./attack.ts";

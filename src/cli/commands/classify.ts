@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { shortFingerprint } from "../../cipher/index.ts";
 import { decodeImage, hwcU8ToChwF32 } from "../../data/decode.ts";
 import { encryptStoreValues } from "../../data/store-cipher.ts";
-import { loadKey } from "../../io/keyfile.ts";
+import { loadKey } from "../../data/keyfile.ts";
 import { classifyRemote, fetchModel, type Prediction, type RemoteModel } from "../../serve/client.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";

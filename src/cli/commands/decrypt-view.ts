@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { NORMALIZE_MODES, Store } from "../../data/index.ts";
-import { loadKey } from "../../io/keyfile.ts";
+import { loadKey } from "../../data/keyfile.ts";
 import { loadCheckpoint } from "../../models/index.ts";
 import { checkCompatible, checkpointDir, Eavesdropper, runNormalization, storeLabels } from "../../train/index.ts";
 import { positiveInteger } from "../parse.ts";

@@ -6,7 +6,7 @@ import { encodePng } from "../../data/decode.ts";
 import { DataError } from "../../data/errors.ts";
 import { isStore, Store } from "../../data/store.ts";
 import { decryptStoreValues } from "../../data/store-cipher.ts";
-import { loadKey } from "../../io/keyfile.ts";
+import { loadKey } from "../../data/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 

@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { type CipherKey, generateKey, shortFingerprint } from "../../cipher/index.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
 import { isStore, readMeta, Store } from "../../data/index.ts";
-import { loadKey, saveKey } from "../../io/keyfile.ts";
+import { loadKey, saveKey } from "../../data/keyfile.ts";
 import { type AttackSummary, writeReport } from "../../report/index.ts";
 import { isFinished, train } from "../../train/index.ts";
 import { positiveInteger } from "../parse.ts";

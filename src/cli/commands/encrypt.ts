@@ -14,7 +14,7 @@ import { permutation } from "../../data/rng.ts";
 import { type ImageSource, selectClasses } from "../../data/source.ts";
 import { isStore } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
-import { loadKey } from "../../io/keyfile.ts";
+import { loadKey } from "../../data/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 

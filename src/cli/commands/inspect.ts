@@ -4,7 +4,7 @@ import { shortFingerprint } from "../../cipher/index.ts";
 import { DataError } from "../../data/errors.ts";
 import { isStore, Store } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
-import { loadKey } from "../../io/keyfile.ts";
+import { loadKey } from "../../data/keyfile.ts";
 
 /** A printable description of a store, key file or study layout. Never includes key values. */
 export async function describe(path: string, opts: { classCounts?: boolean } = {}): Promise<Record<string, unknown>> {

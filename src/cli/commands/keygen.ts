@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { generateKey, type KeyMode, shortFingerprint } from "../../cipher/index.ts";
 import { isPreset, PRESETS, type PresetName } from "../../data/presets.ts";
-import { saveKey } from "../../io/keyfile.ts";
+import { saveKey } from "../../data/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
