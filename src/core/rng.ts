@@ -3,13 +3,15 @@
  *
  * - Unseeded: bytes come straight from the platform CSPRNG, `globalThis.crypto.getRandomValues`
  *   (Web Crypto; available in browsers and Node ≥ 19).
- * - Seeded (reproducible experiments): ChaCha20 (RFC 8439 block function, 20 rounds) used as a stream
- *   generator. The 256-bit ChaCha key is SHA-256 of the UTF-8 seed string (`String(seed)`, so the number 7 and
+ * - Seeded (reproducible experiments): ChaCha20 (RFC 8439, 20 rounds; @noble/ciphers' audited implementation) used
+ *   as a stream generator. The 256-bit ChaCha key is SHA-256 of the UTF-8 seed string (`String(seed)`, so the number 7 and
  *   the string "7" give the same stream) with domain separation `"ercnn-key-seed/v1\0"`; nonce = 0,
  *   block counter starting at 0. Same seed → same key bytes on every platform.
  *
  * Derived values: uniform doubles use 53 random bits (`[0,1)`), normals use Box–Muller on uniforms in (0,1].
  */
+
+import { chacha20 } from "@noble/ciphers/chacha.js";
 
 export interface RandomSource {
   /** A uniformly random 32-bit unsigned integer. */
@@ -37,147 +39,48 @@ export class SystemRandom implements RandomSource {
   }
 }
 
-function rotl(x: number, n: number): number {
-  return (x << n) | (x >>> (32 - n));
-}
+/** Keystream blocks produced per call into the audited cipher (4 KiB: amortises the call, small enough to waste). */
+const BLOCKS_PER_REFILL = 64;
+const ZEROS = new Uint8Array(BLOCKS_PER_REFILL * 64);
 
-/** ChaCha20 keystream as a deterministic random source. */
+/**
+ * ChaCha20 keystream (RFC 8439: 32-byte key, 12-byte nonce, 32-bit block counter from 0) as a deterministic random
+ * source. The block function is @noble/ciphers' audited `chacha20` (pure JS, so it also runs in the page); this class
+ * only buffers the keystream and reads it as little-endian 32-bit words.
+ */
 export class ChaCha20Random implements RandomSource {
-  private readonly state = new Uint32Array(16);
-  private readonly block = new Uint32Array(16);
-  private pos = 16;
+  private readonly key: Uint8Array;
+  private readonly nonce: Uint8Array;
+  private readonly bytes = new Uint8Array(ZEROS.length);
+  private readonly words = new DataView(this.bytes.buffer);
+  /** Block counter of the first block in `bytes`. */
+  private counter = -BLOCKS_PER_REFILL;
+  /** Next unread word in `bytes`; one past the end forces a refill. */
+  private pos = ZEROS.length / 4;
 
   /** @param key 32 bytes; @param nonce 12 bytes (default zero). */
   constructor(key: Uint8Array, nonce: Uint8Array = new Uint8Array(12)) {
     if (key.length !== 32) throw new Error("ChaCha20 key must be 32 bytes");
     if (nonce.length !== 12) throw new Error("ChaCha20 nonce must be 12 bytes");
-    const s = this.state;
-    s[0] = 0x61707865;
-    s[1] = 0x3320646e;
-    s[2] = 0x79622d32;
-    s[3] = 0x6b206574;
-    const kv = new DataView(key.buffer, key.byteOffset, 32);
-    for (let i = 0; i < 8; i++) s[4 + i] = kv.getUint32(i * 4, true);
-    s[12] = 0;
-    const nv = new DataView(nonce.buffer, nonce.byteOffset, 12);
-    for (let i = 0; i < 3; i++) s[13 + i] = nv.getUint32(i * 4, true);
+    this.key = Uint8Array.from(key);
+    this.nonce = Uint8Array.from(nonce);
   }
 
-  /** Produces the next 64-byte keystream block (as 16 little-endian words) and advances the counter. */
+  private refill(): void {
+    this.counter += BLOCKS_PER_REFILL;
+    chacha20(this.key, this.nonce, ZEROS, this.bytes, this.counter);
+    this.pos = 0;
+  }
+
+  /** The next whole 64-byte keystream block as 16 little-endian words (skipping the rest of a partly read one). */
   nextBlock(): Uint32Array {
-    const s = this.state;
-    let x0 = s[0],
-      x1 = s[1],
-      x2 = s[2],
-      x3 = s[3],
-      x4 = s[4],
-      x5 = s[5],
-      x6 = s[6],
-      x7 = s[7],
-      x8 = s[8],
-      x9 = s[9],
-      x10 = s[10],
-      x11 = s[11],
-      x12 = s[12],
-      x13 = s[13],
-      x14 = s[14],
-      x15 = s[15];
-    for (let r = 0; r < 10; r++) {
-      // column rounds
-      x0 = (x0 + x4) | 0;
-      x12 = rotl(x12 ^ x0, 16);
-      x8 = (x8 + x12) | 0;
-      x4 = rotl(x4 ^ x8, 12);
-      x0 = (x0 + x4) | 0;
-      x12 = rotl(x12 ^ x0, 8);
-      x8 = (x8 + x12) | 0;
-      x4 = rotl(x4 ^ x8, 7);
-      x1 = (x1 + x5) | 0;
-      x13 = rotl(x13 ^ x1, 16);
-      x9 = (x9 + x13) | 0;
-      x5 = rotl(x5 ^ x9, 12);
-      x1 = (x1 + x5) | 0;
-      x13 = rotl(x13 ^ x1, 8);
-      x9 = (x9 + x13) | 0;
-      x5 = rotl(x5 ^ x9, 7);
-      x2 = (x2 + x6) | 0;
-      x14 = rotl(x14 ^ x2, 16);
-      x10 = (x10 + x14) | 0;
-      x6 = rotl(x6 ^ x10, 12);
-      x2 = (x2 + x6) | 0;
-      x14 = rotl(x14 ^ x2, 8);
-      x10 = (x10 + x14) | 0;
-      x6 = rotl(x6 ^ x10, 7);
-      x3 = (x3 + x7) | 0;
-      x15 = rotl(x15 ^ x3, 16);
-      x11 = (x11 + x15) | 0;
-      x7 = rotl(x7 ^ x11, 12);
-      x3 = (x3 + x7) | 0;
-      x15 = rotl(x15 ^ x3, 8);
-      x11 = (x11 + x15) | 0;
-      x7 = rotl(x7 ^ x11, 7);
-      // diagonal rounds
-      x0 = (x0 + x5) | 0;
-      x15 = rotl(x15 ^ x0, 16);
-      x10 = (x10 + x15) | 0;
-      x5 = rotl(x5 ^ x10, 12);
-      x0 = (x0 + x5) | 0;
-      x15 = rotl(x15 ^ x0, 8);
-      x10 = (x10 + x15) | 0;
-      x5 = rotl(x5 ^ x10, 7);
-      x1 = (x1 + x6) | 0;
-      x12 = rotl(x12 ^ x1, 16);
-      x11 = (x11 + x12) | 0;
-      x6 = rotl(x6 ^ x11, 12);
-      x1 = (x1 + x6) | 0;
-      x12 = rotl(x12 ^ x1, 8);
-      x11 = (x11 + x12) | 0;
-      x6 = rotl(x6 ^ x11, 7);
-      x2 = (x2 + x7) | 0;
-      x13 = rotl(x13 ^ x2, 16);
-      x8 = (x8 + x13) | 0;
-      x7 = rotl(x7 ^ x8, 12);
-      x2 = (x2 + x7) | 0;
-      x13 = rotl(x13 ^ x2, 8);
-      x8 = (x8 + x13) | 0;
-      x7 = rotl(x7 ^ x8, 7);
-      x3 = (x3 + x4) | 0;
-      x14 = rotl(x14 ^ x3, 16);
-      x9 = (x9 + x14) | 0;
-      x4 = rotl(x4 ^ x9, 12);
-      x3 = (x3 + x4) | 0;
-      x14 = rotl(x14 ^ x3, 8);
-      x9 = (x9 + x14) | 0;
-      x4 = rotl(x4 ^ x9, 7);
-    }
-    const b = this.block;
-    b[0] = x0 + s[0];
-    b[1] = x1 + s[1];
-    b[2] = x2 + s[2];
-    b[3] = x3 + s[3];
-    b[4] = x4 + s[4];
-    b[5] = x5 + s[5];
-    b[6] = x6 + s[6];
-    b[7] = x7 + s[7];
-    b[8] = x8 + s[8];
-    b[9] = x9 + s[9];
-    b[10] = x10 + s[10];
-    b[11] = x11 + s[11];
-    b[12] = x12 + s[12];
-    b[13] = x13 + s[13];
-    b[14] = x14 + s[14];
-    b[15] = x15 + s[15];
-    s[12] = (s[12] + 1) >>> 0;
-    if (s[12] === 0) s[13] = (s[13] + 1) >>> 0; // 64-bit counter extension; never reached in practice
-    return b;
+    this.pos = Math.ceil(this.pos / 16) * 16;
+    return Uint32Array.from({ length: 16 }, () => this.nextUint32());
   }
 
   nextUint32(): number {
-    if (this.pos >= 16) {
-      this.nextBlock();
-      this.pos = 0;
-    }
-    return this.block[this.pos++];
+    if (this.pos * 4 >= this.bytes.length) this.refill();
+    return this.words.getUint32(4 * this.pos++, true);
   }
 }
 
