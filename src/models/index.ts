@@ -3,6 +3,7 @@
 
 export * from "./adapt-augment.ts";
 export * from "./adaptation.ts";
+export * from "./airbench.ts";
 export * from "./block-resnet.ts";
 export * from "./checkpoint.ts";
 export * from "./cifar-fast.ts";

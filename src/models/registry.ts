@@ -7,6 +7,7 @@ import {
   type KeyLike,
   type Normalization,
 } from "./adaptation.ts";
+import { airbench94, airbench95 } from "./airbench.ts";
 import { BlockResNet } from "./block-resnet.ts";
 import { resnet9 } from "./cifar-fast.ts";
 import { resnet20, resnet56 } from "./cifar-resnet.ts";
@@ -28,7 +29,7 @@ export interface BackboneOptions {
 
 export interface BackboneSpec {
   name: string;
-  family: "resnet" | "densenet" | "convnext" | "cifar-resnet" | "cifar-fast" | "block-resnet" | "vit";
+  family: "resnet" | "densenet" | "convnext" | "cifar-resnet" | "cifar-fast" | "airbench" | "block-resnet" | "vit";
   /** Built for this input side (224 ImageNet nets, 32 CIFAR nets); every backbone accepts 32×32 and 64×64. */
   nativeInput: number;
   /** Classes of the published weights (1000 for torchvision's), or the default head size. */
@@ -149,6 +150,24 @@ const specs: BackboneSpec[] = [
     params: 6_573_120,
     description: "ResNet-9 (Page 2018 / airbench): fast CIFAR net",
     create: (o) => resnet9({ numClasses: o.numClasses }),
+  },
+  {
+    name: "airbench94",
+    family: "airbench",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 1_972_792,
+    description: "airbench94 (Jordan 2024): frozen 2×2 patch-whitening conv, widths 64/256/256, GELU, logits × 1/9",
+    create: (o) => airbench94(o.numClasses),
+  },
+  {
+    name: "airbench95",
+    family: "airbench",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 4_606_520,
+    description: "airbench95: airbench94 with widths 128/384/384",
+    create: (o) => airbench95(o.numClasses),
   },
   {
     name: "blockresnet_s",
