@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import type { optim } from "../torch/index.ts";
 import { type PartialTrainConfig, resolveConfig, type TrainConfig } from "./config.ts";
 import { type EpochMetrics, RunDir } from "./run-dir.ts";
+import { acquireRunLock, type RunLock } from "./run-lock.ts";
 
 export interface TrainState {
   /** Round and epoch (1-based) of the last completed epoch; epoch 0 = the round has not started. */
@@ -26,6 +27,8 @@ export interface OpenedRun {
   state: TrainState;
   /** The checkpoint to continue from (resume), or null for a fresh start. */
   lastCheckpoint: string | null;
+  /** This process's hold on the run directory (null for a data-parallel rank that does not write); release at the end. */
+  lock: RunLock | null;
 }
 
 /** Options that may differ on --resume: they change how fast or where the final number is measured, not training. */
@@ -63,6 +66,21 @@ export async function openRun(
   const configPath = join(asked.out, "config.json");
   if (o.resume && !existsSync(configPath))
     throw new Error(`${asked.out}: no run to resume (${configPath} is missing); drop --resume to start a new run`);
+  // Taken before anything is read or written, so two processes never share (or half-overwrite) one run.
+  const lock = o.readOnly ? null : acquireRunLock(asked.out, o.log);
+  try {
+    return { ...(await openLocked(asked, partial, o)), lock };
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+async function openLocked(
+  asked: TrainConfig,
+  partial: PartialTrainConfig,
+  o: { resume?: boolean; log: (line: string) => void; readOnly?: boolean },
+): Promise<Omit<OpenedRun, "lock">> {
   const run = new RunDir(asked.out);
   const last = run.openCheckpoint("last");
   if (!o.resume) {
@@ -80,7 +98,13 @@ export async function openRun(
     o.log(`${asked.out}: no epoch was completed before; starting it from epoch 1 with its saved config`);
     return { cfg, run, state: freshState(), lastCheckpoint: null };
   }
-  const state = JSON.parse(readFileSync(join(last, "state.json"), "utf8")) as TrainState;
+  const statePath = join(last, "state.json");
+  let state: TrainState;
+  try {
+    state = JSON.parse(readFileSync(statePath, "utf8")) as TrainState;
+  } catch (e) {
+    throw new Error(`${statePath}: unreadable trainer state (${(e as Error).message}); the checkpoint is damaged`);
+  }
   o.log(`resuming ${cfg.out} after round ${state.round} epoch ${state.epoch}`);
   return { cfg, run, state, lastCheckpoint: last };
 }

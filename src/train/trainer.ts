@@ -42,6 +42,7 @@ import { openRun, type TrainState } from "./open-run.ts";
 import { makeOptimizer, makeScheduler } from "./optimization.ts";
 import { prepareData, type RunData } from "./prepare-data.ts";
 import type { RunDir } from "./run-dir.ts";
+import type { RunLock } from "./run-lock.ts";
 
 export interface FinalResult extends Quality {
   testAcc: number | null;
@@ -84,12 +85,15 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
     device: partial.device ?? DEFAULTS.device,
   });
   const log = dist && !dist.isWriter ? () => {} : (o.log ?? ((s: string) => process.stderr.write(`${s}\n`)));
+  let lock: RunLock | null = null;
   try {
-    const { cfg, run, state, lastCheckpoint } = await openRun(partial, {
+    const opened = await openRun(partial, {
       resume: o.resume,
       log,
       readOnly: !!dist && !dist.isWriter,
     });
+    lock = opened.lock;
+    const { cfg, run, state, lastCheckpoint } = opened;
     if (lastCheckpoint) checkWorldSize(state.worldSize, dist?.worldSize ?? 1, cfg.out);
     state.worldSize = dist?.worldSize ?? 1;
     if (cfg.threads) setNumThreads(cfg.threads);
@@ -146,6 +150,7 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
       await data.close();
     }
   } finally {
+    lock?.release();
     if (dist) {
       dist.group.destroy();
     }
