@@ -1,7 +1,9 @@
 // Builds the client page (web/) into dist/web/: esbuild bundles web/main.ts and web/worker.ts for the browser
-// (platform "browser": an accidental import of Node-only code fails the build) and copies index.html and style.css.
+// (platform "browser": an accidental import of Node-only code fails the build), copies style.css, and writes
+// index.html with its {{name}} placeholders filled from docs/headline-numbers.json (the numbers README.md and
+// RESULTS.md state; an unknown name fails the build).
 // Usage: node scripts/build-web.mjs [--out DIR] [--watch]
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -15,7 +17,16 @@ const watch = args.includes("--watch");
 const t0 = performance.now();
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-for (const f of ["index.html", "style.css"]) copyFileSync(join(root, "web", f), join(out, f));
+copyFileSync(join(root, "web", "style.css"), join(out, "style.css"));
+const numbers = JSON.parse(readFileSync(join(root, "docs", "headline-numbers.json"), "utf8"));
+const html = readFileSync(join(root, "web", "index.html"), "utf8").replace(/\{\{(\w+)\}\}/g, (_, name) => {
+  if (typeof numbers[name] !== "string") {
+    console.error(`build-web: web/index.html names {{${name}}}, which docs/headline-numbers.json does not define`);
+    process.exit(1);
+  }
+  return numbers[name];
+});
+writeFileSync(join(out, "index.html"), html);
 const options = {
   entryPoints: { main: join(root, "web", "main.ts"), worker: join(root, "web", "worker.ts") },
   outdir: out,

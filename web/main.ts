@@ -5,6 +5,7 @@
  */
 import { type CipherKey, type KeyMode, keyToJson, shortFingerprint } from "../src/cipher/index.ts";
 import { exportDataset } from "./export.ts";
+import { fmtRate, fmtSeconds } from "./format.ts";
 import { classify, type ModelInfo, modelInfo, repositoryIndex, serverMetadata, type TopClass } from "./oip.ts";
 import { WorkerPool } from "./pool.ts";
 import type { DecodeOptions } from "./preprocess.ts";
@@ -231,14 +232,14 @@ $("data-start").addEventListener("click", async () => {
         bar.value = done;
         const rate = done / Math.max(seconds, 1e-3);
         const eta = (total - done) / Math.max(rate, 1e-9);
-        status.textContent = `${done.toLocaleString("en")} / ${total.toLocaleString("en")} images · ${rate.toFixed(0)} img/s · about ${Math.ceil(eta)} s left`;
+        status.textContent = `${done.toLocaleString("en")} / ${total.toLocaleString("en")} images · ${fmtRate(done, seconds)} · about ${Math.ceil(eta)} s left`;
       },
     });
     status.className = "status ok";
     status.dataset.timing = JSON.stringify(r.timing);
     status.textContent =
-      `Encrypted ${r.count.toLocaleString("en")} images in ${r.seconds.toFixed(1)} s ` +
-      `(${(r.count / Math.max(r.seconds, 1e-3)).toFixed(0)} img/s), ${fmtBytes(r.blob.size)}` +
+      `Encrypted ${r.count.toLocaleString("en")} images in ${fmtSeconds(r.seconds)} ` +
+      `(${fmtRate(r.count, r.seconds)}), ${fmtBytes(r.blob.size)}` +
       (r.skipped.length
         ? `; skipped ${r.skipped.length}: ${r.skipped
             .slice(0, 3)
@@ -345,9 +346,19 @@ function keyProblem(): string | null {
   return null;
 }
 
+/** Empties the results and the status line: what they said belongs to a key or model that is no longer in use. */
+function clearResults(): void {
+  $("cls-status").textContent = "";
+  const list = $("cls-results");
+  list.replaceChildren();
+  list.hidden = true;
+}
+
 function checkKeyAgainstModel(): void {
   const err = $("cls-error");
-  err.textContent = model && key ? (keyProblem() ?? "") : "";
+  const problem = model && key ? keyProblem() : null;
+  err.textContent = problem ?? "";
+  if (problem) clearResults();
 }
 
 // ---------- classify ----------
@@ -422,6 +433,7 @@ async function classifyFiles(files: File[]): Promise<void> {
   const problem = keyProblem();
   if (problem) {
     err.textContent = problem;
+    clearResults();
     return;
   }
   const m = model!;
@@ -444,8 +456,6 @@ async function classifyFiles(files: File[]): Promise<void> {
   if (r.type !== "encrypted") return;
   if (r.errors.length) err.textContent = r.errors.map((e) => e.reason).join(" ");
   const [, h, w] = m.shape;
-  const last = r.images[r.images.length - 1];
-  if (last) draw($<HTMLCanvasElement>("sees-canvas"), last.cipherView, h, w);
   const list = $("cls-results");
   const per = m.shape[0] * h * w;
   status.textContent = `Sending ${r.images.length} ciphertext(s) to ${m.name}…`;
@@ -459,10 +469,14 @@ async function classifyFiles(files: File[]): Promise<void> {
         fingerprint: k.fingerprint,
         topK,
       });
-      for (const [i, img] of batch.entries()) list.prepend(resultItem(img, h, w, tops[i]));
+      for (const [i, img] of batch.entries()) list.append(resultItem(img, h, w, tops[i]));
     } catch (e) {
-      for (const img of batch) list.prepend(resultItem(img, h, w, null, (e as Error).message));
+      for (const img of batch) list.append(resultItem(img, h, w, null, (e as Error).message));
     }
+    list.hidden = false;
+    // The panel shows the last ciphertext that actually left the page.
+    draw($<HTMLCanvasElement>("sees-canvas"), batch[batch.length - 1].cipherView, h, w);
+    $("sees-figure").hidden = false;
   }
   status.textContent = `Classified ${r.images.length} image(s) with ${m.name}.`;
 }
