@@ -10,7 +10,9 @@ import cors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { ConnectionTracker } from "./connections.ts";
 import { ServeError } from "./errors.ts";
+import { checkServeOptions, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
 import { ServeMetrics } from "./metrics.ts";
 import type { ModelInfo } from "./model-info.ts";
 import { recordInfer, registerRoutes, SERVER_VERSION } from "./routes.ts";
@@ -19,8 +21,8 @@ import { Service, type ServiceOptions } from "./service.ts";
 /** The client page's build output (issue 11; `npm run build:web`). */
 export const DEFAULT_UI_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url));
 
-export interface AppOptions extends ServiceOptions {
-  /** Largest request body, bytes. */
+export interface AppOptions extends ServiceOptions, Partial<ServerLimits> {
+  /** Largest request body (binary tensor data, .npy), bytes; JSON bodies are capped by `jsonLimit`. */
   bodyLimit: number;
   /** Serve the client page at `/` from this folder; null: no page. */
   uiDir: string | null;
@@ -36,20 +38,38 @@ export interface ServeApp {
   close(): Promise<void>;
 }
 
+/** Binary bodies (tensor data, .npy) up to `bodyLimit`; everything else is JSON or refused, up to `jsonLimit`. */
+const BINARY_TYPES = ["application/octet-stream", "application/x-npy"];
+
 export async function createApp(models: ModelInfo[], o: AppOptions): Promise<ServeApp> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...definedOnly(o) };
+  checkServeOptions(models, { ...o, ...limits });
   const app = Fastify({
     logger: o.logLevel === false ? false : { level: o.logLevel },
     // fastify's own per-request lines are replaced by the one line of the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimit,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    // Node checks the request and headers timeouts every connectionsCheckingInterval (default 30 s).
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
     forceCloseConnections: "idle",
     return503OnClosing: true,
   });
+  app.server.maxConnections = limits.maxConnections;
+  const connections = new ConnectionTracker(app);
   const service = new Service(models, o, new ServeMetrics());
 
   // Bodies reach the routes as bytes: binary tensor data is not JSON, and JSON errors get the OIP error object.
+  // A body over its limit is refused (413) from Content-Length before it is read, or as soon as it passes the limit.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  const asBytes = (_req: unknown, body: Buffer, done: (e: null, b: Buffer) => void) => done(null, body);
+  app.addContentTypeParser(BINARY_TYPES, { parseAs: "buffer", bodyLimit: o.bodyLimit }, asBytes);
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: limits.jsonLimit }, asBytes);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     if (err instanceof ServeError) return reply.code(err.status).headers(err.headers).send({ error: err.message });
@@ -93,7 +113,7 @@ export async function createApp(models: ModelInfo[], o: AppOptions): Promise<Ser
       },
     },
   });
-  registerRoutes(app, service);
+  registerRoutes(app, service, { jsonLimit: limits.jsonLimit });
   if (o.uiDir !== null) {
     if (existsSync(o.uiDir)) await app.register(fastifyStatic, { root: o.uiDir, prefix: "/" });
     else
@@ -114,5 +134,15 @@ export async function createApp(models: ModelInfo[], o: AppOptions): Promise<Ser
     })();
     return closing;
   };
+  // Shutdown: connections not being answered (idle, or a request still arriving) are cut before fastify waits for
+  // the rest, so a half-sent request cannot hold the process open.
+  app.addHook("preClose", async () => {
+    const cut = connections.cutUnhandled();
+    if (cut > 0) app.log.info({ connections: cut }, "closed connections with no request being answered");
+  });
   return { app, service, close };
+}
+
+function definedOnly(o: Partial<ServerLimits>): Partial<ServerLimits> {
+  return Object.fromEntries(Object.entries(o).filter(([k, v]) => k in DEFAULT_LIMITS && v !== undefined));
 }

@@ -46,11 +46,25 @@ const header = (h: RawRequest["headers"], name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-export function parseInferRequest(raw: RawRequest, model: ModelInfo, maxBatch: number): InferRequest {
+/** Most outputs one request may ask for (two names, each as values, top-k and binary, fit with room). */
+export const MAX_OUTPUTS = 8;
+/** Longest request id, characters (it is echoed and logged). */
+export const MAX_ID = 256;
+
+/**
+ * `jsonLimit` caps the JSON that is parsed (a JSON body, or a binary request's JSON header): JSON.parse runs on the
+ * event loop, so a large one would stall every other request.
+ */
+export function parseInferRequest(
+  raw: RawRequest,
+  model: ModelInfo,
+  maxBatch: number,
+  jsonLimit = Number.POSITIVE_INFINITY,
+): InferRequest {
   const type = raw.contentType.split(";")[0].trim().toLowerCase();
   if (type === "application/x-npy") return parseNpy(raw, model, maxBatch);
   const hcl = header(raw.headers, "inference-header-content-length");
-  if (hcl !== undefined) return parseBinary(raw.body, hcl, model, maxBatch);
+  if (hcl !== undefined) return parseBinary(raw.body, hcl, model, maxBatch, jsonLimit);
   if (type === "application/octet-stream")
     throw bad("an application/octet-stream body needs the Inference-Header-Content-Length header (binary extension)");
   // curl -d sends application/x-www-form-urlencoded unless told otherwise: read it as the JSON it is.
@@ -59,10 +73,15 @@ export function parseInferRequest(raw: RawRequest, model: ModelInfo, maxBatch: n
       415,
       `unsupported Content-Type '${type}' (application/json, application/octet-stream with Inference-Header-Content-Length, or application/x-npy)`,
     );
-  return fromHeader(parseJson(raw.body, "request body"), null, model, maxBatch);
+  return fromHeader(parseJson(raw.body, "request body", jsonLimit), null, model, maxBatch);
 }
 
-function parseJson(bytes: Buffer, what: string): Json {
+function parseJson(bytes: Buffer, what: string, jsonLimit: number): Json {
+  if (bytes.length > jsonLimit)
+    throw new ServeError(
+      413,
+      `${what} is ${bytes.length} bytes of JSON, more than --json-limit ${jsonLimit}; send images as binary tensor data`,
+    );
   let v: unknown;
   try {
     v = JSON.parse(bytes.toString("utf8"));
@@ -73,7 +92,7 @@ function parseJson(bytes: Buffer, what: string): Json {
   return v;
 }
 
-function parseBinary(body: Buffer, hcl: string, model: ModelInfo, maxBatch: number): InferRequest {
+function parseBinary(body: Buffer, hcl: string, model: ModelInfo, maxBatch: number, jsonLimit: number): InferRequest {
   if (!/^\d+$/.test(hcl.trim())) throw bad(`Inference-Header-Content-Length '${hcl}' is not a byte count`);
   const len = Number(hcl);
   if (len > body.length)
@@ -87,7 +106,7 @@ function parseBinary(body: Buffer, hcl: string, model: ModelInfo, maxBatch: numb
       );
     return { x: floatsLE(body), n: 1, outputs: defaultOutputs(true) };
   }
-  return fromHeader(parseJson(body.subarray(0, len), "JSON header"), body.subarray(len), model, maxBatch);
+  return fromHeader(parseJson(body.subarray(0, len), "JSON header", jsonLimit), body.subarray(len), model, maxBatch);
 }
 
 const imageBytes = (m: ModelInfo) => m.shape[0] * m.shape[1] * m.shape[2] * 4;
@@ -103,6 +122,8 @@ const defaultOutputs = (binary: boolean): RequestedOutput[] => OUTPUT_NAMES.map(
 
 function fromHeader(req: Json, binary: Buffer | null, model: ModelInfo, maxBatch: number): InferRequest {
   if (req.id !== undefined && typeof req.id !== "string") throw bad(`"id" must be a string, got ${typeof req.id}`);
+  if (typeof req.id === "string" && req.id.length > MAX_ID)
+    throw bad(`"id" is ${req.id.length} characters, more than ${MAX_ID}`);
   const params = req.parameters ?? {};
   if (!isObject(params)) throw bad(`"parameters" must be an object`);
   const fp = params.key_fingerprint;
@@ -173,21 +194,28 @@ function checkShape(name: string, shape: unknown, model: ModelInfo, maxBatch: nu
   return n;
 }
 
+/** Row-major values of a flat or nested `data` array, nested at most as deep as the shape's rank (4). */
 function flatten(name: string, data: unknown[], count: number): Float32Array {
+  // Checked and counted before anything is allocated: the shape alone must not size a buffer the body does not fill.
+  let seen = 0;
+  const check = (a: unknown[], depth: number): void => {
+    if (depth > 4) throw bad(`input '${name}': "data" is nested deeper than its shape's 4 dimensions`);
+    for (const v of a)
+      if (Array.isArray(v)) check(v, depth + 1);
+      else if (typeof v !== "number")
+        throw bad(`input '${name}': element ${seen} is ${String(JSON.stringify(v)).slice(0, 40)}, not a number`);
+      else seen++;
+  };
+  check(data, 1);
+  if (seen !== count) throw bad(`input '${name}': "data" has ${seen} elements, its shape needs ${count}`);
   const out = new Float32Array(count);
   let i = 0;
-  const walk = (a: unknown[]) => {
-    for (const v of a) {
-      if (Array.isArray(v)) walk(v);
-      else {
-        if (typeof v !== "number") throw bad(`input '${name}': element ${i} is ${JSON.stringify(v)}, not a number`);
-        if (i >= count) throw bad(`input '${name}': more than ${count} elements in "data" for its shape`);
-        out[i++] = v;
-      }
-    }
+  const fill = (a: unknown[]): void => {
+    for (const v of a)
+      if (Array.isArray(v)) fill(v);
+      else out[i++] = v as number;
   };
-  walk(data);
-  if (i !== count) throw bad(`input '${name}': "data" has ${i} elements, its shape needs ${count}`);
+  fill(data);
   return out;
 }
 
@@ -201,6 +229,7 @@ function checkFinite(name: string, x: Float32Array, model: ModelInfo): void {
 function parseOutputs(outputs: unknown, binaryAll: boolean, model: ModelInfo): RequestedOutput[] {
   if (outputs === undefined) return defaultOutputs(binaryAll);
   if (!Array.isArray(outputs) || outputs.length === 0) throw bad(`"outputs" must be a non-empty array when given`);
+  if (outputs.length > MAX_OUTPUTS) throw bad(`"outputs" asks for ${outputs.length} outputs, more than ${MAX_OUTPUTS}`);
   return outputs.map((o, i) => {
     if (!isObject(o) || typeof o.name !== "string") throw bad(`outputs[${i}] must be an object with a "name"`);
     if (!(OUTPUT_NAMES as readonly string[]).includes(o.name))
@@ -243,6 +272,7 @@ function parseNpy(raw: RawRequest, model: ModelInfo, maxBatch: number): InferReq
     for (let p = 0; p < hw; p++) for (let ch = 0; ch < c; ch++) x[(i * c + ch) * hw + p] = src[(i * hw + p) * c + ch];
   checkFinite("input", x, model);
   const id = header(raw.headers, "x-request-id");
+  if (id !== undefined && id.length > MAX_ID) throw bad(`X-Request-Id is ${id.length} characters, more than ${MAX_ID}`);
   const fp = header(raw.headers, "x-key-fingerprint");
   if (fp !== undefined && !/^[0-9a-fA-F]{8,64}$/.test(fp)) throw bad("X-Key-Fingerprint must be 8 to 64 hex digits");
   return {

@@ -24,12 +24,23 @@ function run(m: { spec: WorkerModel; model: ERModel }, x: Float32Array, n: numbe
   return tidy(() => noGrad(() => m.model.forward(toDevice(fromTypedArray(x, [n, c, h, w]), device)).toFloat32Array()));
 }
 
+/** One zero image through the model at start-up: an input size the network cannot take fails here, not per request. */
+function checkRuns(spec: WorkerModel, model: ERModel): void {
+  const [c, h, w] = spec.shape;
+  try {
+    run({ spec, model }, new Float32Array(c * h * w), 1);
+  } catch (e) {
+    throw new Error(`model '${spec.name}' cannot run on ${c}×${h}×${w} inputs: ${(e as Error).message}`);
+  }
+}
+
 async function start(): Promise<void> {
   for (const spec of init.models) {
     const { model } = await loadCheckpoint(spec.checkpoint);
     model.eval();
     moduleTo(model, device);
     loaded.set(spec.name, { spec, model });
+    checkRuns(spec, model);
   }
   parentPort!.postMessage({ type: "ready" } satisfies WorkerReply);
   parentPort!.on("message", (msg: WorkerRequest) => {

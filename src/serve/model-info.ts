@@ -55,7 +55,12 @@ export async function readModelInfo(runDir: string, o: ModelInfoOptions = {}): P
   const store = trainStoreOf(runDir);
   const c = meta.model.channels;
   let hw: [number, number] | undefined = o.inputSize;
-  if (!hw && store) hw = [store.meta.shape[1], store.meta.shape[2]];
+  if (store) {
+    const [sh, sw] = [store.meta.shape[1], store.meta.shape[2]];
+    if (hw && (hw[0] !== sh || hw[1] !== sw))
+      throw new Error(`${runDir}: --input-size ${hw[0]}x${hw[1]}, but the training store's images are ${sh}x${sw}`);
+    hw = [sh, sw];
+  }
   if (!hw)
     throw new Error(
       `${runDir}: cannot find the training store (config.json's "train") to learn the input size; give --input-size HxW`,

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { Command } from "commander";
 import { createApp, DEFAULT_UI_DIR } from "../../serve/app.ts";
+import { DEFAULT_LIMITS, MAX_TIMER_MS } from "../../serve/limits.ts";
 import { type ModelInfo, readModelInfo } from "../../serve/model-info.ts";
 import { parseDevice } from "../../torch/device.ts";
 import { deviceName, nonNegativeInteger, positiveInteger } from "../parse.ts";
@@ -29,11 +30,19 @@ export interface ServeCliOptions {
   inputSize?: [number, number];
   logLevel: string;
   shutdownTimeout: number;
+  requestTimeout: number;
+  headersTimeout: number;
+  keepAliveTimeout: number;
+  maxRequestsPerSocket: number;
+  maxConnections: number;
+  jsonLimit: number;
 }
 
 export async function runServe(runDirs: string[], o: ServeCliOptions): Promise<void> {
   // A CUDA request on a CPU-only libtorch fails here, before any model is read (train's message).
   const device = parseDevice(o.device);
+  if (o.shutdownTimeout * 1000 > MAX_TIMER_MS)
+    throw new Error(`--shutdown-timeout ${o.shutdownTimeout} s: at most ${Math.floor(MAX_TIMER_MS / 1000)} s`);
   if (o.name.length > runDirs.length) throw new Error(`${o.name.length} --name for ${runDirs.length} run directories`);
   const models: ModelInfo[] = [];
   for (const [i, dir] of runDirs.entries())
@@ -46,6 +55,12 @@ export async function runServe(runDirs: string[], o: ServeCliOptions): Promise<v
     threads: o.threads ?? Math.max(1, availableParallelism() - 1),
     device,
     bodyLimit: o.bodyLimit * 1024 * 1024,
+    jsonLimit: o.jsonLimit * 1024,
+    requestTimeoutMs: o.requestTimeout,
+    headersTimeoutMs: o.headersTimeout,
+    keepAliveTimeoutMs: o.keepAliveTimeout,
+    maxRequestsPerSocket: o.maxRequestsPerSocket,
+    maxConnections: o.maxConnections,
     uiDir: o.ui ? o.uiDir : null,
     cors: o.cors,
     logLevel: o.logLevel === "silent" ? false : o.logLevel,
@@ -136,7 +151,48 @@ export function serveCommand(): Command {
       deviceName,
       "cpu",
     )
-    .option("--body-limit <MiB>", "largest request body in MiB (413 beyond)", positiveInteger, 64)
+    .option(
+      "--body-limit <MiB>",
+      "largest binary request body (tensor data, .npy) in MiB (413 beyond)",
+      positiveInteger,
+      64,
+    )
+    .option(
+      "--json-limit <KiB>",
+      "largest JSON body (or binary request's JSON header) in KiB: JSON is parsed on the event loop (413 beyond)",
+      positiveInteger,
+      DEFAULT_LIMITS.jsonLimit / 1024,
+    )
+    .option(
+      "--request-timeout <ms>",
+      "a request (headers and body) not fully received within this gets 408 and its connection is closed",
+      positiveInteger,
+      DEFAULT_LIMITS.requestTimeoutMs,
+    )
+    .option(
+      "--headers-timeout <ms>",
+      "headers not fully received within this: 408, connection closed (at most --request-timeout)",
+      positiveInteger,
+      DEFAULT_LIMITS.headersTimeoutMs,
+    )
+    .option(
+      "--keep-alive-timeout <ms>",
+      "an idle keep-alive connection is closed after this",
+      positiveInteger,
+      DEFAULT_LIMITS.keepAliveTimeoutMs,
+    )
+    .option(
+      "--max-requests-per-socket <n>",
+      "requests one keep-alive connection may carry before it is closed (0: unlimited)",
+      nonNegativeInteger,
+      DEFAULT_LIMITS.maxRequestsPerSocket,
+    )
+    .option(
+      "--max-connections <n>",
+      "open connections at once; more are closed on arrival",
+      positiveInteger,
+      DEFAULT_LIMITS.maxConnections,
+    )
     .option("--no-ui", "do not serve the browser client page at /")
     .option("--ui-dir <dir>", "folder of the client page", DEFAULT_UI_DIR)
     .option(
@@ -149,7 +205,7 @@ export function serveCommand(): Command {
     .option("--log-level <level>", "info, warn, error or silent (one JSON line per request at info)", "info")
     .option(
       "--shutdown-timeout <s>",
-      "SIGTERM/SIGINT: longest wait for queued requests before exiting 1",
+      "SIGTERM/SIGINT: longest wait for queued requests before exiting 1 (connections with no request being answered are closed at once)",
       positiveInteger,
       30,
     )
