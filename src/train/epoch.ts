@@ -3,6 +3,7 @@ import type { Batch, Loader } from "../data/index.ts";
 import type { ERModel } from "../models/index.ts";
 import { type Device, toDevice } from "../torch/device.ts";
 import { F, fromTypedArray, noGrad, type optim, type Tensor, tidy } from "../torch/index.ts";
+import { checkFiniteLoss } from "./divergence.ts";
 
 export interface PassResult {
   loss: number;
@@ -41,6 +42,8 @@ export interface TrainPassOptions {
   /** Data-parallel hooks (distributed-train.ts): DDP's forward and its bucketed all-reduce backward. */
   forward?: (x: Tensor) => Tensor;
   backward?: (loss: Tensor) => void;
+  /** What to change when the loss stops being a number (divergence.ts; default: lower the learning rate). */
+  divergenceHint?: string;
 }
 
 export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOptions): Promise<PassResult> {
@@ -50,6 +53,7 @@ export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOpt
   let lossSum = 0;
   let correct = 0;
   let seen = 0;
+  let step = 0;
   for await (const b of loader.iterateEpoch(o.epochIndex)) {
     const [loss, ok] = tidy(() => {
       const { x, y } = toTensors(b, o.device);
@@ -62,7 +66,13 @@ export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOpt
       return [l.item(), logits.argmax(1).eq(y).sum().item()];
     });
     o.scheduler?.step();
-    if (!Number.isFinite(loss)) throw new Error(`${o.label}: the loss became ${loss} (lower the learning rate?)`);
+    step++;
+    checkFiniteLoss(
+      loss,
+      "the training loss",
+      `${o.label}, step ${step} of ${loader.batchesPerEpoch}`,
+      o.divergenceHint ?? "lower --lr",
+    );
     lossSum += loss * b.n;
     correct += ok;
     seen += b.n;

@@ -36,6 +36,7 @@ import {
   syncForEval,
   wrapModel,
 } from "./distributed-train.ts";
+import { checkEpoch, divergenceHint } from "./divergence.ts";
 import type { Quality } from "./eavesdropper.ts";
 import { evaluate, type PassResult, type ProgressFactory, trainEpoch } from "./epoch.ts";
 import { openRun, type TrainState } from "./open-run.ts";
@@ -259,9 +260,11 @@ class Training {
       device: this.device,
       forward: ddp?.forward,
       backward: ddp?.backward,
+      divergenceHint: divergenceHint(cfg),
     });
     const tr = this.dist ? reducePass(local, this.dist) : local;
     const va = data.valLoader ? await this.evaluatePass(data.valLoader) : null;
+    checkEpoch(model, tr.loss, va?.loss ?? null, label, divergenceHint(cfg));
     const q = this.isWriter ? data.eaves.measure(model) : {};
     const { loss, acc, imgPerSec, seconds } = tr;
     this.state.history.push({ round, epoch, split: "train", loss, acc, lr, imgPerSec, seconds });
