@@ -1,7 +1,8 @@
 // Serve test helpers: a small ER model run built in the test (ResNet-20 behind the aligned adaptation, random
 // init: the protocol does not care what it learned), its reference logits through `ercnn evaluate`'s forward path
 // (the Loader's normalisation + model.forward in eval mode), and an in-process server on 127.0.0.1, free port.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CipherKey } from "../../src/cipher/index.ts";
 import { Loader, normalizationFor, Store } from "../../src/data/index.ts";
@@ -123,4 +124,55 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+export interface ServeProcess {
+  url: string;
+  port: number;
+  pid: number;
+  exited: Promise<number | null>;
+  out: () => string;
+  kill: (signal: NodeJS.Signals) => void;
+}
+
+/** `ercnn serve` as its own process on 127.0.0.1 (free port), resolved once it logs "ready". */
+export async function spawnServe(args: string[]): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ["bin/ercnn.js", "serve", ...args, "--port", "0", "--no-ui"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stderr.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve not ready in 60 s: ${out}`)), 60_000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /"msg":"ready"/.test(out) && /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited early: ${out}`));
+    });
+  });
+  return {
+    url,
+    port: Number(new URL(url).port),
+    pid: child.pid as number,
+    exited,
+    out: () => out,
+    kill: (s) => child.kill(s),
+  };
+}
+
+/** Resident memory of a process, bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
 }

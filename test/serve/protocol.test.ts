@@ -207,3 +207,40 @@ test("softmax matches a hand-worked case; binary response is JSON header + bytes
   assert.ok(Math.abs(rest.readFloatLE(4) - 0.75) < 1e-7);
   assert.equal(rest.readFloatLE(16 + 4), Math.fround(Math.log(3)));
 });
+
+test("bounded parsing: JSON over the limit is 413 before parsing; nesting, outputs and id are capped", () => {
+  const body = json({ inputs: [input(1, { data: Array(12).fill(0) })] });
+  status(() => parseInferRequest(body, model, 8, body.body.length - 1), 413, /bytes of JSON, more than --json-limit/);
+  assert.equal(parseInferRequest(body, model, 8, body.body.length).n, 1);
+  const le = Buffer.from(values(1).buffer);
+  const hdr = binary({ inputs: [input(1, { parameters: { binary_data_size: 48 } })] }, le);
+  const hl = Number(hdr.headers["inference-header-content-length"]);
+  status(() => parseInferRequest(hdr, model, 8, hl - 1), 413, /JSON header is \d+ bytes of JSON/);
+  // 100,000 levels of nesting: a recursive walk would overflow the stack (a 500); it is a 400 naming the depth.
+  const deep = Buffer.from(
+    `{"inputs":[{"name":"input","shape":[1,3,2,2],"datatype":"FP32","data":${"[".repeat(1e5)}${"]".repeat(1e5)}}]}`,
+  );
+  status(
+    () => parseInferRequest({ body: deep, contentType: "application/json", headers: {} }, model, 8),
+    400,
+    /nested deeper than its shape's 4 dimensions/,
+  );
+  const data = Array(12).fill(0);
+  status(
+    () =>
+      parseInferRequest(json({ inputs: [input(1, { data })], outputs: Array(9).fill({ name: "logits" }) }), model, 8),
+    400,
+    /asks for 9 outputs, more than 8/,
+  );
+  status(
+    () => parseInferRequest(json({ id: "x".repeat(257), inputs: [input(1, { data })] }), model, 8),
+    400,
+    /"id" is 257 characters, more than 256/,
+  );
+  // The shape sizes nothing before the data is counted: 8 images declared, 12 values sent.
+  status(
+    () => parseInferRequest(json({ inputs: [input(8, { data })] }), model, 8),
+    400,
+    /"data" has 12 elements, its shape needs 96/,
+  );
+});
