@@ -13,8 +13,8 @@ import { generateKey, keyFromNpy, keyToNpy } from "../../src/cipher/index.ts";
 import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
 import { trainCommand } from "../../src/cli/commands/train.ts";
 import { decodeImage } from "../../src/data/decode.ts";
-import { readPageManifest } from "../../src/data/page-export.ts";
 import { saveKey } from "../../src/data/keyfile.ts";
+import { readPageManifest } from "../../src/data/page-export.ts";
 import { tempDir } from "../data/helpers.ts";
 import { buildPage, launchBrowser, serveStatic } from "./browser.ts";
 
