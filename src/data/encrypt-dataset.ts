@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { CipherKey } from "../cipher/index.ts";
 import { type DecodeOptions, decodeImage } from "./decode.ts";
 import { BadImageError, BlockSizeError, DataError } from "./errors.ts";
@@ -51,6 +52,8 @@ export interface EncryptDatasetResult {
   transparent: string[];
   /** Damaged shard files found on resume (those shards were written again). */
   repaired: string[];
+  /** Worker threads used: the request capped at the cores and the chunks to encrypt (0 when nothing was left). */
+  workers: number;
   /** The source's warnings (e.g. class ids that never occur). */
   warnings: string[];
 }
@@ -186,12 +189,11 @@ async function encryptShards(
   opts: EncryptDatasetOptions,
   shape: [number, number, number],
   done: number,
-): Promise<{ written: number; skipped: SkippedItem[]; transparent: string[] }> {
+): Promise<{ written: number; skipped: SkippedItem[]; transparent: string[]; workers: number }> {
   const { source } = opts;
   const { total, shardSize } = writer.meta.plan;
-  const out = { written: 0, skipped: [] as SkippedItem[], transparent: [] as string[] };
+  const out = { written: 0, skipped: [] as SkippedItem[], transparent: [] as string[], workers: 0 };
   if (todo.length === 0) return out;
-  const workers = opts.workers ?? defaultWorkers();
   const wd: EncodeWorkerData = {
     role: "encode",
     key: opts.key,
@@ -199,7 +201,6 @@ async function encryptShards(
     shape,
     skipBad: !!opts.skipBad,
   };
-  const pool = new WorkerPool(workers, wd);
   const chunkSize = opts.chunkSize ?? Math.max(16, Math.min(256, Math.floor(shardSize / 4) || 16));
   const per = shape[0] * shape[1] * shape[2];
   const span = (s: number) => [s * shardSize, Math.min(s * shardSize + shardSize, total)] as const;
@@ -208,6 +209,10 @@ async function encryptShards(
     const [s0, s1] = span(s);
     for (let a = s0; a < s1; a += chunkSize) chunks.push({ shard: s, start: a, end: Math.min(a + chunkSize, s1) });
   }
+  // A chunk is one worker's task: more workers than chunks would idle, more than cores would only contend.
+  const workers = Math.min(opts.workers ?? defaultWorkers(), availableParallelism(), chunks.length);
+  out.workers = workers;
+  const pool = new WorkerPool(workers, wd);
   const results = new Map<number, Promise<ChunkResult>>();
   let issued = 0;
   let ci = 0;
@@ -286,7 +291,7 @@ async function encryptInto(opts: EncryptDatasetOptions): Promise<EncryptDatasetR
   for (let s = 0; s < writer.shardCount; s++) if (!writer.hasShard(s)) todo.push(s);
   const alreadyDone = writer.meta.shards.reduce((a, s) => a + (s.end - s.start), 0);
   opts.onProgress?.(alreadyDone, total);
-  const { written, skipped, transparent } = await encryptShards(writer, todo, opts, shape, alreadyDone);
+  const { written, skipped, transparent, workers } = await encryptShards(writer, todo, opts, shape, alreadyDone);
   const meta = await writer.finish();
   for (const sh of meta.shards) if (!todo.includes(sh.index)) skipped.push(...sh.skipped);
   return {
@@ -298,6 +303,7 @@ async function encryptInto(opts: EncryptDatasetOptions): Promise<EncryptDatasetR
     seconds: (performance.now() - t0) / 1000,
     transparent,
     repaired: writer.repairs,
+    workers,
     warnings: source.warnings ?? [],
   };
 }

@@ -10,13 +10,15 @@
  * place, so a kill or a full disk leaves the store at its last complete shard; `StoreWriter.open` resumes from there.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { CipherKey, KeyMode } from "../cipher/index.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
 import { readNpy, writeNpy } from "../core/npy.ts";
 import { DataError, KeyMismatchError } from "./errors.ts";
+import { classListProblem } from "./names.ts";
 import { storeValuesDescription } from "./store-cipher.ts";
+import { checkMeta, shardName, statsFromShards } from "./store-meta.ts";
 
 export const STORE_FORMAT = "ercnn-store";
 export const STORE_VERSION = 1;
@@ -99,9 +101,7 @@ export function keyInfo(key: CipherKey | null): StoreKeyInfo | null {
   return key.scramble ? { ...info, scrambled: true } : info;
 }
 
-export function shardName(i: number, part: "x" | "y"): string {
-  return `shard-${String(i).padStart(5, "0")}.${part}.npy`;
-}
+export { shardName } from "./store-meta.ts";
 
 export function readMeta(dir: string): StoreMeta {
   const p = join(dir, "meta.json");
@@ -112,10 +112,11 @@ export function readMeta(dir: string): StoreMeta {
   } catch (e) {
     throw new DataError(`${p} is not valid JSON: ${(e as Error).message}`, "BAD_STORE");
   }
-  if (meta.format !== STORE_FORMAT)
-    throw new DataError(`${p}: format is '${meta.format}', not ${STORE_FORMAT}`, "BAD_STORE");
+  if (meta?.format !== STORE_FORMAT)
+    throw new DataError(`${p}: format is '${meta?.format}', not ${STORE_FORMAT}`, "BAD_STORE");
   if (meta.version > STORE_VERSION)
     throw new DataError(`${p}: store version ${meta.version} is newer than this ercnn (${STORE_VERSION})`, "BAD_STORE");
+  checkMeta(dir, meta, STORE_VERSION);
   return meta;
 }
 
@@ -130,19 +131,46 @@ export function checkStoreKey(dir: string, meta: StoreMeta, key: CipherKey | nul
   if (sf !== kf) throw new KeyMismatchError(dir, sf, kf);
 }
 
-/** Bytes a .npy file of `count` items of `itemBytes` must have, from its own header; null if the header is unreadable. */
-function expectedNpyBytes(path: string, itemBytes: number): number | null {
-  const head = Buffer.alloc(12);
+/** A .npy file's header (dtype descr, shape, data offset), reading only the header; null if it is unreadable. */
+function npyHeader(path: string): { descr: string; shape: number[]; dataStart: number } | null {
   const fd = openSync(path, "r");
   try {
+    const head = Buffer.alloc(12);
     if (readSync(fd, head, 0, 12, 0) < 10 || head.toString("latin1", 1, 6) !== "NUMPY") return null;
+    const prefix = head[6] === 1 ? 10 : 12;
+    const len = head[6] === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
+    if (len > 65536) return null;
+    const text = Buffer.alloc(len);
+    if (readSync(fd, text, 0, len, prefix) < len) return null;
+    const t = text.toString("latin1");
+    const descr = /['"]descr['"]\s*:\s*['"]([^'"]*)['"]/.exec(t)?.[1];
+    const shape = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(t)?.[1];
+    if (descr === undefined || shape === undefined || !/['"]fortran_order['"]\s*:\s*False/.test(t)) return null;
+    const dims = shape
+      .split(",")
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map(Number);
+    return dims.every(Number.isSafeInteger) ? { descr, shape: dims, dataStart: prefix + len } : null;
   } finally {
     closeSync(fd);
   }
-  const major = head[6];
-  const prefix = major === 1 ? 10 : 12;
-  const headerLen = major === 1 ? head.readUInt16LE(8) : head.readUInt32LE(8);
-  return prefix + headerLen + itemBytes;
+}
+
+/** What is wrong with one shard file against what meta.json says it holds, or null. */
+function shardFileProblem(file: string, f: string, descr: string, shape: number[], itemBytes: number): string | null {
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (!st) return "is missing";
+  if (!st.isFile()) return "is not a regular file (a store's shards are plain files inside it)";
+  const h = npyHeader(file);
+  if (!h) return "has no readable C-order .npy header";
+  if (h.descr !== descr || h.shape.length !== shape.length || h.shape.slice(1).join() !== shape.slice(1).join())
+    return `holds ${h.descr} [${h.shape}], but meta.json's dtype and shape say ${descr} [${shape}]`;
+  if (h.shape[0] !== shape[0]) return `holds ${h.shape[0]} images, but meta.json's ${f}.count is ${shape[0]}`;
+  const want = h.dataStart + itemBytes;
+  if (st.size !== want)
+    return `has ${st.size} bytes, ${want} expected for ${shape[0]} images (${st.size < want ? "truncated" : "too long"})`;
+  return null;
 }
 
 function sha256File(path: string): string {
@@ -159,30 +187,17 @@ export function shardProblems(
   meta: StoreMeta,
   opts: { checksums?: boolean } = {},
 ): { index: number; file: string; problem: string }[] {
-  const per = meta.shape[0] * meta.shape[1] * meta.shape[2];
+  const [c, h, w] = meta.shape;
   const out: { index: number; file: string; problem: string }[] = [];
-  for (const sh of meta.shards) {
-    for (const [name, itemBytes, sha] of [
-      [sh.x, sh.count * per * 4, sh.xSha256],
-      [sh.y, sh.count * 8, sh.ySha256],
+  for (const [i, sh] of meta.shards.entries()) {
+    for (const [name, descr, shape, itemBytes, sha] of [
+      [sh.x, "<f4", [sh.count, c, h, w], sh.count * c * h * w * 4, sh.xSha256],
+      [sh.y, "<i8", [sh.count], sh.count * 8, sh.ySha256],
     ] as const) {
       const file = join(dir, name);
-      if (!existsSync(file)) {
-        out.push({ index: sh.index, file, problem: "is missing" });
-        break;
-      }
-      const size = statSync(file).size;
-      const want = expectedNpyBytes(file, itemBytes);
-      if (want === null) {
-        out.push({ index: sh.index, file, problem: "has no .npy header" });
-        break;
-      }
-      if (size !== want) {
-        out.push({
-          index: sh.index,
-          file,
-          problem: `has ${size} bytes, ${want} expected for ${sh.count} images (${size < want ? "truncated" : "too long"})`,
-        });
+      const problem = shardFileProblem(file, `shards[${i}]`, descr, [...shape], itemBytes);
+      if (problem) {
+        out.push({ index: sh.index, file, problem });
         break;
       }
       if (opts.checksums && sha && sha256File(file) !== sha) {
@@ -192,21 +207,6 @@ export function shardProblems(
     }
   }
   return out;
-}
-
-function statsFromShards(shards: ShardInfo[], c: number, hw: number): { mean: number[]; std: number[] } | null {
-  const n = shards.reduce((a, s) => a + s.count, 0);
-  if (n === 0) return null;
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let ch = 0; ch < c; ch++) {
-    const s = shards.reduce((a, sh) => a + sh.sum[ch], 0);
-    const q = shards.reduce((a, sh) => a + sh.sumSq[ch], 0);
-    const m = s / (n * hw);
-    mean.push(m);
-    std.push(Math.sqrt(Math.max(0, q / (n * hw) - m * m)));
-  }
-  return { mean, std };
 }
 
 /** Per-channel sum and sum of squares of N×C×H×W data. */
@@ -260,6 +260,13 @@ export class StoreWriter {
   /** Opens `dir` for writing: creates a new store, or resumes one written with the same key and plan. */
   static async open(dir: string, init: StoreInit, opts: WriterOptions = {}): Promise<StoreWriter> {
     const write = opts.writeFile ?? ((p: string, d: string | Uint8Array) => writeFileAtomic(p, d));
+    const names = classListProblem(init.classes);
+    if (names)
+      throw new DataError(
+        `store ${dir}: ${names.replace(/^classes\[\d+\]/, "class")}; class names become folder names ` +
+          "(ercnn decrypt writes <out>/<class>/), so each must be one plain folder name",
+        "BAD_CLASS_NAME",
+      );
     if (existsSync(dir) && opts.overwrite) {
       for (const f of readdirSync(dir))
         if (f === "meta.json" || /^shard-\d+\.[xy]\.npy/.test(f)) rmSync(join(dir, f), { force: true });
@@ -393,6 +400,26 @@ export class StoreWriter {
   }
 }
 
+/**
+ * What is wrong with a shard's values, or null: a non-finite value (no image encrypts to NaN or Inf; the training
+ * would report "loss NaN"), or per-channel sums that are not the ones meta.json recorded when it was written (the
+ * store's statistics, and so the loader's normalisation, come from those). One float64 pass over the shard.
+ */
+function valuesProblem(x: Float32Array, sh: ShardInfo, c: number, hw: number): string | null {
+  const { sum, sumSq } = channelSums(x, sh.count, c, hw);
+  if (!sum.every(Number.isFinite) || !sumSq.every(Number.isFinite)) {
+    const at = x.findIndex((v) => !Number.isFinite(v));
+    const [img, ch] = [Math.floor(at / (c * hw)), Math.floor(at / hw) % c];
+    return `holds ${x[at]} at image ${img} of the shard, channel ${ch}: a value that is not finite`;
+  }
+  for (let ch = 0; ch < c; ch++) {
+    const tol = 1e-9 * (Math.sqrt(sh.count * hw * sumSq[ch]) + 1);
+    if (Math.abs(sum[ch] - sh.sum[ch]) > tol || Math.abs(sumSq[ch] - sh.sumSq[ch]) > 1e-9 * (sumSq[ch] + 1))
+      return `does not hold the values meta.json's sums record for it (channel ${ch}: sum ${sum[ch]}, recorded ${sh.sum[ch]}); it was changed after writing`;
+  }
+  return null;
+}
+
 /** Read side of a store. */
 export class Store {
   constructor(
@@ -413,7 +440,31 @@ export class Store {
           "re-run ercnn encrypt with the same arguments to write those shards again",
         "BAD_STORE",
       );
-    return new Store(dir, meta);
+    const store = new Store(dir, meta);
+    for (let i = 0; i < meta.shards.length; i++) store.readLabels(i);
+    return store;
+  }
+
+  /** Shard `i`'s labels, refused (naming the file) when one is not an index into meta.json's classes. */
+  readLabels(i: number): Int32Array {
+    const sh = this.meta.shards[i];
+    if (!sh) throw new DataError(`store ${this.dir} has no shard ${i}`, "BAD_STORE");
+    const file = join(this.dir, sh.y);
+    const ya = readNpy(new Uint8Array(readFileSync(file)), file);
+    if (ya.dtype !== "int64" || ya.shape.join() !== String(sh.count))
+      throw new DataError(`${file}: expected int64 [${sh.count}], got ${ya.dtype} [${ya.shape}]`, "BAD_STORE");
+    const n = this.meta.classes.length;
+    const y = new Int32Array(sh.count);
+    for (let j = 0; j < sh.count; j++) {
+      const v = ya.data[j] as bigint;
+      if (v < 0n || v >= BigInt(n))
+        throw new DataError(
+          `store ${this.dir}: ${file} holds label ${v} at image ${j}, but meta.json lists ${n} classes`,
+          "BAD_STORE",
+        );
+      y[j] = Number(v);
+    }
+    return y;
   }
 
   get count(): number {
@@ -432,16 +483,17 @@ export class Store {
     const sh = this.meta.shards[i];
     if (!sh) throw new DataError(`store ${this.dir} has no shard ${i}`, "BAD_STORE");
     const [c, h, w] = this.meta.shape;
-    const xa = readNpy(new Uint8Array(readFileSync(join(this.dir, sh.x))), join(this.dir, sh.x));
-    const ya = readNpy(new Uint8Array(readFileSync(join(this.dir, sh.y))), join(this.dir, sh.y));
+    const file = join(this.dir, sh.x);
+    const xa = readNpy(new Uint8Array(readFileSync(file)), file);
     if (xa.dtype !== "float32" || xa.shape.join() !== [sh.count, c, h, w].join())
       throw new DataError(
-        `${sh.x}: expected float32 [${[sh.count, c, h, w]}], got ${xa.dtype} [${xa.shape}]`,
+        `${file}: expected float32 [${[sh.count, c, h, w]}], got ${xa.dtype} [${xa.shape}]`,
         "BAD_STORE",
       );
-    const y = new Int32Array(sh.count);
-    for (let j = 0; j < sh.count; j++) y[j] = Number(ya.data[j]);
-    return { x: xa.data as Float32Array, y, n: sh.count };
+    const x = xa.data as Float32Array;
+    const problem = valuesProblem(x, sh, c, h * w);
+    if (problem) throw new DataError(`store ${this.dir}: ${file} ${problem}`, "BAD_STORE");
+    return { x, y: this.readLabels(i), n: sh.count };
   }
 
   /**
@@ -496,7 +548,7 @@ export class Store {
   readAll(opts: { shared?: boolean } = {}): { x: Float32Array; y: Int32Array; n: number } {
     const [c, h, w] = this.meta.shape;
     const per = c * h * w;
-    const n = this.meta.count;
+    const n = this.meta.shards.reduce((a, s) => a + s.count, 0);
     const shared = opts.shared ?? true;
     const xb = shared ? new SharedArrayBuffer(n * per * 4) : new ArrayBuffer(n * per * 4);
     const yb = shared ? new SharedArrayBuffer(n * 4) : new ArrayBuffer(n * 4);
