@@ -1,12 +1,15 @@
 /**
- * Command-line value parsers, one per kind of number. Strict: "abc", "", "2.5" for an integer and "1e3" for an
- * integer are refused, never turned into NaN or silently truncated. Each throws commander's InvalidArgumentError,
+ * Command-line value parsers, one per kind of number. One grammar for every option: decimal digits, for real numbers
+ * with a fraction and an exponent ("0.002", ".5", "1e-3"); JavaScript's other spellings ("0x10", "0b1", "0o7",
+ * "Infinity", "1_000") are refused, as are "abc", "", "2.5" and "1e3" for an integer: never turned into NaN, another
+ * base or silently truncated. Each throws commander's InvalidArgumentError,
  * which commander reports naming the option: `option '-b, --batch-size <n>' argument '0' is invalid. expected a
  * positive integer (1, 2, 3, …)`.
  */
 import { InvalidArgumentError } from "commander";
 
 const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 function toInteger(v: string, what: string, ok: (n: number) => boolean): number {
   const s = v.trim();
@@ -25,11 +28,11 @@ export const positiveInteger = (v: string): number => toInteger(v, "a positive i
 export const nonNegativeInteger = (v: string): number =>
   toInteger(v, "a non-negative integer (0, 1, 2, …)", (n) => n >= 0);
 
-/** A finite number ("0.002", "1e-3", "-2"); "", "abc", "Infinity" are refused. */
+/** A finite decimal number ("0.002", "1e-3", "-2"); "", "abc", "0x10", "Infinity", "1e999" are refused. */
 export const number = (v: string): number => {
   const s = v.trim();
-  const n = s === "" ? Number.NaN : Number(s);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError("expected a number");
+  const n = DECIMAL.test(s) ? Number(s) : Number.NaN;
+  if (!Number.isFinite(n)) throw new InvalidArgumentError("expected a decimal number (like 0.002 or 1e-3)");
   return n;
 };
 

@@ -70,8 +70,13 @@ export async function saveCheckpoint(
 
 export async function readCheckpointMeta(dir: string): Promise<CheckpointMeta> {
   const path = join(dir, META_FILE);
-  const meta = JSON.parse(await readFile(path, "utf8")) as CheckpointMeta;
-  if (meta.format !== CHECKPOINT_FORMAT)
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(await readFile(path, "utf8")) as CheckpointMeta;
+  } catch (e) {
+    throw new Error(`${path}: unreadable checkpoint description: ${(e as Error).message}`);
+  }
+  if (meta?.format !== CHECKPOINT_FORMAT)
     throw new Error(`${path}: not an ercnn checkpoint (format ${String(meta.format)})`);
   if (meta.version !== 1) throw new Error(`${path}: unsupported checkpoint version ${meta.version}`);
   return meta;

@@ -11,6 +11,7 @@ import { noAttackLeak, reidentificationRate } from "../report/leakage.ts";
 import { composedAdaptationMap, decryptionQuality, keyMapError } from "../report/metrics.ts";
 import { decryptionPicture } from "../report/pictures.ts";
 import { fromTypedArray, noGrad, tidy } from "../torch/index.ts";
+import { writingTo } from "./run-dir.ts";
 
 export interface Quality {
   psnr?: number;
@@ -140,6 +141,6 @@ export class Eavesdropper {
       plain: this.plain ? this.plain.subarray(i * per, (i + 1) * per) : undefined,
     }));
     const png = await decryptionPicture(rows, { c: this.dims.c, h: this.dims.h, w: this.dims.w }, { titles: true });
-    await writeFileAtomic(path, png);
+    await writingTo(path, "the decryption picture", () => writeFileAtomic(path, png));
   }
 }

@@ -6,10 +6,23 @@ import type { TrainConfig } from "./config.ts";
 /** The configured optimizer over the model's trainable parameters (frozen parts excluded). */
 export function makeOptimizer(c: TrainConfig, model: ERModel): optim.Optimizer<any> {
   const params = model.parameters().filter((p) => p.requiresGrad);
+  if (!params.length) throw new Error(nothingToTrain(c));
   if (c.optimizer === "sgd")
     return new optim.SGD(params, { lr: c.lr, momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay });
   if (c.optimizer === "adam") return new optim.Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
   return new optim.AdamW(params, { lr: c.lr, weightDecay: c.weightDecay });
+}
+
+/** Why no parameter is left to train: which --freeze parts (and a key-folded adaptation) froze everything. */
+function nothingToTrain(c: TrainConfig): string {
+  const frozen = [
+    ...(c.freeze.length ? [`--freeze ${c.freeze.join(",")}`] : []),
+    ...(c.keyFolded ? ["--key-folded (which fixes the adaptation)"] : []),
+  ];
+  return (
+    `nothing left to train: ${frozen.join(" and ") || "every part is frozen"} froze every parameter of the model; ` +
+    "leave at least one part (adapt, backbone, head) unfrozen"
+  );
 }
 
 /** The configured schedule for one round of `c.epochs` epochs, or null (constant learning rate). */

@@ -11,6 +11,21 @@ import type { MetricRow } from "../report/html.ts";
 /** One metrics.jsonl row as the trainer writes it: the report's MetricRow with round, epoch and split always set. */
 export type EpochMetrics = MetricRow & { round: number; epoch: number; split: "train" | "val" | "test" };
 
+/**
+ * Runs a write of `what` at `path`; a failure that does not name a path (Node's "ENOSPC: no space left on device,
+ * write") is rethrown naming it, so the user knows which disk filled up or which folder is read-only.
+ */
+export async function writingTo<T>(path: string, what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (!err?.code || err.message.includes(path)) throw e;
+    const hint = err.code === "ENOSPC" ? " (the disk is full)" : err.code === "EACCES" ? " (no permission)" : "";
+    throw new Error(`${path}: cannot write ${what}${hint}: ${err.message}`, { cause: e });
+  }
+}
+
 export class RunDir {
   constructor(readonly dir: string) {
     mkdirSync(join(dir, "pictures"), { recursive: true });
@@ -21,7 +36,8 @@ export class RunDir {
   }
 
   async writeJson(name: string, value: unknown): Promise<void> {
-    await writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`);
+    const p = this.path(name);
+    await writingTo(p, name, () => writeFileAtomic(p, `${JSON.stringify(value, null, 2)}\n`));
   }
 
   readJson<T>(name: string): T | null {
@@ -36,10 +52,9 @@ export class RunDir {
 
   /** Rewrites metrics.jsonl from the full history (atomic, so a resume never sees half a line). */
   async writeMetrics(rows: EpochMetrics[]): Promise<void> {
-    await writeFileAtomic(
-      this.path("metrics.jsonl"),
-      rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : ""),
-    );
+    const p = this.path("metrics.jsonl");
+    const text = rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : "");
+    await writingTo(p, "the metrics", () => writeFileAtomic(p, text));
   }
 
   /** Writes checkpoint folder `name` through fill(tmpDir), then swaps it in. */
@@ -48,8 +63,10 @@ export class RunDir {
     const tmp = `${final}.tmp`;
     const old = `${final}.old`;
     rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    await fill(tmp);
+    await writingTo(tmp, `the ${name} checkpoint`, async () => {
+      mkdirSync(tmp, { recursive: true });
+      await fill(tmp);
+    });
     if (existsSync(final)) {
       rmSync(old, { recursive: true, force: true });
       renameSync(final, old);

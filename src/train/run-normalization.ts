@@ -16,8 +16,14 @@ export function runNormalization(
   const recorded = meta.extra?.normalization as Normalization | null | undefined;
   if (override === undefined && recorded !== undefined) return recorded;
   const cfgPath = join(runDir, "config.json");
-  const cfg = existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, "utf8")) : null;
+  let cfg: { normalize?: NormalizeMode; train?: string } | null = null;
+  try {
+    cfg = existsSync(cfgPath) ? JSON.parse(readFileSync(cfgPath, "utf8")) : null;
+  } catch (e) {
+    throw new Error(`${cfgPath}: unreadable run config: ${(e as Error).message}`);
+  }
   const mode = (override ?? cfg?.normalize ?? "imagenet") as NormalizeMode;
-  const trainStore = mode === "store" && typeof cfg?.train === "string" && existsSync(join(cfg.train, "meta.json"));
-  return normalizationFor(mode, trainStore ? Store.open(cfg.train).meta : store.meta);
+  const trainDir = typeof cfg?.train === "string" ? cfg.train : null;
+  const trainStore = mode === "store" && trainDir !== null && existsSync(join(trainDir, "meta.json"));
+  return normalizationFor(mode, trainStore ? Store.open(trainDir).meta : store.meta);
 }

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../core/atomic.ts";
 import { barChart, lineChart, loadRun, savePlot, toCsv, toMarkdown, writeReport } from "../report/index.ts";
-import { resolveConfig, type TrainConfig } from "./config.ts";
+import { resolveConfig, TRAIN_OPTIONS, type TrainConfig } from "./config.ts";
 import type { EpochMetrics } from "./run-dir.ts";
 import { type FinalResult, isFinished, type TrainOptions, train } from "./trainer.ts";
 
@@ -23,9 +23,37 @@ export interface SweepCell {
   dir: string;
 }
 
+/**
+ * Checks a sweep spec read from `source` as strictly as `train --config` checks its file: only known fields (in the
+ * spec, its base and its grid), every grid axis a non-empty list. "out" is the sweep's own (-o), per cell. Errors
+ * name the source and the field; each cell's values are checked by resolveConfig before anything runs.
+ */
+export function checkSweepSpec(spec: unknown, source: string): SweepSpec {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(spec)) throw new Error(`${source}: expected a JSON object {"base": {...}, "grid": {...}}`);
+  const extra = Object.keys(spec).filter((k) => k !== "base" && k !== "grid");
+  if (extra.length) throw new Error(`${source}: unknown field(s) ${extra.join(", ")} (a spec has "base" and "grid")`);
+  if (!isObject(spec.base) || typeof spec.base.train !== "string")
+    throw new Error(`${source}: needs a "base" object naming the training store ("train")`);
+  if (!isObject(spec.grid)) throw new Error(`${source}: needs a "grid" object (axis name → list of values)`);
+  const known = new Set<string>([...Object.keys(TRAIN_OPTIONS), "train"]);
+  for (const part of ["base", "grid"] as const) {
+    const fields = Object.keys(spec[part] as object);
+    if (fields.includes("out"))
+      throw new Error(`${source}: ${part}.out is not allowed (each cell's run directory is under sweep -o)`);
+    const unknown = fields.filter((k) => !known.has(k));
+    if (unknown.length) throw new Error(`${source}: unknown ${part} field(s) ${unknown.join(", ")}`);
+  }
+  for (const [k, v] of Object.entries(spec.grid))
+    if (!Array.isArray(v) || v.length === 0)
+      throw new Error(`${source}: grid.${k} must be a non-empty list of values (got ${JSON.stringify(v)})`);
+  return spec as unknown as SweepSpec;
+}
+
 /** Cells of the grid, named by their values (stable, file-system safe). */
 export function sweepCells(spec: SweepSpec, out: string): SweepCell[] {
-  const axes = Object.entries(spec.grid).filter(([, v]) => Array.isArray(v) && v.length > 0) as [string, unknown[]][];
+  const axes = Object.entries(checkSweepSpec(spec, "sweep spec").grid) as [string, unknown[]][];
   let combos: Record<string, unknown>[] = [{}];
   for (const [k, vals] of axes) combos = combos.flatMap((c) => vals.map((v) => ({ ...c, [k]: v })));
   return combos.map((values) => {
@@ -59,7 +87,11 @@ export async function runSweep(
   const cells = sweepCells(spec, out);
   // validate every cell's config before spending any time
   for (const c of cells)
-    resolveConfig({ ...spec.base, ...c.values, out: c.dir } as Parameters<typeof resolveConfig>[0]);
+    try {
+      resolveConfig({ ...spec.base, ...c.values, out: c.dir } as Parameters<typeof resolveConfig>[0]);
+    } catch (e) {
+      throw new Error(`sweep cell ${c.name}: ${(e as Error).message}`);
+    }
   await writeFileAtomic(join(out, "sweep.json"), `${JSON.stringify(spec, null, 2)}\n`);
   const ran: string[] = [];
   const skipped: string[] = [];
@@ -96,7 +128,9 @@ async function summarise(cells: SweepCell[], out: string): Promise<SweepRow[]> {
     for (const [k, v] of Object.entries(c.values)) row[k] = v as string | number | boolean;
     row.status = f ? "done" : "pending";
     row.testAcc = f?.testAcc ?? null;
-    row.bestValAcc = f ? f.bestValAcc : null;
+    // a cell without a validation split has only a training accuracy: not shown as a validation one
+    row.bestValAcc = f && f.bestOn !== "train" ? f.bestValAcc : null;
+    if (f?.bestOn === "train") row.bestTrainAcc = f.bestValAcc;
     row.psnr = f?.psnr ?? null;
     row.ssim = f?.ssim ?? null;
     row.wallSeconds = f ? Math.round(f.wallSeconds) : null;

@@ -49,6 +49,8 @@ export interface FinalResult extends Quality {
   testAcc: number | null;
   testLoss: number | null;
   bestValAcc: number;
+  /** The split bestValAcc was measured on: "train" when the run has no validation split (--val-fraction 0). */
+  bestOn: "val" | "train";
   bestRound: number;
   bestEpoch: number;
   wallSeconds: number;
@@ -340,7 +342,7 @@ class Training {
     await run.writeMetrics(state.history);
     await run.writeJson("final.json", { ...result, round: result.bestRound });
     this.o.log(
-      `best val acc ${pct(result.bestValAcc)} (round ${result.bestRound} epoch ${result.bestEpoch})` +
+      `${bestAccLabel(result)} ${pct(result.bestValAcc)} (round ${result.bestRound} epoch ${result.bestEpoch})` +
         (result.testAcc !== null ? `, test acc ${pct(result.testAcc)} on ${result.testImages} images` : "") +
         `, ${result.wallSeconds.toFixed(0)} s`,
     );
@@ -354,6 +356,7 @@ class Training {
       testAcc: test?.acc ?? null,
       testLoss: test?.loss ?? null,
       bestValAcc: state.bestValAcc,
+      bestOn: data.valLoader ? "val" : "train",
       bestRound: state.bestRound,
       bestEpoch: state.bestEpoch,
       wallSeconds,
@@ -371,6 +374,10 @@ class Training {
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+/** What the best accuracy is: validation, or training accuracy when there is no validation split. */
+export const bestAccLabel = (r: Pick<FinalResult, "bestOn">): string =>
+  r.bestOn === "train" ? "best training acc (no validation split)" : "best val acc";
 
 /** The line logged after each epoch. */
 function epochLine(label: string, tr: PassResult, va: PassResult | null, q: Quality): string {

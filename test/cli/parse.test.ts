@@ -29,7 +29,11 @@ describe("parsers", () => {
     assert.equal(number("1e-3"), 0.001);
     assert.equal(number("-2"), -2);
     assert.equal(number(".5"), 0.5);
-    for (const v of ["abc", "", "  ", "Infinity", "NaN", "1,5"]) refuses(number, v);
+    assert.equal(number("2."), 2);
+    assert.equal(number("+1.5E2"), 150);
+    // one grammar for every option: the hex, binary, octal and separator spellings integers refuse, numbers refuse too
+    for (const v of ["abc", "", "  ", "Infinity", "NaN", "1,5", "0x10", "0b11", "0o7", "1_000", "1e999", "e5", "."])
+      refuses(number, v);
     assert.equal(nonNegativeNumber("0"), 0);
     refuses(nonNegativeNumber, "-0.1");
   });
@@ -66,6 +70,7 @@ const cli = (...args: string[]) =>
 test("bad counts are refused before any work, naming the option", () => {
   const cases: [string[], RegExp][] = [
     [["train", "store", "-o", "out", "-b", "abc"], /--batch-size.*'abc'/],
+    [["train", "store", "-o", "out", "--lr", "0x10"], /--lr.*'0x10'.*decimal number/],
     [["decrypt-view", "run", "--store", "s", "-o", "x.png", "-n", "0"], /--samples.*'0'/],
     [["decrypt", "store", "-o", "out", "--limit", "-5"], /--limit.*'-5'/],
   ];

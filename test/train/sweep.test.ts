@@ -22,6 +22,22 @@ test("grid cells are the cartesian product, named by their values", () => {
   assert.equal(cells[3].dir, "/s/cells/lr=0.01,adapt=none");
 });
 
+test("a spec is checked like train --config: unknown fields, empty or non-list axes and bad cells are refused", async () => {
+  const out = join(dir, "refused");
+  const refused = async (spec: unknown, re: RegExp) => {
+    await assert.rejects(runSweep(spec as SweepSpec, out, { quiet: true, log: () => {} }), re);
+    assert.ok(!existsSync(out), "nothing written for a refused spec");
+  };
+  const train = join(dir, "plain");
+  await refused({ base: { train, learningRate: 0.1 }, grid: { lr: [0.1] } }, /unknown base field\(s\) learningRate/);
+  await refused({ base: { train }, grid: { lrs: [0.1, 0.2] } }, /unknown grid field\(s\) lrs/);
+  await refused({ base: { train }, grid: { lr: [] } }, /grid\.lr must be a non-empty list of values \(got \[\]\)/);
+  await refused({ base: { train }, grid: { lr: 0.1 } }, /grid\.lr must be a non-empty list/);
+  await refused({ base: { train }, grid: {}, extra: 1 }, /unknown field\(s\) extra/);
+  await refused({ base: { train, out: "x" }, grid: {} }, /base\.out is not allowed/);
+  await refused({ base: { train }, grid: { lr: [0.1, -1] } }, /sweep cell lr=-1: train config: lr must be/);
+});
+
 test("a sweep resumes without redoing finished cells and writes tables, plots and a report", async () => {
   const out = join(dir, "sweep");
   const spec: SweepSpec = {

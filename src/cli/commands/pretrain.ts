@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { Command } from "commander";
 import { loadSafetensors, saveSafetensors, type Tensor } from "../../torch/index.ts";
-import { train } from "../../train/index.ts";
+import { bestAccLabel, train } from "../../train/index.ts";
 import { addTrainOptions, configFromFlags, launchedRanks, trainProgress } from "./train.ts";
 
 /**
@@ -25,7 +25,7 @@ export function pretrainCommand(): Command {
     await saveSafetensors(path, backbone, { format: "pt", source: "ercnn pretrain" });
     for (const t of tensors.values()) t.dispose();
     process.stdout.write(
-      `pretrained backbone: ${path} (best val acc ${(100 * r.bestValAcc).toFixed(2)}%); use it with --pretrained\n`,
+      `pretrained backbone: ${path} (${bestAccLabel(r)} ${(100 * r.bestValAcc).toFixed(2)}%); use it with --pretrained\n`,
     );
   });
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-import { runSweep, type SweepSpec } from "../../train/index.ts";
+import { checkSweepSpec, runSweep } from "../../train/index.ts";
 import { nonNegativeInteger } from "../parse.ts";
 import { trainProgress } from "./train.ts";
 
@@ -15,14 +15,13 @@ export function sweepCommand(): Command {
     .option("--max-cells <n>", "run at most n cells now (0: only summarise; a later call resumes)", nonNegativeInteger)
     .option("-q, --quiet", "no progress bars")
     .action(async (specPath: string, o) => {
-      let spec: SweepSpec;
+      let raw: unknown;
       try {
-        spec = JSON.parse(readFileSync(specPath, "utf8")) as SweepSpec;
+        raw = JSON.parse(readFileSync(specPath, "utf8"));
       } catch (e) {
         throw new Error(`${specPath}: cannot read the sweep spec: ${(e as Error).message}`);
       }
-      if (!spec?.base?.train || typeof spec.grid !== "object")
-        throw new Error(`${specPath}: needs "base" (with "train") and "grid" objects`);
+      const spec = checkSweepSpec(raw, specPath);
       const r = await runSweep(spec, o.out, { maxCells: o.maxCells, quiet: !!o.quiet, progress: trainProgress });
       process.stdout.write(
         `${r.ran.length} cells run, ${r.skipped.length} already done; results in ${o.out}/results.md\n`,
