@@ -49,7 +49,10 @@ test("a validation loss that is not a number (training loss still finite) stops 
   const out = join(dir, "val-nan");
   // BatchNorm's running variance only matters in eval mode: training stays finite, validation does not.
   const poison = (model: { buffers(): { dtype: string; fill_(v: number): unknown }[] }, round: number) => {
-    if (round === 2) noGrad(() => model.buffers().forEach((b) => b.dtype === "float32" && b.fill_(Number.NaN)));
+    if (round !== 2) return;
+    noGrad(() => {
+      for (const b of model.buffers()) if (b.dtype === "float32") b.fill_(Number.NaN);
+    });
   };
   await assert.rejects(
     train(
