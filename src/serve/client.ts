@@ -43,17 +43,29 @@ async function answer(res: Response, what: string): Promise<unknown> {
 
 const base = (server: string) => server.replace(/\/+$/, "");
 
-export async function fetchModel(server: string, name: string): Promise<RemoteModel> {
-  const url = `${base(server)}/v2/models/${encodeURIComponent(name)}`;
-  let res: Response;
+/** How long one request may take before the client gives up (a server that stalls must not hold the client). */
+export const DEFAULT_CLIENT_TIMEOUT_MS = 120_000;
+
+/** fetch with a deadline on the whole exchange (connect, send, answer); errors name the URL. */
+async function call(url: string, init: RequestInit, timeoutMs: number): Promise<unknown> {
   try {
-    res = await fetch(url);
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    return await answer(res, url);
   } catch (e) {
-    throw new ClientError(
-      `${url}: cannot connect (${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message})`,
-    );
+    if (e instanceof ClientError) throw e;
+    const err = e as Error & { cause?: Error };
+    if (err.name === "TimeoutError") throw new ClientError(`${url}: no answer within ${timeoutMs} ms`);
+    throw new ClientError(`${url}: cannot connect (${err.cause?.message ?? err.message})`);
   }
-  const m = (await answer(res, url)) as { name: string; parameters?: Record<string, string | number> };
+}
+
+export async function fetchModel(
+  server: string,
+  name: string,
+  timeoutMs = DEFAULT_CLIENT_TIMEOUT_MS,
+): Promise<RemoteModel> {
+  const url = `${base(server)}/v2/models/${encodeURIComponent(name)}`;
+  const m = (await call(url, {}, timeoutMs)) as { name: string; parameters?: Record<string, string | number> };
   const p = m.parameters;
   if (!p || typeof p.block_size !== "number")
     throw new ClientError(`${url}: not an ercnn model (no block_size parameter)`);
@@ -108,6 +120,7 @@ export async function classifyRemote(
   n: number,
   top: number,
   id?: string,
+  timeoutMs = DEFAULT_CLIENT_TIMEOUT_MS,
 ): Promise<Prediction[][]> {
   const { body, headers } = binaryInferBody(x, [n, ...model.shape], {
     id,
@@ -115,13 +128,16 @@ export async function classifyRemote(
     outputs: [{ name: "probabilities", parameters: { classification: top } }],
   });
   const url = `${base(server)}/v2/models/${encodeURIComponent(model.name)}/infer`;
-  const res = await fetch(url, { method: "POST", headers, body });
-  const r = (await answer(res, url)) as { outputs: { shape: number[]; data: string[] }[] };
-  const out = r.outputs[0];
-  const k = out.shape[1];
+  const r = (await call(url, { method: "POST", headers, body }, timeoutMs)) as {
+    outputs?: { shape?: number[]; data?: unknown[] }[];
+  };
+  const out = r.outputs?.[0];
+  const k = out?.shape?.[1] ?? 0;
+  if (!out || out.shape?.[0] !== n || !(k >= 1) || !Array.isArray(out.data) || out.data.length !== n * k)
+    throw new ClientError(`${url}: the answer is not a [${n}, k] classification output`);
   return Array.from({ length: n }, (_, i) =>
-    out.data.slice(i * k, (i + 1) * k).map((s) => {
-      const [value, index, ...label] = s.split(":");
+    (out.data as unknown[]).slice(i * k, (i + 1) * k).map((s) => {
+      const [value, index, ...label] = String(s).split(":");
       return { probability: Number(value), index: Number(index), label: label.join(":") };
     }),
   );

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
@@ -12,6 +13,7 @@ import { generateKey } from "../../src/cipher/index.ts";
 import { runClassify } from "../../src/cli/commands/classify.ts";
 import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
 import { saveKey } from "../../src/data/keyfile.ts";
+import { ClientError, fetchModel } from "../../src/serve/client.ts";
 import { tempDir, writeImage } from "../data/helpers.ts";
 import { makeRun, referenceLogits, startServer, type TestRun } from "../serve/helpers.ts";
 
@@ -139,4 +141,22 @@ test("a wrong key, a wrong size or an unreadable file is refused before any infe
   await assert.rejects(runClassify([join(t.dir, "nope.png")], o), /nope\.png: cannot read \(ENOENT\)/);
   await assert.rejects(runClassify([images[0]], { ...o, model: "absent" }), /HTTP 404: unknown model 'absent'/);
   assert.equal(await count(), before, "no infer request may reach the server");
+});
+
+test("a server that accepts and never answers does not hold the client: ClientError naming the URL and the deadline", async () => {
+  const held = new Set<import("node:net").Socket>();
+  const stall = createServer((s) => held.add(s)); // reads nothing, answers nothing
+  await new Promise<void>((r) => stall.listen(0, "127.0.0.1", r));
+  const port = (stall.address() as { port: number }).port;
+  try {
+    const t0 = performance.now();
+    await assert.rejects(
+      fetchModel(`http://127.0.0.1:${port}`, "m", 300),
+      (e: unknown) => e instanceof ClientError && /\/v2\/models\/m: no answer within 300 ms/.test(e.message),
+    );
+    assert.ok(performance.now() - t0 < 5000);
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise((r) => stall.close(r));
+  }
 });

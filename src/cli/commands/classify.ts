@@ -2,9 +2,15 @@ import { readFile } from "node:fs/promises";
 import { Command } from "commander";
 import { shortFingerprint } from "../../cipher/index.ts";
 import { decodeImage, hwcU8ToChwF32 } from "../../data/decode.ts";
-import { encryptStoreValues } from "../../data/store-cipher.ts";
 import { loadKey } from "../../data/keyfile.ts";
-import { classifyRemote, fetchModel, type Prediction, type RemoteModel } from "../../serve/client.ts";
+import { encryptStoreValues } from "../../data/store-cipher.ts";
+import {
+  classifyRemote,
+  DEFAULT_CLIENT_TIMEOUT_MS,
+  fetchModel,
+  type Prediction,
+  type RemoteModel,
+} from "../../serve/client.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
@@ -17,6 +23,7 @@ export interface ClassifyCliOptions {
   resize?: number;
   crop?: number;
   json?: boolean;
+  timeout: number;
 }
 
 /** Refuses (before anything is sent) a key the model was not trained for. */
@@ -67,7 +74,7 @@ async function encryptImages(
 
 export async function runClassify(images: string[], o: ClassifyCliOptions): Promise<void> {
   const key = await loadKey(o.key);
-  const model = await fetchModel(o.server, o.model);
+  const model = await fetchModel(o.server, o.model, o.timeout);
   checkKey(model, key);
   const batch = Math.min(o.batchSize ?? 32, model.maxBatch);
   const top = Math.min(o.top, model.classNames.length);
@@ -79,7 +86,17 @@ export async function runClassify(images: string[], o: ClassifyCliOptions): Prom
   for (let a = 0; a < images.length; a += batch) {
     const part = images.slice(a, a + batch);
     const x = await encryptImages(part, model, key, o);
-    results.push(...(await classifyRemote(o.server, model, x.subarray(0, part.length * per), part.length, top)));
+    results.push(
+      ...(await classifyRemote(
+        o.server,
+        model,
+        x.subarray(0, part.length * per),
+        part.length,
+        top,
+        undefined,
+        o.timeout,
+      )),
+    );
     bar?.update(a + part.length, images.length);
   }
   bar?.stop();
@@ -123,6 +140,12 @@ export function classifyCommand(): Command {
       positiveInteger,
     )
     .option("--json", "print one JSON object instead of a table")
+    .option(
+      "--timeout <ms>",
+      "give up on a request the server has not answered within this",
+      positiveInteger,
+      DEFAULT_CLIENT_TIMEOUT_MS,
+    )
     .addHelpText(
       "after",
       "\nExample:\n  ercnn classify --server http://127.0.0.1:8000 --model cifar10-k4 --key key.json cat.jpg dog.png\n",
