@@ -25,6 +25,8 @@ export interface Batch {
   shape: [number, number, number, number];
   /** Position of this batch in its epoch. */
   index: number;
+  /** Store positions of the batch's images, in batch order. */
+  ids?: Int32Array;
 }
 
 export interface LoaderOptions {
@@ -201,7 +203,8 @@ export class Loader implements AsyncIterable<Batch> {
       issue();
       const r = await pending.shift()!;
       issue();
-      yield { x: r.x, y: r.y, n: r.n, shape: [r.n, c, h, w], index: b };
+      const ids = order.subarray(b * bs, Math.min((b + 1) * bs, order.length));
+      yield { x: r.x, y: r.y, n: r.n, shape: [r.n, c, h, w], index: b, ids };
     }
   }
 

@@ -8,11 +8,14 @@
 // exact).
 import { aten, cat, F, rand, type Tensor, tidy } from "../torch/index.ts";
 
-export type AdaptAugment = "none" | "flip-crop";
-export const ADAPT_AUGMENTS: readonly AdaptAugment[] = ["none", "flip-crop"];
-/** Test-time augmentation in eval mode: "flip" averages the logits of the adaptation output and of its mirror. */
-export type TestTimeAugment = "none" | "flip";
-export const TEST_TIME_AUGMENTS: readonly TestTimeAugment[] = ["none", "flip"];
+export type AdaptAugment = "none" | "flip-crop" | "flip-translate";
+export const ADAPT_AUGMENTS: readonly AdaptAugment[] = ["none", "flip-crop", "flip-translate"];
+/**
+ * Test-time augmentation in eval mode: "flip" averages the logits of the adaptation output and of its mirror;
+ * "six-view" adds one-pixel shifts of both (airbench-augment.ts).
+ */
+export type TestTimeAugment = "none" | "flip" | "six-view";
+export const TEST_TIME_AUGMENTS: readonly TestTimeAugment[] = ["none", "flip", "six-view"];
 
 const flip = aten<Tensor>("aten::flip");
 

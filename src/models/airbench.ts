@@ -22,6 +22,8 @@ export interface AirbenchConfig {
   bnFrozenScale: boolean;
   /** Multiplier on the logits. */
   outputScale: number;
+  /** The head's weights rescaled to this standard deviation after PyTorch's default init (null: keep it). */
+  headStd: number | null;
 }
 
 export const AIRBENCH94: AirbenchConfig = {
@@ -32,10 +34,14 @@ export const AIRBENCH94: AirbenchConfig = {
   bnEps: 1e-12,
   bnFrozenScale: true,
   outputScale: 1 / 9,
+  headStd: null,
 };
 
 /** legacy/airbench95.py's wider groups (its recipe trains 15 epochs at lr 10). */
 export const AIRBENCH95: AirbenchConfig = { ...AIRBENCH94, widths: [128, 384, 384] };
+
+/** airbench94_muon.py's head: unit-std weights and logits ÷ the feature width (the scale its Muon recipe tuned for). */
+export const AIRBENCH94_MUON: AirbenchConfig = { ...AIRBENCH94, outputScale: 1 / 256, headStd: 1 };
 
 /** Sets the first in-channels filters of a conv weight to identities (torch.nn.init.dirac_ on w[:in]). */
 export function diracInit_(weight: Tensor): void {
@@ -159,7 +165,14 @@ export class Airbench extends nn.Module implements Backbone {
       ),
     );
     this.numFeatures = w3;
-    this.registerModule("head", new nn.Linear(w3, numClasses, { bias: false }));
+    this.registerModule("head", this.newHead(numClasses));
+  }
+
+  private newHead(numClasses: number): nn.Linear {
+    const fc = new nn.Linear(this.numFeatures, numClasses, { bias: false });
+    const s = this.cfg.headStd;
+    if (s !== null) noGrad(() => fc.weight.mul_(s / Math.sqrt(tidy(() => fc.weight.reshape([-1]).var(0).item()))));
+    return fc;
   }
 
   head(): nn.Linear {
@@ -167,9 +180,7 @@ export class Airbench extends nn.Module implements Backbone {
   }
 
   resetHead(numClasses: number): nn.Linear {
-    const fc = new nn.Linear(this.numFeatures, numClasses, { bias: false });
-    this.replaceModule("head", fc);
-    return fc;
+    return this.replaceModule("head", this.newHead(numClasses));
   }
 
   /** The whitening conv from the patch covariance of `images` (the backbone's inputs, e.g. 5,000 training images). */
@@ -199,3 +210,4 @@ export class Airbench extends nn.Module implements Backbone {
 
 export const airbench94 = (numClasses = 10) => new Airbench(AIRBENCH94, numClasses);
 export const airbench95 = (numClasses = 10) => new Airbench(AIRBENCH95, numClasses);
+export const airbench94_muon = (numClasses = 10) => new Airbench(AIRBENCH94_MUON, numClasses);

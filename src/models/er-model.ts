@@ -14,6 +14,7 @@
 import { F, nn, type Tensor } from "../torch/index.ts";
 import { type AdaptAugment, flipCrop, meanOfHalves, type TestTimeAugment, withMirror } from "./adapt-augment.ts";
 import type { Adaptation, AdaptKind } from "./adaptation.ts";
+import { coinFlips, flipTranslate, sixViewMean, sixViews } from "./airbench-augment.ts";
 import type { Backbone } from "./common.ts";
 
 export type ModelPart = "adapt" | "backbone" | "head";
@@ -39,6 +40,8 @@ export class ERModel extends nn.Module {
   adaptAugment: AdaptAugment = "none";
   /** Test-time augmentation in eval mode (see adapt-augment.ts); not part of the weights. */
   tta: TestTimeAugment = "none";
+  /** Per-sample mirror bits of the next training batch for "flip-translate" (the trainer's alternating flip). */
+  mirrorBits: boolean[] | null = null;
 
   constructor(
     adapt: Adaptation,
@@ -71,6 +74,17 @@ export class ERModel extends nn.Module {
       const t = flipCrop(a);
       if (a !== x) a.dispose();
       a = t;
+    } else if (this.training && this.adaptAugment === "flip-translate") {
+      const bits = this.mirrorBits ?? coinFlips(a.shape[0]);
+      const t = flipTranslate(a, bits);
+      if (a !== x) a.dispose();
+      a = t;
+    }
+    const six = !this.training && this.tta === "six-view";
+    if (six) {
+      const t = sixViews(a);
+      if (a !== x) a.dispose();
+      a = t;
     }
     const mirror = !this.training && this.tta === "flip";
     if (mirror) {
@@ -86,8 +100,8 @@ export class ERModel extends nn.Module {
     }
     const y = this.backbone.forward(b);
     if (b !== x) b.dispose();
-    if (!mirror) return y;
-    const m = meanOfHalves(y);
+    if (!mirror && !six) return y;
+    const m = six ? sixViewMean(y) : meanOfHalves(y);
     y.dispose();
     return m;
   }

@@ -4,6 +4,7 @@
 export * from "./adapt-augment.ts";
 export * from "./adaptation.ts";
 export * from "./airbench.ts";
+export * from "./airbench-augment.ts";
 export * from "./block-resnet.ts";
 export * from "./checkpoint.ts";
 export * from "./cifar-fast.ts";

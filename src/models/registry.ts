@@ -7,7 +7,7 @@ import {
   type KeyLike,
   type Normalization,
 } from "./adaptation.ts";
-import { airbench94, airbench95 } from "./airbench.ts";
+import { airbench94, airbench94_muon, airbench95 } from "./airbench.ts";
 import { BlockResNet } from "./block-resnet.ts";
 import { resnet9 } from "./cifar-fast.ts";
 import { resnet20, resnet56 } from "./cifar-resnet.ts";
@@ -159,6 +159,15 @@ const specs: BackboneSpec[] = [
     params: 1_972_792,
     description: "airbench94 (Jordan 2024): frozen 2×2 patch-whitening conv, widths 64/256/256, GELU, logits × 1/9",
     create: (o) => airbench94(o.numClasses),
+  },
+  {
+    name: "airbench94_muon",
+    family: "airbench",
+    nativeInput: 32,
+    defaultClasses: 10,
+    params: 1_972_792,
+    description: "airbench94 with airbench94_muon's head: unit-std weights, logits ÷ 256",
+    create: (o) => airbench94_muon(o.numClasses),
   },
   {
     name: "airbench95",

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { NORMALIZE_MODES } from "../data/index.ts";
 import { ADAPT_AUGMENTS, listBackbones, TEST_TIME_AUGMENTS } from "../models/index.ts";
+import { RECIPE_NAMES, recipeHelp, recipeValues } from "./recipes.ts";
 
 /** What a value may be: the CLI picks its parser from this, resolveConfig checks config-file values against it. */
 export type OptionKind =
@@ -131,7 +132,27 @@ export const TRAIN_OPTIONS = {
     kind: { type: "list", choices: MODEL_PARTS, noun: "parts" },
   } as TrainOption<(typeof MODEL_PARTS)[number][]>,
   // optimisation
-  optimizer: choice("--optimizer <name>", ["sgd", "adam", "adamw"], "sgd", "optimizer"),
+  recipe: choice(
+    "--recipe <name>",
+    ["none", ...RECIPE_NAMES],
+    "none",
+    `start from a recipe's table (train/recipes.ts; every value still a flag): ${recipeHelp()}`,
+  ),
+  optimizer: choice(
+    "--optimizer <name>",
+    ["sgd", "adam", "adamw", "muon"],
+    "sgd",
+    "optimizer (muon: Muon on the backbone's conv filters, SGD with --momentum/--nesterov on the rest)",
+  ),
+  hyperUnits: choice(
+    "--hyper-units <u>",
+    ["plain", "per-1024"],
+    "plain",
+    "units of --lr/--weight-decay: the optimizer's, or per 1024 examples decoupled from momentum and lr (recipes.ts)",
+  ),
+  biasLrScale: number("--bias-lr-scale <x>", 1, "learning-rate multiplier of BatchNorm biases (not of their decay)"),
+  muonLr: number("--muon-lr <lr>", 0.24, "Muon's learning rate (--optimizer muon)"),
+  muonMomentum: number("--muon-momentum <m>", 0.6, "Muon's Nesterov momentum (--optimizer muon)", 0, 1),
   lr: number("--lr <lr>", 0.002, "learning rate (the study's)"),
   momentum: number("--momentum <m>", 0.9, "SGD momentum"),
   nesterov: boolean("--nesterov", "Nesterov momentum"),
@@ -139,11 +160,30 @@ export const TRAIN_OPTIONS = {
   batchSize: integer("-b, --batch-size <n>", 32, "batch size in images (the study's)"),
   epochs: { ...integer("-e, --epochs <n>", 5, "epochs per round"), aliases: ["--round-epochs <n>"] },
   rounds: integer("--rounds <n>", 1, "multi-round training (the study's §5.1): rounds, each with a fresh backbone"),
-  schedule: choice("--schedule <name>", ["none", "step", "cosine"], "none", "learning-rate schedule"),
+  schedule: choice(
+    "--schedule <name>",
+    ["none", "step", "cosine", "linear"],
+    "none",
+    "learning-rate schedule (linear: warm-up from --warmup-start × lr, then straight to --final-lr × lr)",
+  ),
+  warmupStart: number("--warmup-start <f>", 0.2, "linear schedule: lr fraction the warm-up starts from", 0.001, 1.001),
+  finalLr: number("--final-lr <f>", 0, "linear schedule: lr fraction at the last step", 0, 1.001),
   warmupEpochs: number("--warmup-epochs <n>", 0, "linear warm-up in epochs (fractional allowed)"),
   stepSize: integer("--step-size <epochs>", 10, "StepLR period in epochs"),
   gamma: number("--gamma <g>", 0.1, "StepLR factor"),
   labelSmoothing: number("--label-smoothing <eps>", 0, "label smoothing", 0, 1),
+  lookaheadEvery: optionalInteger(
+    "--lookahead-every <steps>",
+    "Lookahead: every n steps, weights and an EMA of them (decay 0.95^n·(step/total)³) meet; the round ends on the EMA",
+  ),
+  whitenInit: boolean(
+    "--whiten-init",
+    "backbone's patch-whitening conv (airbench) from the patch covariance of up to 5,000 adaptation outputs",
+  ),
+  whitenBiasEpochs: optionalInteger(
+    "--whiten-bias-epochs <n>",
+    "the backbone's whitening bias trains only in the first n epochs of a round (default: throughout)",
+  ),
   // run
   seed: integer("--seed <n>", 0, "seed for splits, shuffling and initialisation", ANY_INTEGER),
   threads: optionalInteger("--threads <n>", "libtorch threads (default: libtorch's choice)"),
@@ -243,11 +283,16 @@ const RULES: [TrainOptionKey, string, (c: TrainConfig) => boolean][] = [
   ["adaptInit", "must be 'default' with a key-folded adaptation", (c) => c.adaptInit !== "default" && !!c.keyFolded],
   ["reference", "must name a plain store for --adapt-init attack", (c) => c.adaptInit === "attack" && !c.reference],
   ["blockFlip", "needs augment 'cipher-safe'", (c) => c.blockFlip && c.augment !== "cipher-safe"],
+  [
+    "hyperUnits",
+    "per-1024 needs --optimizer sgd or muon (it is stated for SGD momentum)",
+    (c) => c.hyperUnits === "per-1024" && c.optimizer !== "sgd" && c.optimizer !== "muon",
+  ],
 ];
 
 /** Fills defaults and checks every field; errors name the field and the value. */
 export function resolveConfig(partial: PartialTrainConfig): TrainConfig {
-  const c = { ...DEFAULTS, ...stripUndefined(partial) } as TrainConfig;
+  const c = { ...DEFAULTS, ...recipeValues(partial.recipe), ...stripUndefined(partial) } as TrainConfig;
   const bad = (k: string, why: string) => new Error(`train config: ${k} ${why} (got ${JSON.stringify((c as any)[k])})`);
   for (const k of ["train", "out"] as const) if (typeof c[k] !== "string" || !c[k]) throw bad(k, "must name a folder");
   for (const [k, o] of Object.entries(TRAIN_OPTIONS) as [TrainOptionKey, TrainOption<unknown>][]) {

@@ -44,6 +44,9 @@ export interface TrainPassOptions {
   backward?: (loss: Tensor) => void;
   /** What to change when the loss stops being a number (divergence.ts; default: lower the learning rate). */
   divergenceHint?: string;
+  /** Called with each batch before its forward, and after each optimizer step (recipe-hooks.ts). */
+  onBatch?: (b: Batch) => void;
+  afterStep?: () => void;
 }
 
 export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOptions): Promise<PassResult> {
@@ -55,6 +58,7 @@ export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOpt
   let seen = 0;
   let step = 0;
   for await (const b of loader.iterateEpoch(o.epochIndex)) {
+    o.onBatch?.(b);
     const [loss, ok] = tidy(() => {
       const { x, y } = toTensors(b, o.device);
       const logits = o.forward ? o.forward(x) : model.forward(x);
@@ -65,6 +69,7 @@ export async function trainEpoch(model: ERModel, loader: Loader, o: TrainPassOpt
       o.optimizer.step();
       return [l.item(), logits.argmax(1).eq(y).sum().item()];
     });
+    o.afterStep?.();
     o.scheduler?.step();
     step++;
     checkFiniteLoss(

@@ -42,6 +42,7 @@ import { evaluate, type PassResult, type ProgressFactory, trainEpoch } from "./e
 import { openRun, type TrainState } from "./open-run.ts";
 import { makeOptimizer, makeScheduler } from "./optimization.ts";
 import { prepareData, type RunData } from "./prepare-data.ts";
+import { initBackboneWhitening, RecipeHooks } from "./recipe-hooks.ts";
 import type { RunDir } from "./run-dir.ts";
 import type { RunLock } from "./run-lock.ts";
 
@@ -128,6 +129,7 @@ export async function train(partial: PartialTrainConfig, o: TrainOptions = {}): 
     try {
       model = await buildModel(cfg, data);
       if (!lastCheckpoint) initialiseAdaptation(model, cfg, data, log);
+      if (!lastCheckpoint && cfg.whitenInit) initBackboneWhitening(model, data, log);
       applyFreeze(model, cfg, data);
       moduleTo(model, device);
       training = new Training(
@@ -170,6 +172,8 @@ class Training {
   private ddp: ReturnType<typeof wrapModel> | null = null;
   /** Rank 0 (or the only process) writes checkpoints, metrics and pictures. */
   private readonly isWriter: boolean;
+  /** Lookahead, the whitening bias's epochs, the alternating mirror bits (recipe options). */
+  private readonly hooks: RecipeHooks;
 
   constructor(
     private readonly cfg: TrainConfig,
@@ -184,6 +188,7 @@ class Training {
     this.isWriter = !dist || dist.isWriter;
     this.optimizer = makeOptimizer(cfg, model);
     this.scheduler = makeScheduler(cfg, this.optimizer, data.trainLoader.batchesPerEpoch);
+    this.hooks = new RecipeHooks(cfg, model, data.trainLoader.batchesPerEpoch);
     this.t0 = performance.now() - state.wallSeconds * 1000;
   }
 
@@ -220,6 +225,7 @@ class Training {
       const fresh = freshBackbone(model);
       if (cfg.pretrained) await loadBackboneWeightsFile(fresh, cfg.pretrained, { replaceHead: true });
       model.replaceBackbone(fresh);
+      if (cfg.whitenInit) initBackboneWhitening(model, this.data, this.o.log);
       applyFreeze(model, cfg, this.data);
       moduleTo(model, this.device);
       this.ddp = null;
@@ -228,6 +234,7 @@ class Training {
       this.scheduler = makeScheduler(cfg, this.optimizer, this.data.trainLoader.batchesPerEpoch);
       this.o.log(`round ${round}/${cfg.rounds}: fresh ${cfg.backbone} backbone, adaptation kept`);
     }
+    this.hooks.startRound();
     await this.o.onRoundStart?.(model, round);
   }
 
@@ -252,6 +259,7 @@ class Training {
     const label = `${cfg.rounds > 1 ? `round ${round}/${cfg.rounds} ` : ""}epoch ${epoch}/${cfg.epochs}`;
     const lr = this.optimizer.paramGroups[0].lr;
     const ddp = this.parallel();
+    this.hooks.beforeEpoch(epoch);
     const local = await trainEpoch(model, data.trainLoader, {
       optimizer: this.optimizer,
       scheduler: this.scheduler,
@@ -263,7 +271,10 @@ class Training {
       forward: ddp?.forward,
       backward: ddp?.backward,
       divergenceHint: divergenceHint(cfg),
+      onBatch: (b) => this.hooks.onBatch(b),
+      afterStep: () => this.hooks.afterStep(),
     });
+    this.hooks.afterEpoch(epoch);
     const tr = this.dist ? reducePass(local, this.dist) : local;
     const va = data.valLoader ? await this.evaluatePass(data.valLoader) : null;
     checkEpoch(model, tr.loss, va?.loss ?? null, label, divergenceHint(cfg));
@@ -369,6 +380,7 @@ class Training {
   }
 
   dispose(): void {
+    this.hooks.dispose();
     this.optimizer.dispose();
   }
 }

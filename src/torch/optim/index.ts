@@ -9,7 +9,7 @@ export {
   type LBFGSState,
   STRONG_WOLFE,
 } from "./lbfgs.ts";
-export { Muon, type MuonOptions, newtonSchulz } from "./muon.ts";
+export { Muon, type MuonOptions, MuonSGD, type MuonSGDOptions, newtonSchulz } from "./muon.ts";
 export {
   type BaseGroupOptions,
   type GroupStateDict,

@@ -4,6 +4,7 @@
 import { tidy } from "../scope.ts";
 import type { Tensor } from "../tensor.ts";
 import { type BaseGroupOptions, defined, Optimizer, type ParamGroup, type ParamsInput } from "./optimizer.ts";
+import { SGD, type SGDOptions } from "./sgd.ts";
 
 export interface MuonOptions extends BaseGroupOptions {
   momentum: number;
@@ -57,18 +58,65 @@ export class Muon extends Optimizer<MuonOptions> {
   }
 
   protected updateGroup(g: ParamGroup<MuonOptions>, params: Tensor[], grads: Tensor[]): void {
-    const bufs = this.stateTensors(params, "momentum_buffer");
-    params.forEach((p, i) => {
-      this.stateOf(p).step++;
-      const buf = bufs[i];
-      buf.mul_(g.momentum).add_(grads[i]);
-      tidy(() => {
-        const d = g.nesterov ? grads[i].add(buf, g.momentum) : buf;
-        const n = p.norm();
-        p.mul_(Math.sqrt(p.shape[0])).div_(n);
-        const u = newtonSchulz(d.reshape([p.shape[0], -1]), g.nsSteps);
-        p.add_(u.reshape(p.shape), -g.lr);
-      });
+    for (const p of params) this.stateOf(p).step++;
+    muonUpdate(g, params, grads, this.stateTensors(params, "momentum_buffer"));
+  }
+}
+
+/** One Muon step of params (their gradients and momentum buffers alongside). */
+function muonUpdate(
+  g: Pick<MuonOptions, "lr" | "momentum" | "nesterov" | "nsSteps">,
+  params: Tensor[],
+  grads: Tensor[],
+  bufs: Tensor[],
+): void {
+  params.forEach((p, i) => {
+    const buf = bufs[i];
+    buf.mul_(g.momentum).add_(grads[i]);
+    tidy(() => {
+      const d = g.nesterov ? grads[i].add(buf, g.momentum) : buf;
+      const n = p.norm();
+      p.mul_(Math.sqrt(p.shape[0])).div_(n);
+      const u = newtonSchulz(d.reshape([p.shape[0], -1]), g.nsSteps);
+      p.add_(u.reshape(p.shape), -g.lr);
     });
+  });
+}
+
+export interface MuonSGDOptions extends SGDOptions {
+  /** This group steps with Muon (lr, momentum, nesterov are then Muon's; no weight decay). */
+  muon: boolean;
+  nsSteps: number;
+}
+
+/**
+ * airbench94_muon's pair of optimizers as one (one state dict, one schedule over every group): groups with
+ * `muon: true` take Muon steps, the others SGD's.
+ */
+export class MuonSGD extends SGD {
+  constructor(params: ParamsInput<MuonSGDOptions>, o: Partial<MuonSGDOptions> & { lr: number }) {
+    super(params as ParamsInput<SGDOptions>, { muon: false, nsSteps: 3, ...defined(o) } as SGDOptions);
+  }
+
+  protected override validateGroup(g: ParamGroup<SGDOptions>): void {
+    const m = g as ParamGroup<MuonSGDOptions>;
+    if (!m.muon) {
+      super.validateGroup(g);
+      return;
+    }
+    if (!(m.lr >= 0) || !(m.momentum >= 0) || m.weightDecay !== 0 || !(m.nsSteps >= 1))
+      throw new RangeError("MuonSGD: a Muon group needs lr ≥ 0, momentum ≥ 0, nsSteps ≥ 1 and no weight decay");
+    for (const p of m.params)
+      if (p.shape.length < 2) throw new RangeError(`MuonSGD: Muon needs matrices or conv filters, got [${p.shape}]`);
+  }
+
+  protected override updateGroup(g: ParamGroup<SGDOptions>, params: Tensor[], grads: Tensor[]): void {
+    const m = g as ParamGroup<MuonSGDOptions>;
+    if (!m.muon) {
+      super.updateGroup(g, params, grads);
+      return;
+    }
+    for (const p of params) this.stateOf(p).step++;
+    muonUpdate(m, params, grads, this.stateTensors(params, "momentum_buffer"));
   }
 }

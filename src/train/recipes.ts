@@ -1,0 +1,83 @@
+// Training recipes as data: `ercnn train --recipe <name>` starts from one of these tables instead of the study's
+// defaults; every value stays a flag (a flag or a --config field overrides the table) and the resolved values are
+// what the run's config.json records.
+//
+// Units (--hyper-units per-1024, airbench's "decoupled" form): lr is per 1024 examples and independent of the
+// momentum, so the optimizer's lr on the batch-mean loss is lr·B / (1024·(1 + 1/(1 − momentum))); weight decay is
+// the fraction of each weight removed per 1024 examples, whatever the group's lr (BatchNorm biases get
+// --bias-lr-scale × the lr, not × the decay). Muon's lr is in its own units (the update is orthogonalised, so it
+// does not scale with the gradient).
+import type { TrainConfig } from "./config.ts";
+
+export interface Recipe {
+  /** One line for --help. */
+  summary: string;
+  values: Partial<TrainConfig>;
+}
+
+/** The elements both airbench recipes share (augmentation on the adaptation output, whitening, 6-view TTA). */
+const AIRBENCH_COMMON: Partial<TrainConfig> = {
+  optimizer: "sgd",
+  hyperUnits: "per-1024",
+  momentum: 0.85,
+  nesterov: true,
+  labelSmoothing: 0.2,
+  schedule: "linear",
+  whitenInit: true,
+  whitenBiasEpochs: 3,
+  adaptAugment: "flip-translate",
+  tta: "six-view",
+};
+
+export const RECIPE_NAMES = ["airbench94", "airbench94-muon"] as const;
+export type RecipeName = (typeof RECIPE_NAMES)[number];
+
+export const RECIPES: Record<RecipeName, Recipe> = {
+  airbench94: {
+    summary: "legacy/airbench94.py (94.01% on CIFAR-10 plaintexts in 9.9 epochs; 10 here)",
+    values: {
+      ...AIRBENCH_COMMON,
+      backbone: "airbench94",
+      batchSize: 1024,
+      epochs: 10,
+      lr: 11.5,
+      weightDecay: 0.0153,
+      biasLrScale: 64,
+      // 23% of the steps warm up from 0.2 × lr, then a linear decay to 0.07 × lr
+      warmupEpochs: 2.3,
+      warmupStart: 0.2,
+      finalLr: 0.07,
+      lookaheadEvery: 5,
+    },
+  },
+  "airbench94-muon": {
+    summary: "airbench94_muon.py (94.01% in 8 epochs): Muon on the conv filters, Nesterov SGD on the rest",
+    values: {
+      ...AIRBENCH_COMMON,
+      backbone: "airbench94_muon",
+      optimizer: "muon",
+      muonLr: 0.24,
+      muonMomentum: 0.6,
+      batchSize: 2000,
+      epochs: 8,
+      // its head lr 0.67 and decay 2e-6 per example on the summed loss, in per-1024 units at momentum 0.85;
+      // BatchNorm biases at its 0.053
+      lr: 0.67 * 1024 * (1 + 1 / 0.15),
+      weightDecay: (2e-6 * 2000 * 1024 * (1 + 1 / 0.15)) / 2000,
+      biasLrScale: 0.053 / 0.67,
+      warmupEpochs: 0,
+      finalLr: 0,
+      lookaheadEvery: null,
+    },
+  },
+};
+
+/** The table of a recipe ("none" or an unknown name: nothing; the option check names a wrong one). */
+export function recipeValues(name: string | undefined | null): Partial<TrainConfig> {
+  return name && name in RECIPES ? { ...RECIPES[name as RecipeName].values } : {};
+}
+
+/** "name: summary" lines for --help. */
+export function recipeHelp(): string {
+  return RECIPE_NAMES.map((n) => `${n} = ${RECIPES[n].summary}`).join("; ");
+}
