@@ -62,6 +62,54 @@ describe("Muon", () => {
   });
 });
 
+describe("MuonSGD", () => {
+  test("Muon groups step exactly as Muon, the other groups exactly as SGD", () => {
+    const seedValues = (n: number, k: number) => Float64Array.from({ length: n }, (_, i) => Math.sin(k * (i + 1)));
+    const make = (n: number[], k: number) => {
+      const t = fromTypedArray(
+        seedValues(
+          n.reduce((a, b) => a * b),
+          k,
+        ),
+        n,
+        { dtype: "float64" },
+      );
+      t.requiresGrad = true;
+      return t;
+    };
+    const [f1, b1, f2, b2] = [make([4, 2, 3, 3], 1), make([4], 2), make([4, 2, 3, 3], 1), make([4], 2)];
+    const both = new optim.MuonSGD(
+      [
+        { params: [f1], muon: true, lr: 0.2, momentum: 0.6, nesterov: true },
+        { params: [b1], lr: 0.05, weightDecay: 0.01 },
+      ],
+      { lr: 0.05, momentum: 0.85, nesterov: true },
+    );
+    const muon = new optim.Muon([f2], { lr: 0.2, momentum: 0.6, nesterov: true });
+    const sgd = new optim.SGD([b2], { lr: 0.05, momentum: 0.85, nesterov: true, weightDecay: 0.01 });
+    try {
+      for (let s = 0; s < 3; s++) {
+        for (const [p, k] of [
+          [f1, 3],
+          [f2, 3],
+          [b1, 4],
+          [b2, 4],
+        ] as const)
+          p.grad = fromTypedArray(seedValues(p.numel(), k + s), p.shape, { dtype: "float64" });
+        both.step();
+        muon.step();
+        sgd.step();
+      }
+      assertClose(f1.detach(), f2.detach(), "Muon group", 0, 0);
+      assertClose(b1.detach(), b2.detach(), "SGD group", 0, 0);
+      assert.throws(() => new optim.MuonSGD([{ params: [b1], muon: true }], { lr: 0.1 }), /matrices or conv filters/);
+    } finally {
+      for (const o of [both, muon, sgd]) o.dispose();
+      for (const t of [f1, b1, f2, b2]) t.dispose();
+    }
+  });
+});
+
 describe("Muon against its PyTorch twin", { skip: existsSync(PYTHON) ? false : "needs Debian's python3-torch" }, () => {
   let tmp: { dir: string; cleanup: () => void };
   let t: Map<string, Tensor>;
