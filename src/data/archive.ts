@@ -21,6 +21,7 @@ import { basename, join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { extract, Parser } from "tar";
 import { DataError } from "./errors.ts";
+import { folderNameProblem } from "./names.ts";
 import { type ImageSource, isImageName, type SourceItem } from "./source.ts";
 
 export function cacheDir(): string {
@@ -140,6 +141,8 @@ export async function readArchiveImages(file: string, opts: ArchiveOptions = {})
     if (parts.length < 2) continue;
     parents.add(parts.slice(0, -2).join("/"));
     const c = parts[parts.length - 2];
+    const bad = folderNameProblem(c);
+    if (bad) throw new DataError(`archive ${file}: member ${p}: its class folder ${bad}`, "BAD_ARCHIVE");
     if (!byClass.has(c)) byClass.set(c, []);
     byClass.get(c)!.push(p);
   }
@@ -178,7 +181,14 @@ export async function unpackArchive(file: string, cache = cacheDir()): Promise<s
   mkdirSync(tmp, { recursive: true });
   const damage = archiveDamage();
   try {
-    await extract({ file, cwd: tmp, onwarn: damage.onwarn });
+    // Only files and folders: a link member could point anywhere, and the later reads would follow it. node-tar
+    // itself refuses members with '..' or an absolute path.
+    await extract({
+      file,
+      cwd: tmp,
+      onwarn: damage.onwarn,
+      filter: (_p, entry) => !("type" in entry) || entry.type === "File" || entry.type === "Directory",
+    });
     damage.check(file, "nothing was unpacked");
     writeFileSync(join(tmp, ".ercnn-complete"), `${file}\n`);
     rmSync(dest, { recursive: true, force: true });

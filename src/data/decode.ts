@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import sharp from "sharp";
 import { type DecodeOptions, decodedSize } from "../core/pixels.ts";
+import { MAX_IMAGE_PIXELS } from "./decode-limits.ts";
 import { BadImageError } from "./errors.ts";
 
 export { type DecodeOptions, decodedSize, hwcU8ToChwF32 } from "../core/pixels.ts";
@@ -65,8 +66,44 @@ function dropAlpha(rgba: Uint8Array, hw: number): { rgb: Uint8Array; transparent
   return { rgb, transparent: minAlpha < 255 };
 }
 
+export { MAX_IMAGE_PIXELS } from "./decode-limits.ts";
+
+/** Width and height from a baseline or progressive JPEG's SOF segment, without decoding; null if none is found. */
+export function jpegSize(b: Uint8Array): { w: number; h: number } | null {
+  let i = 2;
+  while (i + 9 < b.length) {
+    if (b[i] !== 0xff) return null;
+    const marker = b[i + 1];
+    if (marker === 0xff) {
+      i++;
+      continue;
+    }
+    const len = (b[i + 2] << 8) | b[i + 3];
+    // SOF0-SOF15, except DHT (C4), JPG (C8) and DAC (CC), hold the frame size.
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc)
+      return { h: (b[i + 5] << 8) | b[i + 6], w: (b[i + 7] << 8) | b[i + 8] };
+    i += 2 + len;
+  }
+  return null;
+}
+
+function tooLarge(name: string, w: number, h: number): BadImageError {
+  return new BadImageError(
+    name,
+    `image is ${w}×${h} (${(w * h).toLocaleString("en-US")} pixels), over the limit of ` +
+      `${MAX_IMAGE_PIXELS.toLocaleString("en-US")} (PIL's decompression-bomb limit); downscale it first or use --skip-bad`,
+  );
+}
+
+/**
+ * Decodes one image. Its size is read from the header first and an image over MAX_IMAGE_PIXELS is refused before any
+ * pixel is decoded (a 16000×16000 PNG would take 768 MB).
+ */
 export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
-  if (turbo && !opts.resize && !opts.crop && bytes[0] === 0xff && bytes[1] === 0xd8) {
+  const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
+  const js = jpeg ? jpegSize(bytes) : null;
+  if (js && js.w * js.h > MAX_IMAGE_PIXELS) throw tooLarge(name, js.w, js.h);
+  if (turbo && !opts.resize && !opts.crop && js) {
     try {
       const r = turbo.decode(bytes);
       return { data: r.data, h: r.height, w: r.width };
@@ -75,10 +112,11 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
     }
   }
   try {
-    let img = sharp(bytes, { failOn: "truncated" });
+    let img = sharp(bytes, { failOn: "truncated", limitInputPixels: MAX_IMAGE_PIXELS });
     if (opts.resize || opts.crop) {
       const m = await img.metadata();
       if (!m.width || !m.height) throw new Error("no dimensions in header");
+      if (m.width * m.height > MAX_IMAGE_PIXELS) throw tooLarge(name, m.width, m.height);
       // EXIF orientation is ignored, like torchvision's PIL loader.
       let W = m.width;
       let H = m.height;
@@ -107,6 +145,13 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
     return { data: px, h: info.height, w: info.width };
   } catch (e) {
     if (e instanceof BadImageError) throw e;
+    // libvips checks limitInputPixels from the header, before decoding; the header gives the size for the message.
+    if (/pixel limit/i.test((e as Error).message)) {
+      const m = await sharp(bytes)
+        .metadata()
+        .catch(() => null);
+      if (m?.width && m.height) throw tooLarge(name, m.width, m.height);
+    }
     throw new BadImageError(name, (e as Error).message.split("\n")[0]);
   }
 }

@@ -29,14 +29,21 @@ export interface DownloadOptions {
   timeoutMs?: number;
 }
 
-function get(url: string, headers: Record<string, string>, timeoutMs: number): Promise<http.IncomingMessage> {
+/** Redirects followed per request (curl's and browsers' order of magnitude); a loop past it is an error. */
+export const MAX_REDIRECTS = 20;
+
+function get(url: string, headers: Record<string, string>, timeoutMs: number, hops = 0): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith("https:") ? https : http;
     const req = mod.get(url, { headers }, (res) => {
       const loc = res.headers.location;
       if (res.statusCode && res.statusCode >= 300 && res.statusCode < 400 && loc) {
         res.resume();
-        get(new URL(loc, url).href, headers, timeoutMs).then(resolve, reject);
+        if (hops >= MAX_REDIRECTS) {
+          reject(new DataError(`download of ${url} failed: more than ${MAX_REDIRECTS} redirects`, "HTTP"));
+          return;
+        }
+        get(new URL(loc, url).href, headers, timeoutMs, hops + 1).then(resolve, reject);
         return;
       }
       resolve(res);

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readNpy } from "../core/npy.ts";
 import { BadImageError, DataError } from "./errors.ts";
+import { confinedPath, folderNameProblem } from "./names.ts";
 import type { ImageSource, SourceItem } from "./source.ts";
 
 export function isStudyLayout(dir: string): boolean {
@@ -22,9 +23,17 @@ export function readStudyLayout(dir: string, split: "train" | "test" = "train"):
     if (!t) continue;
     const m = /^(\S+\.npy)\s+(\d+)$/.exec(t);
     if (!m) throw new DataError(`${lf}:${ln + 1}: expected '{i}.npy {label}', got '${t.slice(0, 60)}'`, "BAD_LABELS");
+    // A label file is untrusted input (page exports carry one): each entry names a file in this folder.
+    const problem = folderNameProblem(m[1]);
+    if (problem)
+      throw new DataError(
+        `${lf}:${ln + 1}: '${m[1].slice(0, 60)}' ${problem.replace(/^'.*?' /, "")}: entries name files in this folder`,
+        "BAD_LABELS",
+      );
     const label = Number(m[2]);
     maxLabel = Math.max(maxLabel, label);
-    items.push({ name: join(dir, m[1]), npyPath: join(dir, m[1]), label });
+    const path = confinedPath(dir, m[1]);
+    items.push({ name: join(dir, m[1]), npyPath: path, label });
   }
   if (items.length === 0) throw new DataError(`${lf} lists no images`, "EMPTY");
   const classes = Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
