@@ -47,10 +47,8 @@ export async function prepareData(cfg: TrainConfig): Promise<RunData> {
         "a classifier needs at least two (with one, every answer is right and the accuracy says nothing)",
     );
   const testStore = cfg.test ? Store.open(cfg.test) : null;
-  if (testStore) {
+  if (testStore)
     checkCompatible(storeIdentity(store.meta), `the training store ${cfg.train}`, testStore.meta, cfg.test!);
-    storeLabels(testStore); // labels outside the classes are refused now, not after training
-  }
   if (store.meta.key?.scrambled && cfg.augment === "cipher-safe")
     throw new Error(
       `--augment cipher-safe: ${cfg.train} was encrypted with block scrambling, so moving or mirroring ciphertext ` +

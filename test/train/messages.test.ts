@@ -8,9 +8,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Store, StoreWriter } from "../../src/data/index.ts";
 import { readCheckpointMeta } from "../../src/models/index.ts";
-import { storeLabels, train, writingTo } from "../../src/train/index.ts";
+import { train, writingTo } from "../../src/train/index.ts";
 import { writeSyntheticStore } from "./synthetic.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -54,23 +53,6 @@ test("a damaged checkpoint.json is named, not a bare JSON error", async () => {
   await assert.rejects(
     readCheckpointMeta(ck),
     new RegExp(`^Error: ${join(ck, "checkpoint.json")}: unreadable checkpoint description: .*JSON`),
-  );
-});
-
-test("labels outside [0, classes) are refused naming the shard, the image and meta.json's classes", async () => {
-  const bad = join(dir, "bad-labels");
-  const w = await StoreWriter.open(bad, {
-    key: null,
-    classes: ["a", "b"],
-    shape: [3, 4, 4],
-    source: { kind: "synthetic", description: "labels out of range (tests)" },
-    plan: { total: 4, shardSize: 4, hash: "bad-labels" },
-  });
-  await w.writeShard(0, new Float32Array(4 * 48), [0, 1, -1, 1]);
-  await w.finish();
-  assert.throws(
-    () => storeLabels(Store.open(bad)),
-    /shard-00000\.y\.npy: label -1 of image 2 is not a class index: meta\.json's "classes" has 2 names, so labels must be 0 … 1/,
   );
 });
 
