@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import cors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { ConnectionTracker } from "./connections.ts";
 import { ServeError } from "./errors.ts";
 import { checkServeOptions, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
@@ -86,21 +86,7 @@ export async function createApp(models: ModelInfo[], o: AppOptions): Promise<Ser
     if (service.closing) reply.header("connection", "close");
     return payload;
   });
-  app.addHook("onResponse", async (req, reply) => {
-    recordInfer(service, req, reply);
-    req.log.info(
-      {
-        ...(req.infer?.id !== undefined ? { id: req.infer.id } : {}),
-        method: req.method,
-        url: req.url.split("?")[0],
-        model: req.infer?.model,
-        batch: req.infer?.batch,
-        status: reply.statusCode,
-        ms: Number(reply.elapsedTime.toFixed(2)),
-      },
-      "request",
-    );
-  });
+  app.addHook("onResponse", async (req, reply) => logRequest(service, req, reply));
 
   if (o.cors.length > 0)
     await app.register(cors, { origin: o.cors, exposedHeaders: ["Inference-Header-Content-Length", "Retry-After"] });
@@ -145,4 +131,21 @@ export async function createApp(models: ModelInfo[], o: AppOptions): Promise<Ser
 
 function definedOnly(o: Partial<ServerLimits>): Partial<ServerLimits> {
   return Object.fromEntries(Object.entries(o).filter(([k, v]) => k in DEFAULT_LIMITS && v !== undefined));
+}
+
+/** One access-log line per request (and the infer metrics): never tensor data, never a key. */
+function logRequest(service: Service, req: FastifyRequest, reply: FastifyReply): void {
+  recordInfer(service, req, reply);
+  req.log.info(
+    {
+      ...(req.infer?.id !== undefined ? { id: req.infer.id } : {}),
+      method: req.method,
+      url: req.url.split("?")[0],
+      model: req.infer?.model,
+      batch: req.infer?.batch,
+      status: reply.statusCode,
+      ms: Number(reply.elapsedTime.toFixed(2)),
+    },
+    "request",
+  );
 }

@@ -29,8 +29,9 @@ export interface ServerLimits {
  * - keep-alive 5 s: Node's own default; clients that batch reconnect cheaply;
  * - 1000 requests per connection: nginx's keepalive_requests, so no connection is held for ever;
  * - 1024 connections: far above the 256 concurrent clients the load benchmark drives, far below the fd limit;
- * - JSON 4 MiB: JSON.parse runs on the event loop at about 12 ms per MiB (measured, docs/serve.md), so the largest
- *   JSON body stalls health checks ≤ ~50 ms; 4 MiB holds a full batch of 64 CIFAR-size images as JSON numbers.
+ * - JSON 1 MiB: parsing and checking JSON runs on the event loop at about 23 ms per MiB of float32 values (measured,
+ *   docs/serve.md), so the largest JSON body stalls health checks ~25 ms; 1 MiB holds about 16 CIFAR-size images as
+ *   JSON numbers, and larger batches travel as binary tensor data (64× smaller limit than binary's 64 MiB).
  */
 export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 30_000,
@@ -38,7 +39,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   keepAliveTimeoutMs: 5_000,
   maxRequestsPerSocket: 1000,
   maxConnections: 1024,
-  jsonLimit: 4 * 1024 * 1024,
+  jsonLimit: 1024 * 1024,
 };
 
 /** Node's timers hold at most 2^31 - 1 ms (about 24.8 days); longer ones fire at once. */

@@ -136,7 +136,7 @@ const HALF_BODY =
   "POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n0123456789";
 const HALF_HEADERS = "POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Le";
 
-test("slow bodies, half-sent headers, oversize JSON, churn: health answers within 100 ms, RSS returns", async () => {
+test("slow bodies, half-sent headers, oversize JSON, churn: health answers within 100 ms, RSS returns", async (tc) => {
   const s = await spawnServe([
     run.run,
     "--name",
@@ -155,6 +155,10 @@ test("slow bodies, half-sent headers, oversize JSON, churn: health answers withi
     await sleep(500);
     const baseline = rssOf(s.pid);
     const probe = prober(s.port);
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssOf(s.pid));
+    }, 100);
 
     // Slow bodies: 10 bytes of a 1,000-byte body, then a byte every 200 ms; half-sent headers, then nothing.
     const slow = Array.from({ length: 20 }, () => rawClient(s.port, HALF_BODY));
@@ -187,6 +191,7 @@ test("slow bodies, half-sent headers, oversize JSON, churn: health answers withi
     const slowClosed = await Promise.all(slow.map((c) => within(c.closed, 10_000)));
     const headersClosed = await Promise.all(halfHeaders.map((c) => within(c.closed, 10_000)));
     clearInterval(drip);
+    clearInterval(sampler);
     const latencies = await probe.stop();
 
     assert.deepEqual(oversize, [413, 413, 413], "oversize JSON is refused with 413, not parsed");
@@ -215,13 +220,21 @@ test("slow bodies, half-sent headers, oversize JSON, churn: health answers withi
       `RSS ${(rss / 2 ** 20).toFixed(0)} MiB vs baseline ${(baseline / 2 ** 20).toFixed(0)} MiB`,
     );
     assert.equal(await inferOk(s.url), 200);
+    const ms = (r: (typeof slowClosed)[number]) => (r === "held" ? Number.NaN : r.ms);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const MiB = (b: number) => (b / 2 ** 20).toFixed(0);
+    tc.diagnostic(
+      `health probes ${latencies.length}: p50 ${sorted[sorted.length >> 1].toFixed(1)} ms, max ${worst[0].toFixed(1)} ms; ` +
+        `slow bodies closed after ≤ ${Math.max(...slowClosed.map(ms)).toFixed(0)} ms, half-sent headers ≤ ${Math.max(...headersClosed.map(ms)).toFixed(0)} ms; ` +
+        `RSS baseline ${MiB(baseline)} MiB, peak ${MiB(peak)} MiB, after ${MiB(rss)} MiB`,
+    );
   } finally {
     s.kill("SIGKILL");
     await s.exited;
   }
 });
 
-test("SIGTERM with half-sent requests and an idle keep-alive connection open: exit 0 within a few seconds", async () => {
+test("SIGTERM with half-sent requests and an idle keep-alive connection open: exit 0 within a few seconds", async (tc) => {
   // Default timeouts (30 s): only the shutdown itself may close these connections.
   const s = await spawnServe([run.run, "--name", "m", "--threads", "1"]);
   try {
@@ -234,6 +247,7 @@ test("SIGTERM with half-sent requests and an idle keep-alive connection open: ex
     const ms = performance.now() - t0;
     assert.equal(code, 0, `exit ${code} after ${ms.toFixed(0)} ms: ${s.out().slice(-500)}`);
     assert.ok(ms < 5000, `exit took ${ms.toFixed(0)} ms`);
+    tc.diagnostic(`SIGTERM to exit 0: ${ms.toFixed(0)} ms`);
     for (const c of [...half, idle]) assert.notEqual(await within(c.closed, 1000), "held");
   } finally {
     s.kill("SIGKILL");

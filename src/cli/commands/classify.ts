@@ -23,7 +23,7 @@ export interface ClassifyCliOptions {
   resize?: number;
   crop?: number;
   json?: boolean;
-  timeout: number;
+  timeout?: number;
 }
 
 /** Refuses (before anything is sent) a key the model was not trained for. */
