@@ -55,12 +55,18 @@ test("keygen → encrypt (archive) → inspect → decrypt, no key values printe
   assert.equal(r.status, 0, r.stderr);
   assert.equal(readdirSync(join(out, "a")).length, 6);
   assert.equal(readdirSync(join(out, "b")).length, 6);
-  // Wrong key refused.
+  // Another key of the same size and kind (an attack's estimate, say) decrypts, with a warning; writing never mixes keys.
   const other = join(t.dir, "other.json");
   cli("keygen", "-b", "4", "-o", other, "--seed", "other");
   r = cli("decrypt", store, "-k", other, "-o", join(t.dir, "png2"));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /warning: key \S+ is not the key the store .* was written with .*decrypting with it anyway/);
+  assert.equal(readdirSync(join(t.dir, "png2", "a")).length, 6);
+  const k8 = join(t.dir, "k8.json");
+  cli("keygen", "-b", "8", "-o", k8, "--seed", "k8");
+  r = cli("decrypt", store, "-k", k8, "-o", join(t.dir, "png3"));
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /was written with key .* but key .* was given/);
+  assert.match(r.stderr, /key of block size 4; the given key \S+ has 8 and cannot decrypt it/);
   r = cli("encrypt", join(t.dir, "ds.tar.gz"), "--split", "train", "-k", other, "-o", store, "--shard-size", "5");
   assert.equal(r.status, 1);
   assert.match(r.stderr, /never mixes keys/);
@@ -116,14 +122,14 @@ test("careful-user paths: decrypt into a store refused, keygen -b 64 refused and
     assert.match(r.stderr, /is inside the store .*careful-store: decrypted images would lie as plaintext/);
   }
   assert.ok(!existsSync(join(store, "plain")) && !existsSync(join(store, "a")), "nothing written");
-  // a store written before NaN was refused at import (stats null in meta.json): inspect prints, does not crash
+  // a store whose statistics are not finite (written before NaN was refused at import): refused naming the field
   const metaPath = join(store, "meta.json");
   const meta = JSON.parse(readFileSync(metaPath, "utf8"));
   meta.stats.mean[1] = null;
   writeFileSync(metaPath, JSON.stringify(meta));
   r = cli("inspect", store);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /mean \/ std +\[[-\d.]+,not finite,[-\d.]+\]/);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /careful-store: meta\.json's stats\.mean is not 3 finite numbers/);
   // keygen: an absurd block size is refused at once; a large one reports progress per channel
   const t0 = Date.now();
   r = cli("keygen", "-b", "64", "-o", join(t.dir, "k64.json"));
@@ -144,4 +150,23 @@ test("careful-user paths: decrypt into a store refused, keygen -b 64 refused and
   r = cli("encrypt", rgba, "-k", key, "-o", join(t.dir, "rgba-store"));
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /warning: 1 image\(s\) had transparent pixels; their alpha channel was dropped.*clear\.png/);
+});
+
+test("a store's class names never write outside -o; -w beyond the cores is capped with a note", async () => {
+  const key = join(t.dir, "key-escape.json");
+  let r = cli("keygen", "-b", "4", "-o", key, "--seed", "escape");
+  assert.equal(r.status, 0, r.stderr);
+  const store = join(t.dir, "escape-store");
+  r = cli("encrypt", join(t.dir, "ds.tar.gz"), "--split", "train", "-k", key, "-o", store, "-w", "1000");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /note: -w 1000 capped: used \d+ worker threads? \(at most one per CPU core, \d+ here/);
+  const metaPath = join(store, "meta.json");
+  const meta = JSON.parse(readFileSync(metaPath, "utf8"));
+  meta.classes[0] = "../../ESCAPED_x";
+  writeFileSync(metaPath, JSON.stringify(meta));
+  const out = join(t.dir, "escape", "deep", "out");
+  r = cli("decrypt", store, "-k", key, "-o", out);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /meta\.json's classes\[0\] '\.\.\/\.\.\/ESCAPED_x' contains a path separator/);
+  assert.ok(!existsSync(join(t.dir, "escape", "ESCAPED_x")), "nothing written outside -o");
 });

@@ -1,4 +1,5 @@
 import { existsSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { type CipherKey, shortFingerprint } from "../../cipher/index.ts";
@@ -8,13 +9,13 @@ import { downloadCifar10 } from "../../data/download.ts";
 import { encryptDataset } from "../../data/encrypt-dataset.ts";
 import { DataError } from "../../data/errors.ts";
 import { readImageFolder } from "../../data/image-folder.ts";
+import { loadKey } from "../../data/keyfile.ts";
 import { checkExportKey, declaredKey, readPageExport, readPageManifest } from "../../data/page-export.ts";
 import { isPreset, PRESETS, type PresetName, type PresetPart, presetSource } from "../../data/presets.ts";
 import { permutation } from "../../data/rng.ts";
 import { type ImageSource, selectClasses } from "../../data/source.ts";
 import { isStore } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
-import { loadKey } from "../../data/keyfile.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
@@ -166,6 +167,11 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
     return;
   }
   for (const r of res.repaired) log(`repaired: ${r}; that shard was encrypted again`);
+  if (o.workers && res.workers && res.workers < o.workers)
+    log(
+      `note: -w ${o.workers} capped: used ${res.workers} worker thread${res.workers > 1 ? "s" : ""} (at most one per ` +
+        `CPU core, ${availableParallelism()} here, and one per chunk of images; more would only contend)`,
+    );
   for (const w of summary.warnings) log(`warning: ${w}`);
   if (res.resumed && res.alreadyDone > 0) log(`resumed: ${res.alreadyDone} images were already in the store`);
   for (const s of res.skipped.slice(0, 10)) log(`skipped ${s.name}: ${s.reason}`);
@@ -228,7 +234,11 @@ export function encryptCommand(): Command {
     )
     .option("--crop <n>", "centre-crop to n×n after resizing, like CenterCrop(n)", positiveInteger)
     .option("--shard-size <n>", "images per shard (default 5000, fewer for large images)", positiveInteger)
-    .option("-w, --workers <n>", "worker threads for decoding and encryption (default: cores)", positiveInteger)
+    .option(
+      "-w, --workers <n>",
+      "worker threads for decoding and encryption (default: cores; capped at the cores and the chunks to encrypt)",
+      positiveInteger,
+    )
     .option("--skip-bad", "skip corrupt or unreadable images (counted and listed in meta.json) instead of failing")
     .option(
       "--overwrite",
