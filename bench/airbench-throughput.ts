@@ -1,0 +1,109 @@
+// Training throughput of airbench94 in ercnn against its PyTorch twin (bench/airbench_torch.py, Debian's
+// python3-torch, the same libtorch), in one run: same net, batch, threads and step (forward, label-smoothed
+// cross-entropy, backward, Nesterov SGD). ercnn runs NCHW (its only memory format); PyTorch is timed in NCHW and in
+// channels_last and its faster one is the reference. Rounds alternate the sides (PyTorch first in even rounds) so
+// drift on a shared machine hits both; the best round of each counts. Prints ercnn img/s ÷ PyTorch img/s.
+// Usage: node --import tsx bench/airbench-throughput.ts [--steps 4] [--warmup 1] [--batch 256] [--threads 2] [--rounds 1]
+//        [--backbone airbench94|airbench95] [--profile] (--profile: time ercnn's forward, backward and step apart)
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { AIRBENCH94, AIRBENCH95, Airbench } from "../src/models/index.ts";
+import { F, manualSeed, optim, randint, randn, setNumThreads, type Tensor, tidy } from "../src/torch/index.ts";
+
+const { values: a } = parseArgs({
+  options: {
+    steps: { type: "string", default: "4" },
+    warmup: { type: "string", default: "1" },
+    batch: { type: "string", default: "256" },
+    threads: { type: "string", default: "2" },
+    backbone: { type: "string", default: "airbench94" },
+    rounds: { type: "string", default: "1" },
+    profile: { type: "boolean", default: false },
+  },
+});
+const steps = Number(a.steps);
+const warmup = Number(a.warmup);
+const batch = Number(a.batch);
+const threads = Number(a.threads);
+const cfg = a.backbone === "airbench95" ? AIRBENCH95 : AIRBENCH94;
+
+/** ercnn's images per second, and (with --profile) the seconds per step spent in forward, backward and step. */
+function ours(): { ips: number; split: Record<string, number> } {
+  setNumThreads(threads);
+  manualSeed(0);
+  const net = new Airbench(cfg);
+  const opt = new optim.SGD(
+    net.parameters().filter((p) => p.requiresGrad),
+    { lr: 0.001, momentum: 0.85, nesterov: true },
+  );
+  const x = randn([batch, 3, 32, 32]);
+  const y = randint(0, 10, [batch]);
+  const split = { forward: 0, backward: 0, step: 0 };
+  const step = (record: boolean) =>
+    tidy(() => {
+      const t0 = performance.now();
+      const loss: Tensor = F.crossEntropy(net.forward(x), y, { labelSmoothing: 0.2 });
+      const t1 = performance.now();
+      opt.zeroGrad();
+      loss.backward();
+      const t2 = performance.now();
+      opt.step();
+      const t3 = performance.now();
+      if (record) {
+        split.forward += (t1 - t0) / 1000 / steps;
+        split.backward += (t2 - t1) / 1000 / steps;
+        split.step += (t3 - t2) / 1000 / steps;
+      }
+    });
+  net.train();
+  for (let i = 0; i < warmup; i++) step(false);
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) step(true);
+  const ips = (batch * steps) / ((performance.now() - t0) / 1000);
+  opt.dispose();
+  net.dispose();
+  x.dispose();
+  y.dispose();
+  return { ips, split };
+}
+
+function pytorch(): { contiguous: number; channels_last: number } {
+  const r = spawnSync(
+    "/usr/bin/python3",
+    ["bench/airbench_torch.py", String(steps), String(warmup), String(threads), String(batch), cfg.widths.join(",")],
+    { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: String(threads) } },
+  );
+  if (r.status !== 0) throw new Error(`PyTorch side failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+
+let mine = { ips: 0, split: {} as Record<string, number> };
+const ref = { contiguous: 0, channels_last: 0 };
+for (let r = 0; r < Number(a.rounds); r++) {
+  const sides = [() => ours(), () => pytorch()];
+  if (r % 2 === 1) sides.reverse();
+  for (const side of sides) {
+    const got = side();
+    if ("ips" in got) {
+      if (got.ips > mine.ips) mine = got;
+    } else {
+      ref.contiguous = Math.max(ref.contiguous, got.contiguous);
+      ref.channels_last = Math.max(ref.channels_last, got.channels_last);
+    }
+  }
+}
+const best = Math.max(ref.contiguous, ref.channels_last);
+const fmt = ref.channels_last >= ref.contiguous ? "channels_last" : "NCHW";
+console.log(
+  `${a.backbone}, batch ${batch}, ${threads} threads, ${steps} timed steps after ${warmup} warm-up, best of ${a.rounds} round(s)`,
+);
+console.log(`ercnn (NCHW)            ${mine.ips.toFixed(1)} img/s`);
+console.log(`PyTorch NCHW            ${ref.contiguous.toFixed(1)} img/s`);
+console.log(`PyTorch channels_last   ${ref.channels_last.toFixed(1)} img/s`);
+console.log(`ratio ercnn / PyTorch (${fmt}): ${(mine.ips / best).toFixed(3)}×`);
+if (a.profile) {
+  const s = mine.split;
+  console.log(
+    `ercnn per step: forward ${s.forward.toFixed(3)} s, backward ${s.backward.toFixed(3)} s, step ${s.step.toFixed(3)} s`,
+  );
+}
