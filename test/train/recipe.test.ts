@@ -15,7 +15,7 @@ import { buildModel, flipTranslate, sixViewMean, sixViews } from "../../src/mode
 import { fromTypedArray, nn, tensor } from "../../src/torch/index.ts";
 import { resolveConfig, train } from "../../src/train/index.ts";
 import { Lookahead } from "../../src/train/lookahead.ts";
-import { sgdGroups, sgdUnits } from "../../src/train/param-groups.ts";
+import { sgdGroups, sgdUnits, whitenBias } from "../../src/train/param-groups.ts";
 import { RecipeHooks } from "../../src/train/recipe-hooks.ts";
 import { RECIPE_NAMES, RECIPES } from "../../src/train/recipes.ts";
 import { writeSyntheticStore } from "./synthetic.ts";
@@ -116,6 +116,25 @@ describe("recipe trainer options", () => {
       assert.deepEqual(m.mirrorBits, first, "epoch 3 repeats epoch 1");
     } finally {
       hooks.dispose();
+      m.dispose();
+    }
+  });
+
+  test("--whiten-bias-epochs: the whitening bias trains in the first n epochs only; --freeze backbone keeps it frozen", () => {
+    const m = buildModel({ backbone: "airbench94", blockSize: 4, classes: 10, adapt: "none" });
+    const bias = whitenBias(m)!;
+    try {
+      const hooks = new RecipeHooks(resolveConfig({ ...paths, recipe: "airbench94" }), m, 10);
+      const trains = [1, 2, 3, 4, 5].map((e) => {
+        hooks.beforeEpoch(e);
+        return bias.requiresGrad;
+      });
+      assert.deepEqual(trains, [true, true, true, false, false]);
+      bias.requiresGrad = false;
+      const frozen = new RecipeHooks(resolveConfig({ ...paths, recipe: "airbench94", freeze: ["backbone"] }), m, 10);
+      frozen.beforeEpoch(1);
+      assert.equal(bias.requiresGrad, false);
+    } finally {
       m.dispose();
     }
   });
