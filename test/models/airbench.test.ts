@@ -4,8 +4,17 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { AIRBENCH94, AIRBENCH95, Airbench, backboneSpec, buildModel, diracInit_ } from "../../src/models/index.ts";
-import { F, noGrad, type Tensor, tidy, zeros } from "../../src/torch/index.ts";
+import {
+  AIRBENCH94,
+  AIRBENCH94_MUON,
+  AIRBENCH95,
+  Airbench,
+  backboneSpec,
+  buildModel,
+  diracInit_,
+  patchCovariance,
+} from "../../src/models/index.ts";
+import { F, fromTypedArray, noGrad, type Tensor, tidy, zeros } from "../../src/torch/index.ts";
 import { native } from "../../src/torch/native.ts";
 import { loadSafetensors } from "../../src/torch/safetensors.ts";
 import { runFixture } from "./helpers.ts";
@@ -135,6 +144,31 @@ describe("airbench configuration and registry", () => {
       y.dispose();
     } finally {
       net.dispose();
+    }
+  });
+
+  test("patch covariance: chunking does not change it; the muon variant's head has unit standard deviation", () => {
+    const x = fromTypedArray(
+      Float64Array.from({ length: 5 * 3 * 6 * 6 }, (_, i) => Math.sin(0.37 * i) + 0.01 * i),
+      [5, 3, 6, 6],
+      {
+        dtype: "float64",
+      },
+    );
+    const whole = patchCovariance(x, 2, 5);
+    const chunked = patchCovariance(x, 2, 2);
+    x.dispose();
+    for (let i = 0; i < whole.length; i++)
+      assert.ok(Math.abs(whole[i] - chunked[i]) < 1e-12 * Math.abs(whole[i]) + 1e-14);
+    const m = new Airbench(AIRBENCH94_MUON);
+    try {
+      const w = Array.from(m.head().weight.toFloat32Array());
+      const mean = w.reduce((a, b) => a + b, 0) / w.length;
+      const sd = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / (w.length - 1));
+      assert.ok(Math.abs(sd - 1) < 1e-5, `head std ${sd}`);
+      assert.equal(m.cfg.outputScale, 1 / 256);
+    } finally {
+      m.dispose();
     }
   });
 
