@@ -3,10 +3,13 @@
 // trainer's own test number, --tta flip changes it, and a store of another key, or other classes, is refused.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { generateKey } from "../../src/cipher/index.ts";
+import { readNpy, writeNpy } from "../../src/core/npy.ts";
+import { channelSums } from "../../src/data/store.ts";
+import { statsFromShards } from "../../src/data/store-meta.ts";
 import { train } from "../../src/train/index.ts";
 import { tempDir } from "../data/helpers.ts";
 import { writeSyntheticStore } from "../train/synthetic.ts";
@@ -94,4 +97,40 @@ test("evaluate names the problem when there is no checkpoint, and refuses bad ba
     assert.equal(bad.status, 1, `-b ${b} must be refused`);
     assert.match(bad.stderr, /--batch-size/);
   }
+});
+
+/** A copy of the test store with `edit` applied to shard 0's values (meta.json's sums and stats kept or refreshed). */
+function editedStore(name: string, edit: (x: Float32Array) => void, refreshSums: boolean): string {
+  const dir = join(t.dir, name);
+  cpSync(testStore, dir, { recursive: true });
+  const f = join(dir, "shard-00000.x.npy");
+  const a = readNpy(new Uint8Array(readFileSync(f)), f);
+  edit(a.data as Float32Array);
+  writeFileSync(f, writeNpy(a));
+  if (refreshSums) {
+    const metaPath = join(dir, "meta.json");
+    const meta = JSON.parse(readFileSync(metaPath, "utf8"));
+    const [c, h, w] = meta.shape;
+    Object.assign(meta.shards[0], channelSums(a.data as Float32Array, meta.shards[0].count, c, h * w));
+    meta.stats = statsFromShards(meta.shards, c, h * w);
+    writeFileSync(metaPath, JSON.stringify(meta));
+  }
+  return dir;
+}
+
+test("a store with a NaN pixel is refused naming the shard, not evaluated to 'loss NaN'", () => {
+  const dir = editedStore("nan", (x) => (x[100] = Number.NaN), false);
+  const r = cli("evaluate", run, dir, "--workers", "1");
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(
+    r.stderr,
+    /shard-00000\.x\.npy holds NaN at image 0 of the shard, channel 0: a value that is not finite/,
+  );
+});
+
+test("finite inputs the model overflows on give an error, not 'loss NaN' and exit 0", () => {
+  const dir = editedStore("huge", (x) => x.forEach((v, i) => (x[i] = v * 1e36)), true);
+  const r = cli("evaluate", run, dir, "--workers", "1");
+  assert.equal(r.status, 1, r.stdout);
+  assert.match(r.stderr, /loss is (NaN|Infinity|-Infinity) on .*huge/);
 });

@@ -28,8 +28,9 @@ function enclosingStore(dir: string): string | null {
 
 /**
  * Decrypting only reads the store, so a key that is not the store's (an attack's estimate, a key to test) is used
- * with a warning; what cannot work is refused: a key for a plain store, or one of another block size, channel count
- * or kind (a mod256 store's values are not real-valued ciphertexts). Writing (encrypt) never mixes keys.
+ * with a warning; what cannot work is refused: a key for a plain store, or one of another block size, channel count,
+ * kind (a mod256 store's values are not real-valued ciphertexts) or scrambling (block positions stay shuffled).
+ * Writing (encrypt) never mixes keys.
  */
 function checkDecryptKey(dir: string, meta: StoreMeta, key: CipherKey | null): void {
   const sk = meta.key;
@@ -39,6 +40,7 @@ function checkDecryptKey(dir: string, meta: StoreMeta, key: CipherKey | null): v
     ["block size", sk.blockSize, key.blockSize],
     ["channel count", sk.channels, key.channels],
     ["kind", sk.mode, key.mode],
+    ["block scrambling", sk.scrambled ? "on" : "off", key.scramble ? "on" : "off"],
   ] as const)
     if (s !== k)
       throw new DataError(

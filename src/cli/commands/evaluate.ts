@@ -44,6 +44,12 @@ export function evaluateCommand(): Command {
         });
         moduleTo(m, device);
         const r = await evaluate(m, loader, 0, device).finally(() => loader.close());
+        // The store's values are finite (checked when read), so a non-finite loss is the model overflowing.
+        if (!Number.isFinite(r.loss))
+          throw new Error(
+            `loss is ${r.loss} on ${storeDir}: the model's outputs overflow on these inputs (values far outside ` +
+              "the training store's range, or a diverged checkpoint); no accuracy is reported",
+          );
         const out = { accuracy: r.acc, loss: r.loss, images: r.images, tta: o.tta, seconds: r.seconds };
         process.stdout.write(
           o.json
