@@ -16,6 +16,7 @@ import {
 } from "../cipher/index.ts";
 import { archiveRoot, isArchive, readTarMembers, unpackArchive } from "./archive.ts";
 import { DataError } from "./errors.ts";
+import { classListProblem } from "./names.ts";
 import type { ImageSource } from "./source.ts";
 import { readStudyLayout } from "./study-layout.ts";
 
@@ -69,6 +70,8 @@ export function parsePageManifest(bytes: Uint8Array, file: string): PageExportMa
   const classes = m.classes as string[];
   if (!Array.isArray(classes) || classes.length === 0 || !classes.every((c) => typeof c === "string" && c))
     throw bad(file, "field classes must be a non-empty list of class names");
+  const names = classListProblem(classes);
+  if (names) throw bad(file, `field ${names} (class names become folder names)`);
   return m as unknown as PageExportManifest;
 }
 

@@ -2,6 +2,7 @@
  * A small pool of worker_threads running `loader-worker.ts` (decode + encrypt, and batch assembly for the loader).
  * Workers load TypeScript through tsx's register API, so they work under `node --import tsx`, bin/ercnn.js and tests.
  */
+import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
 interface Pending {
@@ -46,11 +47,9 @@ export class WorkerPool {
   private closed = false;
   private failure: Error | null = null;
 
-  constructor(
-    readonly size: number,
-    workerData: unknown,
-  ) {
-    for (let i = 0; i < Math.max(1, size); i++) {
+  /** Starts `size` workers, at most one per CPU core (more only contend: `-w 1000` once loaded a machine to 132). */
+  constructor(size: number, workerData: unknown) {
+    for (let i = 0; i < Math.max(1, Math.min(size, availableParallelism())); i++) {
       const worker = spawn(workerData);
       const slot: Slot = { worker, busy: 0 };
       worker.on("message", (m: { id: number; ok: boolean; result?: unknown; error?: WorkerErrorPayload }) => {
@@ -72,6 +71,11 @@ export class WorkerPool {
       worker.unref();
       this.slots.push(slot);
     }
+  }
+
+  /** Workers actually started. */
+  get size(): number {
+    return this.slots.length;
   }
 
   private fail(e: Error): void {

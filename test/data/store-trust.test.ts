@@ -202,3 +202,13 @@ test("-w 1000 on a small store runs at most one worker per core and per chunk", 
   assert.ok(r.workers >= 1 && r.workers <= Math.min(availableParallelism(), 3), `workers ${r.workers}`);
   assert.deepEqual(readdirSync(out).sort(), ["meta.json", "shard-00000.x.npy", "shard-00000.y.npy"]);
 });
+
+test("a worker pool never starts more workers than there are cores (the loader's --workers too)", async () => {
+  const { WorkerPool } = await import("../../src/data/pool.ts");
+  const pool = new WorkerPool(64, { role: "encode", key: null, decode: {}, shape: [3, 8, 8], skipBad: false });
+  try {
+    assert.equal(pool.size, Math.min(64, availableParallelism()));
+  } finally {
+    await pool.close();
+  }
+});

@@ -17,6 +17,7 @@ import { decodeImage } from "../../src/data/decode.ts";
 import { download } from "../../src/data/download.ts";
 import { BadImageError, DataError } from "../../src/data/errors.ts";
 import { loadKey, saveKey } from "../../src/data/keyfile.ts";
+import { parsePageManifest } from "../../src/data/page-export.ts";
 import { readStudyLayout } from "../../src/data/study-layout.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -158,4 +159,25 @@ test("a download that redirects forever stops after a bounded number of hops", a
   } finally {
     server.close();
   }
+});
+
+test("a page export's manifest with a class name that is not a folder name is refused naming the field", () => {
+  const manifest = {
+    format: "ercnn-page-export",
+    version: 1,
+    layout: "study",
+    split: "train",
+    key: { fingerprint: "a".repeat(64), mode: "uniform", blockSize: 4, channels: 3 },
+    classes: ["cat", "../../ESCAPED"],
+    shape: [3, 8, 8],
+    decode: {},
+    count: 1,
+    skipped: [],
+    createdAt: "2026-01-01T00:00:00Z",
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+  assert.throws(
+    () => parsePageManifest(bytes, "x.tar"),
+    /x\.tar: ercnn-export\.json field classes\[1\].*path separator/,
+  );
 });

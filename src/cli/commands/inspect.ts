@@ -2,9 +2,9 @@ import { existsSync, statSync } from "node:fs";
 import { Command } from "commander";
 import { shortFingerprint } from "../../cipher/index.ts";
 import { DataError } from "../../data/errors.ts";
+import { loadKey } from "../../data/keyfile.ts";
 import { isStore, Store } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
-import { loadKey } from "../../data/keyfile.ts";
 
 /** A printable description of a store, key file or study layout. Never includes key values. */
 export async function describe(path: string, opts: { classCounts?: boolean } = {}): Promise<Record<string, unknown>> {
@@ -15,7 +15,7 @@ export async function describe(path: string, opts: { classCounts?: boolean } = {
       const m = st.meta;
       const perClass = new Array(m.classes.length).fill(0);
       if (opts.classCounts !== false) {
-        for (let s = 0; s < m.shards.length; s++) for (const l of st.readShard(s).y) perClass[l]++;
+        for (let s = 0; s < m.shards.length; s++) for (const l of st.readLabels(s)) perClass[l]++;
       }
       return {
         kind: m.key ? "encrypted store" : "plain store",
