@@ -11,8 +11,9 @@
 // out other processes on a shared machine); ratio = js / torch.
 //   node --import tsx bench/attack-linalg.ts [--rounds 3] [--sizes 16,64,256]
 import { parseArgs } from "node:util";
-import { torchLinalg, torchRelationObjective } from "../src/audit/torch-linalg.ts";
-import { jsLinalg, type Linalg, transposeSquare } from "../src/core/linalg.ts";
+import { jsLinalg, type Linalg } from "../src/attack/linalg.ts";
+import { torchLinalg, torchRelationObjective } from "../src/attack/torch-linalg.ts";
+import { transposeSquare } from "../src/core/linalg.ts";
 import { mulberry32 } from "../src/core/rng.ts";
 import { getNumThreads } from "../src/torch/index.ts";
 

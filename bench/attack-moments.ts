@@ -7,8 +7,8 @@
 // --rounds; ratio = js / torch.
 //   node --import tsx bench/attack-moments.ts [--images 200] [--rounds 2] [--sizes 4,8,16]
 import { parseArgs } from "node:util";
-import { BlockMoments, EnergyMoments } from "../src/cipher/index.ts";
-import { addBlockMoments, addEnergyMoments } from "../src/data/torch-moments.ts";
+import { BlockMoments, EnergyMoments } from "../src/attack/index.ts";
+import { addBlockMoments, addEnergyMoments } from "../src/attack/torch-moments.ts";
 import { getNumThreads } from "../src/torch/index.ts";
 import { smoothImages } from "../test/audit/images.ts";
 

@@ -11,19 +11,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  attackObjectiveAtKey,
-  BlockMoments,
-  type CipherKey,
-  decrypt,
-  makeKey,
-  psnr,
-  statisticalAttack,
-} from "../../src/cipher/index.ts";
-import { Store } from "../../src/data/index.ts";
+import { attackObjectiveAtKey, BlockMoments, psnr, statisticalAttack } from "../../src/attack/index.ts";
 import { storeBlockMoments } from "../../src/attack/store.ts";
-import { decryptStoreValues } from "../../src/data/store-cipher.ts";
+import { type CipherKey, decrypt, makeKey } from "../../src/cipher/index.ts";
+import { Store } from "../../src/data/index.ts";
 import { loadKey } from "../../src/data/keyfile.ts";
+import { decryptStoreValues } from "../../src/data/store-cipher.ts";
 
 const { values: o, positionals } = parseArgs({
   allowPositionals: true,

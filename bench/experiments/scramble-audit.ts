@@ -9,18 +9,11 @@
 //   node --import tsx bench/experiments/scramble-audit.ts SECRET_PLAIN_STORE REFERENCE_PLAIN_STORE \
 //        [--keys 3] [--limit 5000] [--k 4] [--sizes 50,100,300,1000] [--attack]
 import { parseArgs } from "node:util";
-import { orientLike, solveBlockJigsaw } from "../../src/audit/jigsaw.ts";
+import { BlockMoments, statisticalAttack } from "../../src/attack/index.ts";
+import { orientLike, solveBlockJigsaw } from "../../src/attack/jigsaw.ts";
+import { attackLinalg } from "../../src/attack/torch-linalg.ts";
 import { measureAttack, measurePlan, type StoreSample, spreadPositions } from "../../src/audit/measure.ts";
-import { attackLinalg } from "../../src/audit/torch-linalg.ts";
-import {
-  BlockMoments,
-  blockPermutation,
-  encrypt,
-  generateKey,
-  inversePermutation,
-  permuteBlocks,
-  statisticalAttack,
-} from "../../src/cipher/index.ts";
+import { blockPermutation, encrypt, generateKey, inversePermutation, permuteBlocks } from "../../src/cipher/index.ts";
 import { Store } from "../../src/data/index.ts";
 import { storeLabels } from "../../src/train/labels.ts";
 

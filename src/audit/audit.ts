@@ -17,31 +17,24 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  blockPermutation,
+  type AttackStoreOptions,
+  attackStore,
   type ChannelReport,
+  JigsawTooLarge,
+  orientLike,
+  solveBlockJigsaw,
+} from "../attack/index.ts";
+import {
+  blockPermutation,
   type CipherKey,
   inversePermutation,
   permuteBlocks,
-  type StatisticalAttackOptions,
   shortFingerprint,
-  statisticalAttack,
 } from "../cipher/index.ts";
-import {
-  ATTACK_DESCENTS,
-  DataError,
-  encryptDataset,
-  isStore,
-  readImageFolder,
-  Store,
-  storeAttackEnergy,
-  storeBlockMoments,
-} from "../data/index.ts";
+import { DataError, encryptDataset, isStore, readImageFolder, Store } from "../data/index.ts";
 import { storeLabels } from "../train/labels.ts";
-import { JigsawTooLarge, orientLike, solveBlockJigsaw } from "./jigsaw.ts";
 import { type AttackMeasures, measureAttack, measurePlan, readSample, type StoreSample } from "./measure.ts";
 import { type LabelledImages, type Recognisability, recognisability } from "./recognisability.ts";
-import { type SparsitySearchChannel, type SparsitySearchOptions, sparsitySearch } from "./sparsity-search.ts";
-import { attackLinalg } from "./torch-linalg.ts";
 
 /** Every default of the audit in one place, with units. */
 export const AUDIT_DEFAULTS = {
@@ -69,13 +62,8 @@ export interface AuditOptions {
   recogniserImages?: number;
   /** Recognisability classifier epochs (default RECOGNISER.epochs); 0 skips recognisability. */
   recogniserEpochs?: number;
-  attack?: StatisticalAttackOptions;
-  /** Add the energy-weighted relations to the attack (a second pass over both stores; default defaultEnergy(k²)). */
-  energyRelations?: boolean;
-  /** Run the sparsity search after the second-order attack (sparsity-search.ts; default false: at k = 8 it has not
-   * yet beaten the second-order estimate, RESULTS.md "The sparsity search"). */
-  search?: boolean;
-  searchOptions?: SparsitySearchOptions;
+  /** The attack's search settings (attackStore; default: ATTACK_DEFAULTS for the store's block size). */
+  attack?: Omit<AttackStoreOptions, "limit" | "transform" | "onProgress">;
   onProgress?: (what: string, done: number, total: number) => void;
 }
 
@@ -116,8 +104,6 @@ export interface AuditResult {
   energyRelations: boolean;
   channels: ChannelReport[];
   reliable: boolean;
-  /** The sparsity search's per-channel report and time, when it ran (its estimate is the one measured). */
-  search: { channels: SparsitySearchChannel[]; seconds: number } | null;
   measures: AttackMeasures;
   recognisability: (Recognisability & { trainedOn: string }) | null;
   /** Keys with block scrambling: the jigsaw's result (the measures are of the attack on its reassembly). */
@@ -147,120 +133,109 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
   const store = Store.open(o.store);
   if (!store.meta.key) throw new DataError(`store ${o.store} is not encrypted: nothing to audit`, "NOT_ENCRYPTED");
   store.checkKey(o.key);
-  const [c, h, w] = store.shape;
-  const k = store.meta.key.blockSize;
   const { reference, kind, cleanup } = await openReference(o.reference, store, o.onProgress);
   try {
     const statsN = o.statsImages ?? AUDIT_DEFAULTS.statsImages;
     const plan = measurePlan(store.count, o.pool ?? AUDIT_DEFAULTS.pool, o.measured ?? AUDIT_DEFAULTS.measured);
-    o.onProgress?.("reading the measured images", 0, 1);
-    const read = readSample(store, plan.pool, o.key);
-    o.onProgress?.("reading the measured images", 1, 1);
-    let scramble: ScrambleFinding | null = null;
-    let sample = read;
-    let unscramble: Int32Array | null = null;
-    if (o.key.scramble) {
-      o.onProgress?.("jigsaw (block positions)", 0, 1);
-      try {
-        const j = reassemble(read, o.key, k);
-        ({ finding: scramble, sample, unscramble } = j);
-      } catch (e) {
-        if (!(e instanceof JigsawTooLarge)) throw e;
-        const skipped = e.message;
-        scramble = { images: read.dims.n, assembled: 0, correct: 0, symmetry: 0, seconds: 0, skipped };
-      }
-      o.onProgress?.("jigsaw (block positions)", 1, 1);
-    }
+    const step = stepper(o.onProgress);
+    const read = step("reading the measured images", () => readSample(store, plan.pool, o.key));
+    const jig = o.key.scramble ? step("jigsaw (block positions)", () => jigsaw(read, o.key)) : null;
+    const sample = jig?.sample ?? read;
     const t1 = performance.now();
-    // a scrambled store's statistics are taken from its images with the jigsaw's block order undone
-    const transform = unscramble
-      ? (x: Float32Array, n: number) =>
-          permuteBlocks(x, new Float32Array(x.length), { n, c, h, w, k, layout: "CHW" }, unscramble)
-      : undefined;
-    const pass = (what: string) => ({
+    const attack = attackStore(store, reference, {
+      ...o.attack,
       limit: statsN,
-      onProgress: (d: number, t: number) => o.onProgress?.(what, d, t),
-    });
-    const cm = storeBlockMoments(store, k, { ...pass("ciphertext statistics"), transform });
-    const pm = storeBlockMoments(reference, k, pass("reference statistics"));
-    const energy = storeAttackEnergy(store, reference, cm, pm, {
-      energyRelations: o.energyRelations,
-      given: o.attack?.energy,
-      limit: statsN,
-      transform,
+      transform: jig?.unscramble ? unscrambler(store, jig.unscramble) : undefined,
       onProgress: o.onProgress,
     });
-    const attack = statisticalAttack(cm, pm, {
-      linalg: attackLinalg,
-      ...o.attack,
-      energy,
-      onProgress: (d, t) => o.onProgress?.(ATTACK_DESCENTS, d, t),
-    });
-    let inverse = attack.inverse;
-    let search: AuditResult["search"] = null;
-    if (o.search) {
-      const t2 = performance.now();
-      const dims = { ...sample.dims, layout: "CHW" as const };
-      const r = sparsitySearch(
-        sample.cipher,
-        dims,
-        cm,
-        pm,
-        attack.inverse,
-        o.searchOptions,
-        (ch, done, budget) => o.onProgress?.("attack (sparsity search)", ch * budget + done, c * budget),
-        attack.fits,
-      );
-      inverse = r.inverse;
-      search = { channels: r.channels, seconds: (performance.now() - t2) / 1000 };
-    }
     const attackSeconds = (performance.now() - t1) / 1000;
-    o.onProgress?.("measuring", 0, 1);
-    const measures = measureAttack(sample, plan.measured, inverse, o.key);
-    o.onProgress?.("measuring", 1, 1);
-    let recog: AuditResult["recognisability"] = null;
-    if ((o.recogniserEpochs ?? 1) > 0) {
-      const train = recogniserTraining(reference, store, sample, plan.measured, o);
-      if (train) {
-        const per = c * h * w;
-        const plain = new Float32Array(plan.measured.length * per);
-        const labels = new Int32Array(plan.measured.length);
-        for (const [i, q] of plan.measured.entries()) {
-          plain.set(sample.plain.subarray(q * per, (q + 1) * per), i * per);
-          labels[i] = sample.labels[q];
-        }
-        const r = recognisability(train.images, plain, measures.decrypted, labels, {
-          epochs: o.recogniserEpochs,
-          onProgress: (d, t) => o.onProgress?.("recognisability classifier", d, t),
-        });
-        recog = { ...r, trainedOn: train.description };
-      }
-    }
+    const measures = step("measuring", () => measureAttack(sample, plan.measured, attack.inverse, o.key));
+    const recog =
+      (o.recogniserEpochs ?? 1) > 0 ? recognise(reference, store, sample, plan.measured, measures, o) : null;
+    const [c, h, w] = store.shape;
     const result: Omit<AuditResult, "verdict"> = {
       store: o.store,
       reference: o.reference,
       referenceKind: kind,
       keyFingerprint: shortFingerprint(o.key),
-      blockSize: k,
+      blockSize: store.meta.key.blockSize,
       shape: [c, h, w],
       storeImages: store.count,
-      statsImages: { cipher: Math.min(store.count, statsN), reference: Math.min(reference.count, statsN) },
+      statsImages: attack.images,
       attackSeconds,
-      energyRelations: Boolean(energy),
+      energyRelations: attack.energy,
       channels: attack.channelReports,
       reliable: attack.reliable,
-      search,
       measures,
       recognisability: recog,
-      scramble,
+      scramble: jig?.finding ?? null,
       seconds: 0,
       sample,
     };
-    const verdict = auditVerdict(result);
-    return { ...result, verdict, seconds: (performance.now() - t0) / 1000 };
+    return { ...result, verdict: auditVerdict(result), seconds: (performance.now() - t0) / 1000 };
   } finally {
     cleanup();
   }
+}
+
+/** Runs one step of the audit between a 0-of-1 and a 1-of-1 progress report. */
+function stepper(onProgress: AuditOptions["onProgress"]) {
+  return <T>(what: string, run: () => T): T => {
+    onProgress?.(what, 0, 1);
+    const out = run();
+    onProgress?.(what, 1, 1);
+    return out;
+  };
+}
+
+/**
+ * The jigsaw for a scrambling key: its finding, the reassembled sample and the un-scrambling permutation; or, when
+ * the grid is too large for it, a finding that says so (the attack then runs on the scrambled ciphertexts as they are).
+ */
+function jigsaw(
+  read: StoreSample,
+  key: CipherKey,
+): { finding: ScrambleFinding; sample?: StoreSample; unscramble?: Int32Array } {
+  try {
+    return reassemble(read, key, key.blockSize);
+  } catch (e) {
+    if (!(e instanceof JigsawTooLarge)) throw e;
+    return { finding: { images: read.dims.n, assembled: 0, correct: 0, symmetry: 0, seconds: 0, skipped: e.message } };
+  }
+}
+
+/** A store's statistics pass with the jigsaw's block order undone (CHW batches). */
+function unscrambler(store: Store, unscramble: Int32Array) {
+  const [c, h, w] = store.shape;
+  const k = store.meta.key!.blockSize;
+  return (x: Float32Array, n: number) =>
+    permuteBlocks(x, new Float32Array(x.length), { n, c, h, w, k, layout: "CHW" }, unscramble);
+}
+
+/** The recognisability of the attack's decryptions, or null when no labelled images can train the classifier. */
+function recognise(
+  reference: Store,
+  store: Store,
+  sample: StoreSample,
+  measured: number[],
+  measures: AttackMeasures,
+  o: AuditOptions,
+): AuditResult["recognisability"] {
+  const train = recogniserTraining(reference, store, sample, measured, o);
+  if (!train) return null;
+  const [c, h, w] = store.shape;
+  const per = c * h * w;
+  const plain = new Float32Array(measured.length * per);
+  const labels = new Int32Array(measured.length);
+  for (const [i, q] of measured.entries()) {
+    plain.set(sample.plain.subarray(q * per, (q + 1) * per), i * per);
+    labels[i] = sample.labels[q];
+  }
+  const r = recognisability(train.images, plain, measures.decrypted, labels, {
+    epochs: o.recogniserEpochs,
+    onProgress: (d, t) => o.onProgress?.("recognisability classifier", d, t),
+  });
+  return { ...r, trainedOn: train.description };
 }
 
 /**

@@ -5,7 +5,8 @@
  *
  * Layering: src/audit/ sits above data, models, train and report, below cli (it orchestrates them).
  */
-import { applyBlockwise64, type CipherKey, inverseKey, psnr, relativeError } from "../cipher/index.ts";
+import { applyBlockwise64, psnr, relativeError } from "../attack/index.ts";
+import { type CipherKey, inverseKey } from "../cipher/index.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
 import type { Store } from "../data/index.ts";
 import { decryptStoreValues } from "../data/store-cipher.ts";

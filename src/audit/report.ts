@@ -2,8 +2,7 @@
  * The audit's outputs: the terminal verdict (plain lines) and the self-contained HTML page, from one AuditResult,
  * so the page holds exactly the numbers the terminal printed.
  */
-import type { ChannelReport } from "../cipher/index.ts";
-import { AMBIGUITY_DB } from "../cipher/index.ts";
+import { AMBIGUITY_DB, type ChannelReport } from "../attack/index.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
 import { type AuditPage, type AuditPageRow, renderAuditPage } from "../report/audit-page.ts";
 import { AUDIT_DEFAULTS, type AuditResult, aGrid, VERDICT } from "./audit.ts";
@@ -156,22 +155,9 @@ export async function auditPage(r: AuditResult): Promise<AuditPage> {
       `store ${r.store}: ${r.storeImages} images of ${r.shape.join("×")}, block size k = ${r.blockSize}${r.scramble ? ", block scrambling" : ""}, key fingerprint ${r.keyFingerprint} (the key was used only to measure, locally)`,
       `reference ${r.reference} (${r.referenceKind}); statistics from ${r.statsImages.cipher} ciphertexts and ${r.statsImages.reference} reference images`,
       `attack ${r.attackSeconds.toFixed(1)} s (${r.energyRelations ? "second-order and energy-weighted relations" : "second-order relations"}); whole audit ${r.seconds.toFixed(1)} s`,
-      ...(r.search ? [searchFact(r.search)] : []),
       `measured on ${r.measures.images} images spread over the store; re-identification pool ${r.measures.reid.pool} plaintexts`,
     ],
   };
-}
-
-/** One line on the sparsity search: what it changed per channel (H: mean smooth-L1 pixel difference; lower is
- * more photo-like) and its time. */
-export function searchFact(s: NonNullable<AuditResult["search"]>): string {
-  const per = s.channels
-    .map(
-      (c, ch) =>
-        `channel ${ch} ${c.penalty.start.toFixed(5)} → ${c.penalty.end.toFixed(5)} (${c.flips} flips, ${c.relaxations} relaxations)`,
-    )
-    .join("; ");
-  return `sparsity search after the second-order attack, ${s.seconds.toFixed(0)} s: pixel-difference penalty ${per}`;
 }
 
 export async function writeAuditPage(r: AuditResult, path: string): Promise<void> {

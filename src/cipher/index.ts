@@ -3,6 +3,7 @@
  * (Web Crypto + WebAssembly only; no Node built-ins), usable in a browser page.
  *
  * Ciphertext values are NOT in [0, 1]; see block.ts. Never log key values; print shortFingerprint(key).
+ * What the page needs and nothing else: the attacks on this cipher live in src/attack/.
  */
 
 export {
@@ -15,15 +16,6 @@ export {
 } from "../core/linalg.ts";
 export { isNpy, type NpyArray, type NpyDtype, NpyError, readNpy, writeNpy } from "../core/npy.ts";
 export { ChaCha20Random, mulberry32, randomSource, sha256, toHex } from "../core/rng.ts";
-export {
-  applyBlockwise64,
-  evaluateRecoveredKey,
-  psnr,
-  RankDeficientError,
-  type RecoveredKey,
-  recoverKey,
-  relativeError,
-} from "./attack.ts";
 export {
   type CipherBackend,
   CipherError,
@@ -46,21 +38,6 @@ export {
   pixelShuffle,
   pixelShuffleConvTransposeWeight,
 } from "./conv.ts";
-export { ENERGY_FLOOR, ENERGY_OFFSETS, EnergyMoments } from "./energy-moments.ts";
-export {
-  type ChannelProblem,
-  channelProblem,
-  HIGHER_ORDER_DEFAULTS,
-  type HigherOrderChannel,
-  type HigherOrderOptions,
-  type HigherOrderResult,
-  higherOrderObjectives,
-  higherOrderRefine,
-  inverseFromFactor,
-  orthogonalFactor,
-  refineAttackResult,
-  samplePatches,
-} from "./higher-order.ts";
 export {
   type CipherKey,
   canonicalKeyBytes,
@@ -80,7 +57,6 @@ export {
   validateKeyMaterial,
 } from "./key.ts";
 export { keyFromNpy, keyToNpy } from "./keynpy.ts";
-export { BlockMoments, type BlockMomentsJson, channelPairIndex, NEIGHBOUR_OFFSETS } from "./moments.ts";
 export {
   blockPermutation,
   inversePermutation,
@@ -88,15 +64,3 @@ export {
   SCRAMBLE_SCHEME,
   type ScrambleSpec,
 } from "./scramble.ts";
-export {
-  AMBIGUITY_DB,
-  attackObjectiveAtKey,
-  type ChannelReport,
-  defaultEnergy,
-  ENERGY_MIN_N,
-  ENERGY_WEIGHT,
-  FAILURE_RATIO,
-  type StatisticalAttackOptions,
-  type StatisticalAttackResult,
-  statisticalAttack,
-} from "./statistical-attack.ts";

@@ -15,6 +15,5 @@ export * from "./rng.ts";
 export * from "./source.ts";
 export * from "./splits.ts";
 export * from "./store.ts";
-export * from "./store-attack.ts";
 export * from "./store-cipher.ts";
 export * from "./study-layout.ts";

@@ -17,7 +17,7 @@
  * 1×1 window degenerates to the per-pixel luminance term).
  */
 
-import { psnr } from "../cipher/attack.ts";
+import { psnr } from "../attack/known-plaintext.ts";
 
 export interface ChwDims {
   c: number;
@@ -63,7 +63,7 @@ export function mse(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** PSNR in dB: 10·log10(peak² / MSE), +Infinity for identical inputs: the cipher's (one definition). */
-export { psnr } from "../cipher/attack.ts";
+export { psnr } from "../attack/known-plaintext.ts";
 
 /** Normalised 1-D Gaussian taps of odd length `size`, σ = sigma. */
 export function gaussianWindow(size: number, sigma = 1.5): Float64Array {

@@ -147,33 +147,3 @@ test("audit --energy adds the energy-weighted relations to the attack and says s
   const plain = JSON.parse(readFileSync(join(t.dir, "audit.json"), "utf8"));
   assert.notEqual(j.channels[0].loss, plain.channels[0].loss);
 });
-
-test("audit --search runs the sparsity search after the attack and reports it", () => {
-  const page = join(t.dir, "audit-search.html");
-  const json = join(t.dir, "audit-search.json");
-  const args = ["audit", enc, "--reference", refFolder, "--key", key, "--pool", "150", "--measured", "40"];
-  const r = cli(
-    ...args,
-    "--recogniser-epochs",
-    "0",
-    "--search",
-    "--search-relaxations",
-    "3",
-    "-o",
-    page,
-    "--json",
-    json,
-    "-q",
-  );
-  assert.equal(r.status, 0, r.stderr);
-  const j = JSON.parse(readFileSync(json, "utf8"));
-  assert.equal(j.search.channels.length, 3);
-  for (const c of j.search.channels) {
-    assert.ok(c.relaxations >= 1 && c.relaxations <= 3, `relaxations ${c.relaxations}`);
-    // the search only keeps what lowers the penalty
-    assert.ok(c.penalty.end <= c.penalty.relaxed && c.penalty.end > 0, JSON.stringify(c));
-  }
-  const html = readFileSync(page, "utf8");
-  assert.ok(html.includes("sparsity search after the second-order attack"));
-  assert.ok(html.includes(j.search.channels[0].penalty.end.toFixed(5)));
-});

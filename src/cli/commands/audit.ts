@@ -5,9 +5,9 @@ import { writeFileAtomic } from "../../core/atomic.ts";
 import { loadKey } from "../../data/keyfile.ts";
 import { nonNegativeInteger, positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
-import { attackTuning, progressReporter } from "./attack.ts";
+import { type AttackSearchFlags, attackSearchOptions, attackTuning, progressReporter } from "./attack.ts";
 
-export interface AuditCliOptions {
+export interface AuditCliOptions extends AttackSearchFlags {
   reference: string;
   key: string;
   out?: string;
@@ -17,12 +17,6 @@ export interface AuditCliOptions {
   measured?: number;
   recogniserImages?: number;
   recogniserEpochs?: number;
-  restarts?: number;
-  iterations?: number;
-  seed?: number;
-  energy?: boolean;
-  search?: boolean;
-  searchRelaxations?: number;
   quiet?: boolean;
 }
 
@@ -40,9 +34,6 @@ export async function auditCli(storeDir: string, o: AuditCliOptions): Promise<st
     recogniserImages: o.recogniserImages,
     recogniserEpochs: o.recogniserEpochs,
     attack: attackTuning(o),
-    energyRelations: o.energy,
-    search: o.search,
-    searchOptions: { maxRelaxations: o.searchRelaxations },
     onProgress: progress.update,
   });
   progress.stop();
@@ -64,7 +55,7 @@ export async function auditCli(storeDir: string, o: AuditCliOptions): Promise<st
 
 /** `ercnn audit`: the client's privacy check of an encrypted store before sending it out. */
 export function auditCommand(): Command {
-  return new Command("audit")
+  const cmd = new Command("audit")
     .description(
       "privacy audit of an encrypted store: run the ciphertext-only attack with public photos, measure what it " +
         "recovers (PSNR, SSIM, re-identification, recognisability) and what the ciphertext shows with no attack, " +
@@ -86,29 +77,8 @@ export function auditCommand(): Command {
       "training images of the recognisability classifier (default 3000)",
       positiveInteger,
     )
-    .option("--recogniser-epochs <n>", "its epochs (default 4; 0 skips recognisability)", nonNegativeInteger)
-    .option(
-      "--restarts <n>",
-      "attack: random starts per channel (default 12 for k ≤ 4, 8 for k = 5–8, 4 for k = 9–15, 2 from k = 16)",
-      positiveInteger,
-    )
-    .option(
-      "--iterations <n>",
-      "attack: objective evaluations per start (default 1500 for k ≤ 4, 200 from k = 16, else 400)",
-      positiveInteger,
-    )
-    .option("--seed <n>", "attack: seed of the random starts (default 1)", positiveInteger)
-    .option("--energy", "attack: also match energy-weighted (fourth-order) relations (default for k ≥ 8)")
-    .option("--no-energy", "attack: second-order relations only")
-    .option(
-      "--search",
-      "experimental: refine the attack's estimate with the sparsity search (libtorch L-BFGS; ~10 min per channel at k = 8)",
-    )
-    .option(
-      "--search-relaxations <n>",
-      "sparsity search: L-BFGS relaxations per channel, its cost bound (default 60)",
-      positiveInteger,
-    )
+    .option("--recogniser-epochs <n>", "its epochs (default 4; 0 skips recognisability)", nonNegativeInteger);
+  return attackSearchOptions(cmd, "attack: ")
     .option("-q, --quiet", "no progress")
     .action(async (storeDir: string, o: AuditCliOptions) => {
       process.stdout.write(`${await auditCli(storeDir, o)}\n`);

@@ -3,9 +3,9 @@
 // is right (checked by hand on a 2×2 grid).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { gridSymmetries, JigsawTooLarge, orientLike, solveBlockJigsaw } from "../../src/audit/jigsaw.ts";
+import { gridSymmetries, JigsawTooLarge, orientLike, solveBlockJigsaw } from "../../src/attack/jigsaw.ts";
 import { blockPermutation, encrypt, generateKey } from "../../src/cipher/index.ts";
-import { smoothImages } from "./images.ts";
+import { smoothImages } from "../audit/images.ts";
 
 describe("block jigsaw", () => {
   test("recovers a scrambling key's permutation from 200 ciphertexts of smooth photos", async () => {

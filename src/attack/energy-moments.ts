@@ -13,8 +13,9 @@
  * tail of q; the diagonal neighbours lift the best k = 8 fit from 23 to 28 dB: RESULTS.md "Eight neighbours"). A
  * second pass over the images: it needs the first pass's mean and covariance (BlockMoments). Pure TypeScript, float64 accumulation, streams over batches.
  */
+
+import { checkDims, type ImageDims, readBlockVectors } from "../cipher/block.ts";
 import { invert } from "../core/linalg.ts";
-import { checkDims, type ImageDims, readBlockVectors } from "./block.ts";
 import type { BlockMoments } from "./moments.ts";
 
 /** Whose energy weights a block's covariance: its own, or its neighbour's at this block offset (dy, dx). */

@@ -2,8 +2,8 @@
 // src/cipher (themselves checked against brute-force float64 loops in test/cipher): the same sums, batch by batch.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { BlockMoments, ENERGY_OFFSETS, EnergyMoments, NEIGHBOUR_OFFSETS } from "../../src/cipher/index.ts";
-import { addBlockMoments, addEnergyMoments } from "../../src/data/torch-moments.ts";
+import { BlockMoments, ENERGY_OFFSETS, EnergyMoments, NEIGHBOUR_OFFSETS } from "../../src/attack/index.ts";
+import { addBlockMoments, addEnergyMoments } from "../../src/attack/torch-moments.ts";
 import { smoothImages } from "../audit/images.ts";
 import { maxRelErr } from "../cipher/helpers.ts";
 

@@ -1,20 +1,14 @@
 /**
- * The attack's block statistics on libtorch: the same sums as BlockMoments.add and EnergyMoments.add (src/cipher,
- * pure TypeScript for the browser), but each relation is one float64 GEMM over a whole batch's blocks instead of a
+ * The attack's block statistics on libtorch: the same sums as BlockMoments.add and EnergyMoments.add (moments.ts,
+ * pure TypeScript), but each relation is one float64 GEMM over a whole batch's blocks instead of a
  * rank-1 update per block. The sums go into the same accumulators, so the two paths mix freely and the statistics
- * are the same up to rounding (test/data/torch-moments.test.ts). This is what makes many images affordable at
+ * are the same up to rounding (test/attack/torch-moments.test.ts). This is what makes many images affordable at
  * k = 16, where a block pair's update is 256² products and the energy pass has nine relations.
  */
-import {
-  type BlockMoments,
-  channelPairIndex,
-  ENERGY_FLOOR,
-  ENERGY_OFFSETS,
-  type EnergyMoments,
-  type ImageDims,
-  NEIGHBOUR_OFFSETS,
-} from "../cipher/index.ts";
+import type { ImageDims } from "../cipher/index.ts";
 import { fromTypedArray, type Tensor, tidy } from "../torch/index.ts";
+import { ENERGY_FLOOR, ENERGY_OFFSETS, type EnergyMoments } from "./energy-moments.ts";
+import { type BlockMoments, channelPairIndex, NEIGHBOUR_OFFSETS } from "./moments.ts";
 
 /** Blocks of a CHW float32 batch as a [C, N, bh, bw, n] float64 tensor (row-major blocks, the cipher's layout). */
 function blockTensor(data: Float32Array, dims: ImageDims, k: number): Tensor {

@@ -9,8 +9,9 @@
  * E[c_aᵀ c_b] = Kᵀ E[p_aᵀ p_b] K, and the mean is μ_c = μ_p K. Natural images have very typical statistics at the
  * scale of a few pixels, so the plaintext side can be estimated from any public photos.
  */
+
+import { checkDims, type ImageDims, readBlockVectors } from "../cipher/block.ts";
 import { transposeSquare } from "../core/linalg.ts";
-import { checkDims, type ImageDims, readBlockVectors } from "./block.ts";
 
 /** Block-grid offsets (dy, dx) of the neighbour relations, after the block itself (0, 0). */
 export const NEIGHBOUR_OFFSETS: readonly (readonly [number, number])[] = [
@@ -117,6 +118,26 @@ export class BlockMoments {
           }
         }
     }
+    return this;
+  }
+
+  /** Adds another accumulator's sums (same block size and channels): the statistics of both image sets together. */
+  merge(other: BlockMoments): this {
+    if (other.blockSize !== this.blockSize || other.channels !== this.channels)
+      throw new Error(
+        `BlockMoments.merge: k=${other.blockSize}, C=${other.channels} into k=${this.blockSize}, C=${this.channels}`,
+      );
+    const addTo = (a: Float64Array, b: Float64Array) => {
+      for (let i = 0; i < a.length; i++) a[i] += b[i];
+    };
+    for (let ch = 0; ch < this.channels; ch++)
+      for (let r = 0; r < this.count[ch].length; r++) {
+        this.count[ch][r] += other.count[ch][r];
+        addTo(this.sumA[ch][r], other.sumA[ch][r]);
+        addTo(this.sumB[ch][r], other.sumB[ch][r]);
+        addTo(this.sumAB[ch][r], other.sumAB[ch][r]);
+      }
+    for (const [i, x] of this.sumCross.entries()) addTo(x, other.sumCross[i]);
     return this;
   }
 

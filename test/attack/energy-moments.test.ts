@@ -2,15 +2,8 @@
 // key invariance (W_c = Mᵀ W_p M after whitening, for the same images), and the attack with them as extra relations.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  BlockMoments,
-  ENERGY_OFFSETS,
-  EnergyMoments,
-  encrypt,
-  generateKey,
-  psnr,
-  statisticalAttack,
-} from "../../src/cipher/index.ts";
+import { BlockMoments, ENERGY_OFFSETS, EnergyMoments, psnr, statisticalAttack } from "../../src/attack/index.ts";
+import { encrypt, generateKey } from "../../src/cipher/index.ts";
 import {
   invert,
   matmulSquare,

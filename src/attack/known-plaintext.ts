@@ -10,9 +10,9 @@
  * image gives 64 blocks per channel for k = 4 (k² = 16 unknowns per column).
  */
 
+import { CipherError, checkDims, type Geometry, type ImageDims, planeAddressing } from "../cipher/block.ts";
+import type { CipherKey } from "../cipher/key.ts";
 import { invert } from "../core/linalg.ts";
-import { CipherError, checkDims, type Geometry, type ImageDims, planeAddressing } from "./block.ts";
-import type { CipherKey } from "./key.ts";
 
 export class RankDeficientError extends CipherError {
   constructor(

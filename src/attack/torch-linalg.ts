@@ -1,12 +1,13 @@
 /**
  * The ciphertext-only attack's linear algebra on libtorch (float64 BLAS/LAPACK through the op binding): the same
- * interface as the JS default in src/core/linalg.ts, so `statisticalAttack(c, p, { linalg: torchLinalg })` runs the
- * same search with products, eigendecompositions and polar factors in native code. It lives Node-side (src/cipher
- * stays pure TypeScript for the browser) and is what makes k = 16 (n = 256) practical; bench/attack-linalg.ts times
+ * interface as the JS default in linalg.ts, so `statisticalAttack(c, p, { linalg: torchLinalg })` runs the
+ * same search with products, eigendecompositions and polar factors in native code. It lives Node-side (the JS
+ * backend stays pure TypeScript for the browser) and is what makes k = 16 (n = 256) practical; bench/attack-linalg.ts times
  * the two side by side.
  */
-import { jsLinalg, type Linalg, POLAR_FLOOR, type RelationObjective, type RelationStatistics } from "../core/linalg.ts";
+import { POLAR_FLOOR } from "../core/linalg.ts";
 import { aten, dispose, fromTypedArray, keep, type Tensor, tidy } from "../torch/index.ts";
+import { jsLinalg, type Linalg, type RelationObjective, type RelationStatistics } from "./linalg.ts";
 
 const eigh = aten<[Tensor, Tensor]>("aten::linalg_eigh");
 const invEx = aten<[Tensor, Tensor]>("aten::linalg_inv_ex");

@@ -2,7 +2,7 @@
 // their common basis recovered (up to each vector's sign and order), against a hand-worked 2×2 case, and noise.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { jointDiagonalise, offDiagonalEnergy } from "../../src/cipher/joint-diagonalise.ts";
+import { jointDiagonalise, offDiagonalEnergy } from "../../src/attack/joint-diagonalise.ts";
 import { matmulSquare, polarOrthogonal, transposeSquare } from "../../src/core/linalg.ts";
 
 function rng(seed: number) {

@@ -2,16 +2,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   applyBlockwise64,
-  encrypt,
   evaluateRecoveredKey,
-  generateKey,
-  type ImageDims,
   psnr,
   RankDeficientError,
   recoverKey,
   relativeError,
-} from "../../src/cipher/index.ts";
-import { chwToHwc, naturalImage } from "./helpers.ts";
+} from "../../src/attack/index.ts";
+import { encrypt, generateKey, type ImageDims } from "../../src/cipher/index.ts";
+import { chwToHwc, naturalImage } from "../cipher/helpers.ts";
 
 describe("known-plaintext attack", () => {
   it("one natural 32×32 image, k=4: key to < 1e-6 (float64 pipeline); fresh image decrypts at high PSNR", async () => {
