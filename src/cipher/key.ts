@@ -367,6 +367,8 @@ export async function keyFromJson(text: string, source = "key JSON"): Promise<Ci
     throw new KeyError(`${source}: format is ${JSON.stringify(o.format)}, expected "${KEY_FORMAT}"`);
   if (o.version !== 1)
     throw new KeyError(`${source}: unsupported key file version ${JSON.stringify(o.version)} (expected 1)`);
+  if (o.scheme !== undefined && o.scheme !== "hill" && o.scheme !== "hill-scramble")
+    throw new KeyError(`${source}: a ${JSON.stringify(o.scheme)} key, not a Hill key (read it with schemeKeyFromJson)`);
   if (typeof o.mode !== "string" || !KEY_MODES.includes(o.mode as KeyMode)) {
     throw new KeyError(`${source}: mode ${JSON.stringify(o.mode)} is not one of ${KEY_MODES.join(", ")}`);
   }

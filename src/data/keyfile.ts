@@ -13,6 +13,11 @@ export const KEY_FILE_MODE = 0o600;
 
 /** Writes `key` to `path` (mode 0600, atomically); every failure names the path (a full disk, a missing folder). */
 export async function saveKey(path: string, key: CipherKey, opts: { force?: boolean } = {}): Promise<void> {
+  return saveKeyText(path, keyToJson(key), opts);
+}
+
+/** Writes a key file's text (any scheme's, see cipher/schemes/registry.ts) like saveKey. */
+export async function saveKeyText(path: string, text: string, opts: { force?: boolean } = {}): Promise<void> {
   let exists = false;
   try {
     if (!opts.force)
@@ -23,7 +28,7 @@ export async function saveKey(path: string, key: CipherKey, opts: { force?: bool
           throw e;
         },
       );
-    if (!exists) await writeFileAtomic(path, keyToJson(key), { mode: KEY_FILE_MODE });
+    if (!exists) await writeFileAtomic(path, text, { mode: KEY_FILE_MODE });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new Error(`${path}: cannot write the key file (${err.code ?? err.message}); nothing was written`);

@@ -1,7 +1,8 @@
 import { Command, Option } from "commander";
-import { generateKey, type KeyMode, shortFingerprint } from "../../cipher/index.ts";
+import type { KeyMode } from "../../cipher/index.ts";
+import { generateSchemeKey, SCHEME_NAMES, SCHEMES, type SchemeName, schemeOf } from "../../cipher/schemes/index.ts";
 import { isPreset, PRESETS, type PresetName } from "../../data/presets.ts";
-import { saveKey } from "../../data/keyfile.ts";
+import { saveSchemeKey } from "../../data/scheme-keyfile.ts";
 import { positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
@@ -15,6 +16,14 @@ export function keygenCommand(): Command {
       new Option("-m, --mode <mode>", "key kind").choices(["uniform", "orthogonal", "mod256"]).default("uniform"),
     )
     .option("-c, --channels <n>", "channels (one matrix each)", positiveInteger, 3)
+    .addOption(
+      new Option(
+        "--scheme <name>",
+        `encryption scheme (recorded in the key file; docs/schemes.md):\n${SCHEMES.map((s) => `  ${s.name}: ${s.title}`).join("\n")}\n`,
+      )
+        .choices([...SCHEME_NAMES])
+        .default("hill"),
+    )
     .option(
       "--scramble",
       "add block scrambling: a secret permutation of block positions (derived from a secret seed, for any image " +
@@ -32,19 +41,23 @@ export function keygenCommand(): Command {
         throw new Error("give --block-size <k> (a positive integer) or --preset");
       // Above k = 8 each channel's invertibility check takes a noticeable time (about 1 s per channel at k = 32).
       const bar = k > 8 ? createProgress({ label: `keygen k=${k}`, total: o.channels, unit: "channel" }) : null;
-      const key = await generateKey({
-        mode: o.mode as KeyMode,
+      const scheme = (o.scramble && o.scheme === "hill" ? "hill-scramble" : o.scheme) as SchemeName;
+      if (o.scramble && scheme !== "hill-scramble")
+        throw new Error(`--scramble is for Hill keys, not --scheme ${scheme}`);
+      const key = await generateSchemeKey({
+        scheme,
+        mode: scheme.startsWith("hill") || o.mode !== "uniform" ? (o.mode as KeyMode) : undefined,
         blockSize: k,
         channels: o.channels,
         seed: o.seed,
-        scramble: !!o.scramble,
         onChannel: (done, total) => bar?.update(done, total),
       });
       bar?.stop();
-      await saveKey(o.out, key, { force: !!o.force });
+      await saveSchemeKey(o.out, key, { force: !!o.force });
+      const kind = "mode" in key ? `${key.mode} key` : "key";
       process.stdout.write(
-        `wrote ${o.out}: ${key.mode} key, k=${key.blockSize}, ${key.channels} channels` +
-          `${key.scramble ? ", block scrambling" : ""}, fingerprint ${shortFingerprint(key)}\n`,
+        `wrote ${o.out}: ${schemeOf(key)} ${kind}, k=${key.blockSize}, ${key.channels} channels, ` +
+          `fingerprint ${key.fingerprint.slice(0, 16)}\n`,
       );
     });
 }

@@ -115,6 +115,9 @@ describe("scheme registry", () => {
       schemeKeyFromJson(JSON.stringify(hill), "h.key"),
       /h\.key: scheme is "hill-scramble" but the key has no block scrambling/,
     );
+    // the Hill-only reader names what it was given
+    const { keyFromJson } = await import("../../../src/cipher/key.ts");
+    await assert.rejects(keyFromJson(schemeKeyToJson(key), "le.key"), /le\.key: a "le" key, not a Hill key/);
     // a scheme key is never used with another scheme's operation
     await assert.rejects(async () => {
       const { PIXEL_SHUFFLE_NP } = await import("../../../src/cipher/schemes/pixel-shuffle-np.ts");
