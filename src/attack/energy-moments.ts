@@ -7,10 +7,10 @@
  * as the neighbour cross-covariances L(r) the second-order attack matches (statistical-attack.ts). They are fourth
  * order (the energy is quadratic): natural images' high-frequency content comes in bursts (edges, texture), so the
  * weighted covariances of the low-variance directions differ where the second-order ones are all alike, and that is
- * where the second-order fits go wrong (RESULTS.md "Energy-weighted relations").
+ * where the second-order fits go wrong.
  *
  * Weights, per block: g = log(q + 10⁻³·n) of the block itself and of its eight neighbours (the log tames the heavy
- * tail of q; the diagonal neighbours lift the best k = 8 fit from 23 to 28 dB: RESULTS.md "Eight neighbours"). A
+ * tail of q; the diagonal neighbours lift the best k = 8 fit from 23 to 28 dB). A
  * second pass over the images: it needs the first pass's mean and covariance (BlockMoments). Pure TypeScript, float64 accumulation, streams over batches.
  */
 

@@ -7,7 +7,7 @@
  * diagonalises the plaintext side then Mᵀ·U_p does the cipher side, and M = U_p·(signed permutation)·U_cᵀ. The
  * eigenvectors of ONE combination of the relations give that too, but only where its eigenvalues are well apart;
  * where they are close, estimation noise mixes the vectors. The joint basis uses every relation at once, and at
- * k = 8 it is the first start the search has that lands in the key's basin (RESULTS.md "Joint diagonalisation").
+ * k = 8 it is the first start the search has that lands in the key's basin.
  */
 import { matmulSquare, transposeSquare } from "../core/linalg.ts";
 

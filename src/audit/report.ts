@@ -114,7 +114,7 @@ export function auditRows(r: AuditResult): AuditPageRow[] {
 }
 
 export const AUDIT_LEVERS = [
-  "Larger blocks (k = 8, 16) make the statistics match less tightly and the attack slower; at k = 8 it still decrypts recognisably (RESULTS.md), so a larger block alone is not protection.",
+  "Larger blocks (k = 8, 16) make the statistics match less tightly and the attack slower; at k = 8 it still decrypts recognisably, so a larger block alone is not protection.",
   "More ciphertext images give the attacker better statistics; fewer images make the attack noisier but not blind.",
   "Reference photos closer to your images (same kind of scene, same camera, greyscale scans for scans) make the attack stronger: the audit's number is only as strong as the reference you give it.",
   `A longer key search (--restarts, --iterations) lowers the mismatch; an attack flagged unreliable (near-best fits more than ${AMBIGUITY_DB} dB apart, or unconfirmed) may do better with more.`,

@@ -7,7 +7,7 @@
 // plaintext and its ciphertext up to that map: the family is encryption-invariant by construction. A pixel-level
 // backbone (3×3 convs at full resolution, e.g. ResNet-20) instead assumes that all pixel positions inside a block are
 // alike (weight sharing), which holds for the plaintext and not for the adaptation output of a learned, non-decrypting
-// adaptation: on ciphertext it fits the training set as well as on plaintext but generalises worse (RESULTS.md).
+// adaptation: on ciphertext it fits the training set as well as on plaintext but generalises worse.
 //
 // Layout (the stages of ResNet-9 / airbench from the 8×8 grid on, after David Page's "How to Train Your ResNet"):
 //   stem: Conv(3→w1, k, stride k, no bias)-BN-ReLU  →  layer1: `blocks1` × Residual(w1)

@@ -105,7 +105,6 @@ test("audit prints a verdict and writes a page and JSON holding the same numbers
   // R = G = B: the attack sees the channels tied
   assert.ok(j.channels.slice(1).every((c: { tiedTo: number | null }) => c.tiedTo !== null));
   assert.equal(j.referenceKind, "folder");
-  assert.equal(j.search, null, "no sparsity search unless asked");
   assert.equal(j.energyRelations, false, "second-order relations only below k = 8 unless asked");
   // the key stays secret: neither its values nor the file contents appear
   const keyValues = JSON.parse(readFileSync(key, "utf8")).values as number[] | undefined;
