@@ -1,5 +1,5 @@
 // The ciphertext-only attack's linear algebra, JS loops (src/core/linalg.ts, the browser-safe default) vs libtorch
-// (src/audit/torch-linalg.ts), side by side in one run on the same inputs, at n = k² = 16, 64, 256 (k = 4, 8, 16).
+// (src/attack/torch-linalg.ts), side by side in one run on the same inputs, at n = k² = 16, 64, 256 (k = 4, 8, 16).
 //   step:  one iteration of the attack's gradient descent (statistical-attack.ts, descend(): M − lr·G, its polar
 //          factor, the objective's 8 products in one call and the gradient's 8 in another), the search's inner loop
 //          (400 per start at k > 4);

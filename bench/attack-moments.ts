@@ -1,5 +1,5 @@
 // The attack's block statistics (the passes over the images before the search), pure TypeScript loops
-// (src/cipher/moments.ts, energy-moments.ts: the browser-safe reference) vs libtorch GEMMs (src/data/torch-moments.ts,
+// (src/attack/moments.ts, energy-moments.ts: the browser-safe reference) vs libtorch GEMMs (src/attack/torch-moments.ts,
 // what stores use), side by side in one run on the same images, at k = 4, 8, 16:
 //   second order: BlockMoments (mean, covariance, 4 neighbour cross-covariances, 3 cross-channel covariances);
 //   energy:       EnergyMoments (9 energy-weighted covariances; needs the second-order pass first).

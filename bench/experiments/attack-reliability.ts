@@ -1,6 +1,6 @@
-// The attack's calibrated reliability at k = 4 (reliability.ts): per key, a good search (ATTACK_DEFAULTS) and a
-// starved one (1 start, 40 evaluations, no retries) and one stopped early (2 starts of 4 evaluations), each channel's second-order mismatch over the reference-halves
-// noise floor, its reliable flag and the decryption PSNR. Synthetic smooth colour images (test/audit/images.ts):
+// The attack's calibrated reliability at k = 4 (reliability.ts): per key, a good search (ATTACK_DEFAULTS), a starved
+// one (1 start, 40 evaluations, no retries) and one stopped early (2 starts of 4 evaluations): each channel's
+// second-order mismatch over the reference-halves noise floor, its reliable flag and the decryption PSNR. Synthetic smooth colour images (test/audit/images.ts):
 // the secret set and the reference are different draws.
 //   node --import tsx bench/experiments/attack-reliability.ts [--keys 4] [--images 400]
 import { parseArgs } from "node:util";

@@ -212,8 +212,7 @@ export function recoverKey(
 
 /**
  * Peak signal-to-noise ratio in dB, 10·log10(peak² / MSE) with float64 accumulation; Infinity for identical inputs.
- * The project's one PSNR (report/metrics.ts re-exports it): it lives here, at the bottom, so the browser-side
- * cipher can measure too.
+ * The project's one PSNR (report/metrics.ts re-exports it).
  */
 export function psnr(a: ArrayLike<number>, b: ArrayLike<number>, peak = 1): number {
   if (a.length !== b.length) throw new CipherError(`psnr: length mismatch (${a.length} vs ${b.length})`);

@@ -1,6 +1,6 @@
 /**
  * Image-quality and key-recovery metrics for reports, on plain typed arrays (no tensors). PSNR is the cipher's
- * (src/cipher/attack.ts), re-exported here.
+ * (src/attack/known-plaintext.ts), re-exported here.
  *
  * Images are CHW (or NCHW for batches) float32, values on the [0, peak] scale (peak = 1 for [0,1] images).
  *

@@ -231,7 +231,7 @@ export interface TrainConfig extends TrainOptionValues {
 
 export type OptimizerName = TrainConfig["optimizer"];
 export type ScheduleName = TrainConfig["schedule"];
-/** How the aligned adaptation starts (models/whiten.ts, cipher/statistical-attack.ts); none uses the key. */
+/** How the aligned adaptation starts (models/whiten.ts, attack/store.ts); none uses the key. */
 export type AdaptInit = TrainConfig["adaptInit"];
 export type PartialTrainConfig = Partial<TrainConfig> & Pick<TrainConfig, "train" | "out">;
 

@@ -1,4 +1,4 @@
-// Energy-weighted block covariances (src/cipher/energy-moments.ts): against a brute-force float64 loop, their exact
+// Energy-weighted block covariances (src/attack/energy-moments.ts): against a brute-force float64 loop, their exact
 // key invariance (W_c = Mᵀ W_p M after whitening, for the same images), and the attack with them as extra relations.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";

@@ -1,4 +1,4 @@
-// The attack's libtorch linear algebra (src/audit/torch-linalg.ts) against the JS loops of src/core/linalg.ts, the
+// The attack's libtorch linear algebra (src/attack/torch-linalg.ts) against the JS loops of src/attack/linalg.ts, the
 // float64 reference: products, symmetric eigendecompositions, inverses and polar factors agree to 1e-9 relative on
 // random symmetric and general matrices, both return Q as the polar factor of Q·S, the resident relation objective
 // gives the JS objective's value and gradient, and the ciphertext-only attack returns the same estimate with either.

@@ -1,4 +1,4 @@
-// The attack's block statistics on libtorch (src/data/torch-moments.ts) against the pure TypeScript accumulators of
+// The attack's block statistics on libtorch (src/attack/torch-moments.ts) against the pure TypeScript accumulators of
 // src/cipher (themselves checked against brute-force float64 loops in test/cipher): the same sums, batch by batch.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
