@@ -403,7 +403,9 @@ export function auditVerdict(r: Omit<AuditResult, "verdict">): AuditVerdict {
   lines.push(
     `Attack: ciphertext-only, with ${r.energyRelations ? "second- and fourth-order (energy-weighted) " : ""}statistics ` +
       `of public photos; ${r.attackSeconds.toFixed(0)} s; ` +
-      (r.reliable ? "converged in every channel." : "UNRELIABLE in some channel (see below)."),
+      (r.reliable
+        ? "reliable in every channel (mismatch within the reference's noise floor, each fit reached twice independently)."
+        : "UNRELIABLE in some channel (see below)."),
   );
   for (const [ch, c] of r.channels.entries()) if (!c.reliable) lines.push(`  channel ${ch}: ${c.problems.join("; ")}`);
   lines.push(

@@ -117,7 +117,7 @@ export const AUDIT_LEVERS = [
   "Larger blocks (k = 8, 16) make the statistics match less tightly and the attack slower; at k = 8 it still decrypts recognisably, so a larger block alone is not protection.",
   "More ciphertext images give the attacker better statistics; fewer images make the attack noisier but not blind.",
   "Reference photos closer to your images (same kind of scene, same camera, greyscale scans for scans) make the attack stronger: the audit's number is only as strong as the reference you give it.",
-  `A longer key search (--restarts, --iterations) lowers the mismatch; an attack flagged unreliable (near-best fits more than ${AMBIGUITY_DB} dB apart, or unconfirmed) may do better with more.`,
+  `A longer key search (--restarts, --iterations) lowers the mismatch; an attack flagged unreliable (its mismatch above the noise floor of the reference's own halves, near-best fits more than ${AMBIGUITY_DB} dB apart, or no second independent route to its fit) may do better with more.`,
   "Flat backgrounds and padding leak outlines with no attack at all: crop them, or add noise before encryption.",
   "Scrambling block positions (keygen --scramble) does not remove them: one permutation serves every image, and a jigsaw solved from the ciphertext statistics reassembles the grid (docs/audit.md). A cipher that is not linear per block would remove the statistical relations this attack uses.",
 ];
