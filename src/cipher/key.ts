@@ -119,7 +119,7 @@ export async function computeFingerprint(
 }
 
 /** First 16 hex chars of the fingerprint; safe to print. */
-export function shortFingerprint(key: CipherKey): string {
+export function shortFingerprint(key: { fingerprint: string }): string {
   return key.fingerprint.slice(0, 16);
 }
 

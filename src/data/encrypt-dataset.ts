@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import type { CipherKey } from "../cipher/index.ts";
+import type { SchemeKey } from "../cipher/schemes/index.ts";
 import { type DecodeOptions, decodeImage } from "./decode.ts";
 import { BadImageError, BlockSizeError, DataError } from "./errors.ts";
 import type { EncodeWorkerData } from "./loader-worker.ts";
@@ -18,8 +18,8 @@ import { readStudyItem } from "./study-layout.ts";
 export interface EncryptDatasetOptions {
   source: ImageSource;
   out: string;
-  /** null: write a plain store. */
-  key: CipherKey | null;
+  /** null: write a plain store; any scheme's key (src/cipher/schemes). */
+  key: SchemeKey | null;
   decode?: DecodeOptions;
   /** Images per shard (default: 5000, fewer for big images so a shard stays ≤ 256 MB). */
   shardSize?: number;

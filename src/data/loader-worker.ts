@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
-import type { CipherKey } from "../cipher/index.ts";
+import type { SchemeKey } from "../cipher/schemes/index.ts";
 import { type AugmentParams, drawAugment, translate } from "./augment.ts";
 import { chwU8ToF32, type DecodeOptions, decodeImage, hwcU8ToChwF32 } from "./decode.ts";
 import { BadImageError } from "./errors.ts";
@@ -17,7 +17,7 @@ import { readStudyItem } from "./study-layout.ts";
 
 export interface EncodeWorkerData {
   role: "encode";
-  key: CipherKey | null;
+  key: SchemeKey | null;
   decode: DecodeOptions;
   shape: [number, number, number];
   skipBad: boolean;

@@ -5,6 +5,7 @@
  * count and the statistics. The shard files themselves are checked against these fields in store.ts.
  */
 import { KEY_MODES } from "../cipher/index.ts";
+import { SEEDED_SCHEMES } from "../cipher/schemes/seeded-key.ts";
 import { MAX_IMAGE_PIXELS } from "./decode-limits.ts";
 import { DataError } from "./errors.ts";
 import { classListProblem } from "./names.ts";
@@ -63,7 +64,13 @@ function headProblem(m: Record<string, any>, version: number): string | null {
     const k = m.key;
     if (!isObj(k)) return `key is ${json(k)}, neither null (plain) nor a key's identity`;
     if (!isHex64(k.fingerprint)) return `key.fingerprint is ${json(k.fingerprint)}, not 64 lowercase hex digits`;
-    if (!KEY_MODES.includes(k.mode)) return `key.mode is ${json(k.mode)}, not one of ${KEY_MODES.join(", ")}`;
+    if (k.scheme !== undefined) {
+      // A seeded scheme's key: the scheme names it, it has no Hill kind or scrambling flag.
+      if (!SEEDED_SCHEMES.includes(k.scheme))
+        return `key.scheme is ${json(k.scheme)}, not one of ${SEEDED_SCHEMES.join(", ")} (absent for a Hill key)`;
+      if (k.mode !== undefined) return `key.mode is ${json(k.mode)}, but a ${k.scheme} key has none`;
+      if (k.scrambled !== undefined) return `key.scrambled is ${json(k.scrambled)}, but a ${k.scheme} key has none`;
+    } else if (!KEY_MODES.includes(k.mode)) return `key.mode is ${json(k.mode)}, not one of ${KEY_MODES.join(", ")}`;
     if (!isInt(k.blockSize, 1)) return `key.blockSize is ${json(k.blockSize)}, not a positive integer`;
     if (k.channels !== shape[0]) return `key.channels is ${json(k.channels)}, but shape has ${shape[0]} channels`;
     if (k.scrambled !== undefined && k.scrambled !== true) return `key.scrambled is ${json(k.scrambled)}, not true`;

@@ -12,7 +12,9 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { CipherKey, KeyMode } from "../cipher/index.ts";
+import type { KeyMode } from "../cipher/index.ts";
+import { isHillKey, type SchemeKey } from "../cipher/schemes/index.ts";
+import type { SeededSchemeName } from "../cipher/schemes/seeded-key.ts";
 import { writeFileAtomic } from "../core/atomic.ts";
 import { readNpy, writeNpy } from "../core/npy.ts";
 import { DataError, KeyMismatchError } from "./errors.ts";
@@ -25,7 +27,10 @@ export const STORE_VERSION = 1;
 
 export interface StoreKeyInfo {
   fingerprint: string;
-  mode: KeyMode;
+  /** The Hill key's kind; absent for the seeded schemes, which have none. */
+  mode?: KeyMode;
+  /** The key's scheme (src/cipher/schemes) when it is not a Hill cipher; absent means hill or hill-scramble. */
+  scheme?: SeededSchemeName;
   blockSize: number;
   channels: number;
   /** Present (true) when the key also scrambles block positions; the seed itself is never stored here. */
@@ -90,8 +95,10 @@ export interface StoreMeta {
   updatedAt: string;
 }
 
-export function keyInfo(key: CipherKey | null): StoreKeyInfo | null {
+export function keyInfo(key: SchemeKey | null): StoreKeyInfo | null {
   if (!key) return null;
+  if (!isHillKey(key))
+    return { fingerprint: key.fingerprint, scheme: key.scheme, blockSize: key.blockSize, channels: key.channels };
   const info: StoreKeyInfo = {
     fingerprint: key.fingerprint,
     mode: key.mode,
@@ -125,7 +132,7 @@ export function isStore(dir: string): boolean {
 }
 
 /** Refuses a key that is not the store's. `key` null means "plain". */
-export function checkStoreKey(dir: string, meta: StoreMeta, key: CipherKey | null): void {
+export function checkStoreKey(dir: string, meta: StoreMeta, key: SchemeKey | null): void {
   const sf = meta.key?.fingerprint ?? null;
   const kf = key?.fingerprint ?? null;
   if (sf !== kf) throw new KeyMismatchError(dir, sf, kf);
@@ -231,7 +238,7 @@ export function channelSums(x: Float32Array, n: number, c: number, hw: number): 
 }
 
 export interface StoreInit {
-  key: CipherKey | null;
+  key: SchemeKey | null;
   classes: string[];
   classNames?: string[];
   shape: [number, number, number];
@@ -475,7 +482,7 @@ export class Store {
     return this.meta.shape;
   }
 
-  checkKey(key: CipherKey | null): void {
+  checkKey(key: SchemeKey | null): void {
     checkStoreKey(this.dir, this.meta, key);
   }
 

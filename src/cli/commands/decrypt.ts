@@ -1,12 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Command } from "commander";
-import { type CipherKey, shortFingerprint } from "../../cipher/index.ts";
+import { shortFingerprint } from "../../cipher/index.ts";
+import { isHillKey, type SchemeKey, schemeOf } from "../../cipher/schemes/index.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
 import { encodePng } from "../../data/decode.ts";
 import { DataError } from "../../data/errors.ts";
-import { loadKey } from "../../data/keyfile.ts";
 import { confinedPath } from "../../data/names.ts";
+import { loadSchemeKey } from "../../data/scheme-keyfile.ts";
 import { checkStoreKey, isStore, Store, type StoreMeta } from "../../data/store.ts";
 import { decryptStoreValues } from "../../data/store-cipher.ts";
 import { positiveInteger } from "../parse.ts";
@@ -32,15 +33,16 @@ function enclosingStore(dir: string): string | null {
  * kind (a mod256 store's values are not real-valued ciphertexts) or scrambling (block positions stay shuffled).
  * Writing (encrypt) never mixes keys.
  */
-function checkDecryptKey(dir: string, meta: StoreMeta, key: CipherKey | null): void {
+function checkDecryptKey(dir: string, meta: StoreMeta, key: SchemeKey | null): void {
   const sk = meta.key;
   if (!sk || !key) return checkStoreKey(dir, meta, key);
   if (key.fingerprint === sk.fingerprint) return;
+  const storeScheme = sk.scheme ?? (sk.scrambled ? "hill-scramble" : "hill");
   for (const [what, s, k] of [
+    ["scheme", storeScheme, schemeOf(key)],
     ["block size", sk.blockSize, key.blockSize],
     ["channel count", sk.channels, key.channels],
-    ["kind", sk.mode, key.mode],
-    ["block scrambling", sk.scrambled ? "on" : "off", key.scramble ? "on" : "off"],
+    ["kind", sk.mode ?? "none", isHillKey(key) ? key.mode : "none"],
   ] as const)
     if (s !== k)
       throw new DataError(
@@ -66,7 +68,7 @@ export async function runDecrypt(storeDir: string, o: DecryptCliOptions): Promis
   const meta = store.meta;
   if (meta.key && !o.key)
     throw new DataError(`store ${storeDir} is encrypted (key ${meta.key.fingerprint}); give --key`, "NO_KEY");
-  const key = o.key ? await loadKey(o.key) : null;
+  const key = o.key ? await loadSchemeKey(o.key) : null;
   checkDecryptKey(storeDir, meta, key);
   const [c, h, w] = meta.shape;
   const per = c * h * w;

@@ -2,17 +2,18 @@ import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Command, Option } from "commander";
-import { type CipherKey, shortFingerprint } from "../../cipher/index.ts";
+import { shortFingerprint } from "../../cipher/index.ts";
+import { isHillKey, type SchemeKey, schemeOf } from "../../cipher/schemes/index.ts";
 import { isArchive, readArchiveImages } from "../../data/archive.ts";
 import { isCifarBinary, readCifarBinary } from "../../data/cifar-binary.ts";
 import { downloadCifar10 } from "../../data/download.ts";
 import { encryptDataset } from "../../data/encrypt-dataset.ts";
 import { DataError } from "../../data/errors.ts";
 import { readImageFolder } from "../../data/image-folder.ts";
-import { loadKey } from "../../data/keyfile.ts";
 import { checkExportKey, declaredKey, readPageExport, readPageManifest } from "../../data/page-export.ts";
 import { isPreset, PRESETS, type PresetName, type PresetPart, presetSource } from "../../data/presets.ts";
 import { permutation } from "../../data/rng.ts";
+import { loadSchemeKey } from "../../data/scheme-keyfile.ts";
 import { type ImageSource, selectClasses } from "../../data/source.ts";
 import { isStore } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
@@ -99,8 +100,15 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
   if (!o.key && !o.plain && !page)
     throw new DataError("give --key <file> (or --plain for an unencrypted store)", "NO_KEY");
   if (o.key && o.plain) throw new DataError("--key and --plain exclude each other", "BAD_ARGS");
-  const key: CipherKey | null = o.key ? await loadKey(o.key) : page ? declaredKey(page, input!) : null;
-  if (page && key) checkExportKey(page, key, input!);
+  const key: SchemeKey | null = o.key ? await loadSchemeKey(o.key) : page ? declaredKey(page, input!) : null;
+  if (page && key) {
+    if (!isHillKey(key))
+      throw new DataError(
+        `${input} is a page export of Hill ciphertexts; the key ${o.key} is a ${key.scheme} key`,
+        "KEY_MISMATCH",
+      );
+    checkExportKey(page, key, input!);
+  }
   let { source, info, blockSize } = page
     ? {
         source: await readPageExport(input!, page),
@@ -125,7 +133,7 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
   };
   log(
     `encrypt ${source.description}: ${total} images, ${source.classes.length} classes → ${o.out} ` +
-      `(${key ? `key ${shortFingerprint(key)}, k=${key.blockSize}, ${key.mode}${key.scramble ? ", block scrambling" : ""}` : "plain"})`,
+      `(${key ? `key ${shortFingerprint(key)}, k=${key.blockSize}, ${keyKind(key)}` : "plain"})`,
   );
   let bar: ReturnType<typeof createProgress> | null = null;
   const res = await encryptDataset({
@@ -183,6 +191,12 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
   );
 }
 
+/** A key's scheme and, for Hill keys, its kind, as the log line shows them. */
+function keyKind(key: SchemeKey): string {
+  if (!isHillKey(key)) return `scheme ${schemeOf(key)}`;
+  return `${key.mode}${key.scramble ? ", block scrambling" : ""}`;
+}
+
 /**
  * What the user must hear about an import that did not stop it. Alpha: a warning, not an error, since many PNG
  * datasets carry an alpha channel; the stored RGB is what PIL's convert("RGB") gives (transparent pixels keep their
@@ -213,7 +227,7 @@ export function encryptCommand(): Command {
       "-o, --out <dir>",
       "store directory (resumed if it holds an unfinished store of the same input and key)",
     )
-    .option("-k, --key <file>", "key file (ercnn keygen JSON or the study's .npy)")
+    .option("-k, --key <file>", "key file of any scheme (ercnn keygen JSON or the study's .npy); its scheme is used")
     .option("--plain", "write an unencrypted store (pretraining, plain baseline)")
     .addOption(new Option("--preset <name>", "dataset preset").choices(["cifar10", "tiny50"]))
     .addOption(
