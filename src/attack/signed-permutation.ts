@@ -20,6 +20,7 @@
 
 import { type BlockGeometry, blockGeometry, blockOffsets } from "../cipher/schemes/blocks.ts";
 import type { SignedPermutation } from "../cipher/schemes/pixel-shuffle-np.ts";
+import { linearAssignment } from "../core/linalg.ts";
 
 export interface SignedPermutationAttackResult extends SignedPermutation {
   /** Local-search swaps made after the assignment. */
@@ -126,53 +127,6 @@ function features(m: Moments): Float64Array[] {
   });
 }
 
-/** Minimum-cost perfect assignment (Hungarian, shortest augmenting paths, O(n³)): row i gets column out[i]. */
-export function hungarian(cost: Float64Array, n: number): Int32Array {
-  const u = new Float64Array(n + 1);
-  const v = new Float64Array(n + 1);
-  const p = new Int32Array(n + 1);
-  const way = new Int32Array(n + 1);
-  for (let i = 1; i <= n; i++) {
-    p[0] = i;
-    let j0 = 0;
-    const minv = new Float64Array(n + 1).fill(Number.POSITIVE_INFINITY);
-    const used = new Uint8Array(n + 1);
-    do {
-      used[j0] = 1;
-      const i0 = p[j0];
-      let delta = Number.POSITIVE_INFINITY;
-      let j1 = 0;
-      for (let j = 1; j <= n; j++) {
-        if (used[j]) continue;
-        const cur = cost[(i0 - 1) * n + (j - 1)] - u[i0] - v[j];
-        if (cur < minv[j]) {
-          minv[j] = cur;
-          way[j] = j0;
-        }
-        if (minv[j] < delta) {
-          delta = minv[j];
-          j1 = j;
-        }
-      }
-      for (let j = 0; j <= n; j++) {
-        if (used[j]) {
-          u[p[j]] += delta;
-          v[j] -= delta;
-        } else minv[j] -= delta;
-      }
-      j0 = j1;
-    } while (p[j0] !== 0);
-    do {
-      const j1 = way[j0];
-      p[j0] = p[j1];
-      j0 = j1;
-    } while (j0);
-  }
-  const out = new Int32Array(n);
-  for (let j = 1; j <= n; j++) out[p[j] - 1] = j - 1;
-  return out;
-}
-
 /** Score change of swapping perm[a] and perm[b] in Σ_{j,j'} M_c[j][j'] · M_r[perm[j]][perm[j']]. */
 function swapDelta(mc: Float64Array, mr: Float64Array, perm: Int32Array, a: number, b: number, d: number): number {
   const pa = perm[a];
@@ -263,7 +217,7 @@ export function attackSignedPermutation(opts: {
       for (let f = 0; f < scale.length; f++) s += ((fc[j][f] - fr[i][f]) / scale[f]) ** 2;
       cost[j * d + i] = s;
     }
-  const perm = hungarian(cost, d);
+  const perm = linearAssignment(cost, d);
   const swaps = refine(cm, ref, perm);
   const flip = Uint8Array.from(sign, (s) => (s < 0 ? 1 : 0));
   return { blockSize: opts.blockSize, channels: opts.c, perm, flip, swaps };

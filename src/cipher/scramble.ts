@@ -80,7 +80,7 @@ export function blockPermutation(spec: ScrambleSpec, gh: number, gw: number): In
 }
 
 /** inv[perm[j]] = j. */
-export function inversePermutation(perm: Int32Array): Int32Array {
+export function inversePermutation(perm: ArrayLike<number>): Int32Array {
   const inv = new Int32Array(perm.length);
   for (let j = 0; j < perm.length; j++) inv[perm[j]] = j;
   return inv;

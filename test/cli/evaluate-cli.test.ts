@@ -129,7 +129,13 @@ test("a store with a NaN pixel is refused naming the shard, not evaluated to 'lo
 });
 
 test("finite inputs the model overflows on give an error, not 'loss NaN' and exit 0", () => {
-  const dir = editedStore("huge", (x) => x.forEach((v, i) => (x[i] = v * 1e36)), true);
+  const dir = editedStore(
+    "huge",
+    (x) => {
+      for (let i = 0; i < x.length; i++) x[i] *= 1e36;
+    },
+    true,
+  );
   const r = cli("evaluate", run, dir, "--workers", "1");
   assert.equal(r.status, 1, r.stdout);
   assert.match(r.stderr, /loss is (NaN|Infinity|-Infinity) on .*huge/);

@@ -30,7 +30,10 @@ test("the help shows each option's default and choices from the table", () => {
   const help = program().helpInformation().replace(/\s+/g, " "); // one line: no wrapping to match across
   assert.match(help, /--lr <lr> learning rate \(the study's\) \(default 0\.002\)/);
   assert.match(help, /-b, --batch-size <n> batch size in images \(the study's\) \(default 32\)/);
-  assert.match(help, /--optimizer <name> optimizer \(muon: .*\) \(default sgd\) \(choices: "sgd", "adam", "adamw", "muon"\)/);
+  assert.match(
+    help,
+    /--optimizer <name> optimizer \(muon: .*\) \(default sgd\) \(choices: "sgd", "adam", "adamw", "muon"\)/,
+  );
   assert.match(help, /--round-epochs <n> alias of -e, --epochs/);
   for (const [k, o] of Object.entries(TRAIN_OPTIONS))
     if (typeof o.default === "number") assert.ok(help.includes(`(default ${o.default})`), `${k} shows its default`);

@@ -7,18 +7,13 @@
  * defined on 8-bit values (LE, FFX) read a float value as the byte round(255·x) (clamped to 0…255), so on float32
  * images they are exact only for values on the 1/255 grid, as a decoded photo is.
  */
-import { CipherError, type ImageDims } from "../block.ts";
+import { CipherError, checkDims, type ImageDims } from "../block.ts";
+import type { BlockGrid } from "../scramble.ts";
 
 export type Pixels = Float32Array | Uint8Array;
 
 /** Image geometry for block-wise schemes. */
-export interface BlockGeometry {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  k: number;
-  layout: "CHW" | "HWC";
+export interface BlockGeometry extends BlockGrid {
   /** Blocks per column and per row of the grid. */
   gh: number;
   gw: number;
@@ -33,40 +28,8 @@ export function blockGeometry(
   dims: ImageDims,
   key: { blockSize: number; channels: number },
 ): BlockGeometry {
-  const n = dims.n ?? 1;
-  for (const [name, v] of [
-    ["n", n],
-    ["c", dims.c],
-    ["h", dims.h],
-    ["w", dims.w],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 1)
-      throw new CipherError(`${fn}: dims.${name} must be a positive integer, got ${String(v)}`);
-  }
-  if (dims.layout !== "CHW" && dims.layout !== "HWC")
-    throw new CipherError(`${fn}: dims.layout must be "CHW" or "HWC", got ${JSON.stringify(dims.layout)}`);
-  if (dims.c !== key.channels)
-    throw new CipherError(`${fn}: the images have ${dims.c} channels but the key has ${key.channels}`);
-  const k = key.blockSize;
-  if (dims.h % k !== 0 || dims.w % k !== 0)
-    throw new CipherError(
-      `${fn}: image size ${dims.h}×${dims.w} (H×W) is not a multiple of the block size ${k}; pad with padToBlockMultiple()`,
-    );
-  if (length !== n * dims.c * dims.h * dims.w)
-    throw new CipherError(
-      `${fn}: data has ${length} elements, dims ${n}×${dims.c}×${dims.h}×${dims.w} need more or fewer`,
-    );
-  return {
-    n,
-    c: dims.c,
-    h: dims.h,
-    w: dims.w,
-    k,
-    layout: dims.layout,
-    gh: dims.h / k,
-    gw: dims.w / k,
-    d: k * k * dims.c,
-  };
+  const { n, c, h, w, k, layout } = checkDims(fn, length, dims, key);
+  return { n, c, h, w, k, layout, gh: h / k, gw: w / k, d: k * k * c };
 }
 
 /** Element offsets of every value of block (by, bx) of image `img`, in block-vector order. */
@@ -141,13 +104,6 @@ export function shuffledIndices(m: number, nextInt: (bound: number) => number): 
     p[j] = t;
   }
   return p;
-}
-
-/** inv[p[j]] = j. */
-export function invertPermutation(p: ArrayLike<number>): Int32Array {
-  const inv = new Int32Array(p.length);
-  for (let j = 0; j < p.length; j++) inv[p[j]] = j;
-  return inv;
 }
 
 /** log₂(m!) (for key-space sizes). */

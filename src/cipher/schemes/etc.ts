@@ -16,12 +16,11 @@
  * order (Fisher–Yates of C) from tag "etcB". Key space for m = gh·gw blocks: log₂(m!) + m·(3 + 1 + log₂(C!)) bits.
  */
 import type { ImageDims } from "../block.ts";
-import { permuteBlocks } from "../scramble.ts";
+import { inversePermutation, permuteBlocks } from "../scramble.ts";
 import {
   type BlockGeometry,
   blockGeometry,
   fullScale,
-  invertPermutation,
   log2Factorial,
   mapBlocks,
   type Pixels,
@@ -127,7 +126,7 @@ export function applyEtc<T extends Pixels>(
     },
     out,
   );
-  return permuteBlocks(dst, dst, grid, invertPermutation(p.perm));
+  return permuteBlocks(dst, dst, grid, inversePermutation(p.perm));
 }
 
 function paramsFor(key: SchemeKey, dims: ImageDims): EtcParams {

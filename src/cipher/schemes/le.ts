@@ -14,11 +14,11 @@
  * Derivation: ord is a Fisher–Yates shuffle from the key's stream tag "leKO". Key space: log₂((2d)!) bits.
  */
 import type { ImageDims } from "../block.ts";
+import { inversePermutation } from "../scramble.ts";
 import {
   blockGeometry,
   fromByte,
   fullScale,
-  invertPermutation,
   log2Factorial,
   mapBlocks,
   type Pixels,
@@ -53,7 +53,7 @@ export function applyLe<T extends Pixels>(
   const d = g.d;
   if (p.ord.length !== 2 * d) throw new Error(`le: a permutation of ${p.ord.length} nibbles for blocks of ${d} values`);
   const rev = Uint8Array.from(p.ord, (o) => (o > d ? 1 : 0));
-  const ord = direction === "encrypt" ? p.ord : invertPermutation(p.ord);
+  const ord = direction === "encrypt" ? p.ord : inversePermutation(p.ord);
   const full = fullScale(data);
   const u = new Int32Array(2 * d);
   const t = new Int32Array(2 * d);

@@ -85,7 +85,8 @@ export async function schemeKeyFromJson(text: string, source = "key JSON"): Prom
     throw new KeyError(`${source}: scheme ${JSON.stringify(scheme)} is not one of ${SCHEME_NAMES.join(", ")}`);
   if (SEEDED_SCHEMES.includes(scheme as SeededSchemeName)) return seededKeyFromObject(obj, source);
   const key = await keyFromJson(text, source);
-  if (schemeOf(key) !== scheme)
+  // A file without "scheme" (every key written before schemes existed) is whichever Hill scheme its own fields say.
+  if (obj.scheme !== undefined && schemeOf(key) !== scheme)
     throw new KeyError(
       `${source}: scheme is "${scheme}" but the key ${key.scramble ? "has" : "has no"} block scrambling (its scheme is ${schemeOf(key)})`,
     );

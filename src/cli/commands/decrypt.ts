@@ -35,7 +35,10 @@ function enclosingStore(dir: string): string | null {
  */
 function checkDecryptKey(dir: string, meta: StoreMeta, key: SchemeKey | null): void {
   const sk = meta.key;
-  if (!sk || !key) return checkStoreKey(dir, meta, key);
+  if (!sk || !key) {
+    checkStoreKey(dir, meta, key);
+    return;
+  }
   if (key.fingerprint === sk.fingerprint) return;
   const storeScheme = sk.scheme ?? (sk.scrambled ? "hill-scramble" : "hill");
   for (const [what, s, k] of [

@@ -57,7 +57,7 @@ export function keygenCommand(): Command {
       const kind = "mode" in key ? `${key.mode} key` : "key";
       process.stdout.write(
         `wrote ${o.out}: ${schemeOf(key)} ${kind}, k=${key.blockSize}, ${key.channels} channels, ` +
-          `fingerprint ${key.fingerprint.slice(0, 16)}\n`,
+          `${scheme === "hill-scramble" ? "block scrambling, " : ""}fingerprint ${key.fingerprint.slice(0, 16)}\n`,
       );
     });
 }
