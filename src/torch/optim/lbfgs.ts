@@ -146,6 +146,62 @@ interface LineSearchResult {
   evals: number;
 }
 
+/** The limited memory of correction pairs (y = Δgradient, s = step, ro = 1 / (y·s)) and the initial Hessian scale. */
+interface Memory {
+  oldDirs: Tensor[];
+  oldStps: Tensor[];
+  ro: number[];
+  hDiag: number;
+}
+
+/**
+ * The L-BFGS descent direction d = −H·g: adds the last step's correction pair to the memory (when its curvature
+ * y·s is positive; the oldest pair goes when the memory is full, freed by `drop`), then runs the two-loop recursion.
+ * `memory` is updated in place; `s` (the last step, d·t) is kept by the memory or freed.
+ */
+function lbfgsDirection(
+  flatGrad: Tensor,
+  prevFlatGrad: Tensor,
+  s: Tensor,
+  memory: Memory,
+  historySize: number,
+  drop: (t: Tensor | undefined) => void,
+): Tensor {
+  const { oldDirs, oldStps, ro } = memory;
+  const y = flatGrad.sub(prevFlatGrad);
+  const ys = dot(y, s);
+  if (ys > 1e-10) {
+    if (oldDirs.length === historySize) {
+      // shift the history by one (limited memory)
+      drop(oldDirs.shift());
+      drop(oldStps.shift());
+      ro.shift();
+    }
+    oldDirs.push(y);
+    oldStps.push(s);
+    ro.push(1 / ys);
+    memory.hDiag = ys / dot(y, y);
+  } else {
+    y.dispose();
+    s.dispose();
+  }
+  // the two-loop recursion: d = −H·g with the L-BFGS inverse Hessian H
+  const numOld = oldDirs.length;
+  const al = new Array<number>(numOld);
+  const q = flatGrad.neg();
+  for (let i = numOld - 1; i >= 0; i--) {
+    al[i] = dot(oldStps[i], q) * ro[i];
+    q.add_(oldDirs[i], -al[i]);
+  }
+  const r = q.mul(memory.hDiag);
+  q.dispose();
+  for (let i = 0; i < numOld; i++) {
+    const beI = dot(oldDirs[i], r) * ro[i];
+    r.add_(oldStps[i], al[i] - beI);
+  }
+  return r;
+}
+
 /**
  * L-BFGS, heavily inspired by minFunc, with PyTorch's exact iteration (one parameter group only). Each step() runs
  * up to maxIter iterations, calling the closure at each trial point; the state carries across step() calls.
@@ -251,40 +307,9 @@ export class LBFGS extends Optimizer<LBFGSOptions> {
         hDiag = 1;
       } else {
         if (!d || !prevFlatGrad) throw new Error("LBFGS: the state lost its direction (was it disposed?)");
-        // update the memory with y = Δgradient, s = the last step
-        const y = flatGrad.sub(prevFlatGrad);
-        const s = d.mul(t);
-        const ys = dot(y, s);
-        if (ys > 1e-10) {
-          if (oldDirs.length === historySize) {
-            // shift the history by one (limited memory)
-            drop(oldDirs.shift());
-            drop(oldStps.shift());
-            ro.shift();
-          }
-          oldDirs.push(y);
-          oldStps.push(s);
-          ro.push(1 / ys);
-          hDiag = ys / dot(y, y);
-        } else {
-          y.dispose();
-          s.dispose();
-        }
-        // the two-loop recursion: d = −H·g with the L-BFGS inverse Hessian H
-        const numOld = oldDirs.length;
-        const al = new Array<number>(numOld);
-        const q = flatGrad.neg();
-        for (let i = numOld - 1; i >= 0; i--) {
-          al[i] = dot(oldStps[i], q) * ro[i];
-          q.add_(oldDirs[i], -al[i]);
-        }
-        const r = q.mul(hDiag);
-        q.dispose();
-        for (let i = 0; i < numOld; i++) {
-          const beI = dot(oldDirs[i], r) * ro[i];
-          r.add_(oldStps[i], al[i] - beI);
-        }
-        dir = r;
+        const memory = { oldDirs, oldStps, ro, hDiag };
+        dir = lbfgsDirection(flatGrad, prevFlatGrad, d.mul(t), memory, historySize, drop);
+        hDiag = memory.hDiag;
       }
       drop(d);
       d = dir;
