@@ -65,10 +65,12 @@ function headProblem(m: Record<string, any>, version: number): string | null {
     if (!isObj(k)) return `key is ${json(k)}, neither null (plain) nor a key's identity`;
     if (!isHex64(k.fingerprint)) return `key.fingerprint is ${json(k.fingerprint)}, not 64 lowercase hex digits`;
     if (k.scheme !== undefined) {
-      // A seeded scheme's key: the scheme names it, it has no Hill kind or scrambling flag.
+      // A seeded scheme's key: its kind (mode) is the scheme's name (absent in stores written before it was
+      // recorded); it has no scrambling flag.
       if (!SEEDED_SCHEMES.includes(k.scheme))
         return `key.scheme is ${json(k.scheme)}, not one of ${SEEDED_SCHEMES.join(", ")} (absent for a Hill key)`;
-      if (k.mode !== undefined) return `key.mode is ${json(k.mode)}, but a ${k.scheme} key has none`;
+      if (k.mode !== undefined && k.mode !== k.scheme)
+        return `key.mode is ${json(k.mode)}, but a ${k.scheme} key's kind is "${k.scheme}"`;
       if (k.scrambled !== undefined) return `key.scrambled is ${json(k.scrambled)}, but a ${k.scheme} key has none`;
     } else if (!KEY_MODES.includes(k.mode)) return `key.mode is ${json(k.mode)}, not one of ${KEY_MODES.join(", ")}`;
     if (!isInt(k.blockSize, 1)) return `key.blockSize is ${json(k.blockSize)}, not a positive integer`;

@@ -27,8 +27,8 @@ export const STORE_VERSION = 1;
 
 export interface StoreKeyInfo {
   fingerprint: string;
-  /** The Hill key's kind; absent for the seeded schemes, which have none. */
-  mode?: KeyMode;
+  /** The key's kind: the Hill key's mode, or the seeded scheme's name (stores written before it was recorded lack it). */
+  mode?: KeyMode | SeededSchemeName;
   /** The key's scheme (src/cipher/schemes) when it is not a Hill cipher; absent means hill or hill-scramble. */
   scheme?: SeededSchemeName;
   blockSize: number;
@@ -98,7 +98,13 @@ export interface StoreMeta {
 export function keyInfo(key: SchemeKey | null): StoreKeyInfo | null {
   if (!key) return null;
   if (!isHillKey(key))
-    return { fingerprint: key.fingerprint, scheme: key.scheme, blockSize: key.blockSize, channels: key.channels };
+    return {
+      fingerprint: key.fingerprint,
+      mode: key.scheme,
+      scheme: key.scheme,
+      blockSize: key.blockSize,
+      channels: key.channels,
+    };
   const info: StoreKeyInfo = {
     fingerprint: key.fingerprint,
     mode: key.mode,

@@ -40,7 +40,11 @@ for (const scheme of ["pixel-shuffle-np", "le", "etc", "ffx"]) {
     assert.equal(r.status, 0, r.stderr);
     const meta = readMeta(store);
     assert.equal(meta.key?.scheme, scheme);
-    assert.equal(meta.key?.mode, undefined);
+    // The key's kind is the scheme's name, so tools that show a store's kind (inspect, serve) name what it holds.
+    assert.equal(meta.key?.mode, scheme);
+    r = cli("inspect", store, "--json");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).key.mode, scheme);
     assert.equal(meta.key?.fingerprint, JSON.parse(readFileSync(key, "utf8")).fingerprint);
     // The stored values are ciphertexts on the byte grid, not the plain pixels.
     const x = Store.open(store).readShard(0).x;
@@ -78,5 +82,9 @@ test("a store whose meta.json names an unknown scheme is refused naming the fiel
   meta.key.scheme = "le";
   meta.key.mode = "uniform";
   writeFileSync(p, JSON.stringify(meta));
-  assert.throws(() => readMeta(store), /key\.mode is "uniform", but a le key has none/);
+  assert.throws(() => readMeta(store), /key\.mode is "uniform", but a le key's kind is "le"/);
+  // Stores written before the kind was recorded (no key.mode) still load.
+  delete meta.key.mode;
+  writeFileSync(p, JSON.stringify(meta));
+  assert.equal(readMeta(store).key?.scheme, "le");
 });
