@@ -4,7 +4,7 @@
  * by the worker pool, a few in flight per worker; their tar parts are Blobs (kept by the browser's blob store, which
  * spills to disk), assembled in order at the end, so the page holds file handles and labels, not pixels.
  */
-import type { CipherKey } from "../src/cipher/index.ts";
+import { isHillKey, type SchemeKey } from "../src/cipher/schemes/index.ts";
 import type { WorkerPool } from "./pool.ts";
 import type { DecodeOptions } from "./preprocess.ts";
 import { tarEnd, tarMember } from "./tar.ts";
@@ -34,6 +34,17 @@ export interface ExportResult {
   timing: { decode: number; encrypt: number; pack: number };
 }
 
+/**
+ * The key's identity as the manifest states it (never its values or seed), as the store's meta.json says it: a Hill
+ * key's mode and `scrambled` only for a key that scrambles block positions (without it the manifest is byte for byte
+ * what pages before the flag wrote); a seeded scheme's key its name as both scheme and mode.
+ */
+export function manifestKey(key: SchemeKey): Record<string, unknown> {
+  const { fingerprint, blockSize, channels } = key;
+  if (!isHillKey(key)) return { fingerprint, mode: key.scheme, scheme: key.scheme, blockSize, channels };
+  return { fingerprint, mode: key.mode, blockSize, channels, ...(key.scramble ? { scrambled: true } : {}) };
+}
+
 function expect<T extends WorkerReply["type"]>(r: WorkerReply, type: T): Extract<WorkerReply, { type: T }> {
   if (r.type === "error") throw new Error(r.message);
   if (r.type !== type) throw new Error(`worker answered ${r.type}, expected ${type}`);
@@ -42,7 +53,7 @@ function expect<T extends WorkerReply["type"]>(r: WorkerReply, type: T): Extract
 
 export async function exportDataset(
   pool: WorkerPool,
-  key: CipherKey,
+  key: SchemeKey,
   items: ExportItem[],
   o: ExportOptions,
 ): Promise<ExportResult> {
@@ -98,15 +109,7 @@ export async function exportDataset(
     version: 1,
     layout: "study",
     split: o.split,
-    // `scrambled` only for a key that scrambles block positions (never its seed), as the store's meta.json says it;
-    // without it the manifest is byte for byte what pages before the flag wrote.
-    key: {
-      fingerprint: key.fingerprint,
-      mode: key.mode,
-      blockSize: key.blockSize,
-      channels: key.channels,
-      ...(key.scramble ? { scrambled: true } : {}),
-    },
+    key: manifestKey(key),
     classes: o.classes,
     shape,
     decode: o.decode,

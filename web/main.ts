@@ -1,9 +1,19 @@
 /**
  * The client page: key (generate / load / download), dataset export, and classification through `ercnn serve`.
  * Encryption and image decoding run in a Web Worker (worker.ts); this file is the UI. The key stays in this page and
- * its worker: requests carry ciphertexts and the key's fingerprint only.
+ * its worker: requests carry ciphertexts and the key's fingerprint only. A key of any scheme (src/cipher/schemes)
+ * encrypts, exports and classifies with that scheme; the key panel says which.
  */
-import { type CipherKey, type KeyMode, keyToJson, shortFingerprint } from "../src/cipher/index.ts";
+import { type KeyMode, shortFingerprint } from "../src/cipher/index.ts";
+import {
+  isHillKey,
+  SCHEMES,
+  type SchemeKey,
+  type SchemeName,
+  schemeByName,
+  schemeKeyToJson,
+  schemeOf,
+} from "../src/cipher/schemes/index.ts";
 import { exportDataset } from "./export.ts";
 import { fmtRate, fmtSeconds } from "./format.ts";
 import { classify, type ModelInfo, modelInfo, repositoryIndex, serverMetadata, type TopClass } from "./oip.ts";
@@ -18,30 +28,41 @@ const IMAGE = /\.(jpe?g|png|webp)$/i;
 const pool = new WorkerPool();
 
 // ---------- key ----------
-let key: CipherKey | null = null;
+let key: SchemeKey | null = null;
 
-function setKey(k: CipherKey, how: string): void {
+/** How the panel names a key: its scheme (and the Hill key's kind). */
+function keyDescription(k: SchemeKey): string {
+  const scheme = schemeOf(k);
+  const title = schemeByName(scheme).title;
+  return isHillKey(k) ? `${scheme} (${title}), ${k.mode} key` : `${scheme} (${title}) key`;
+}
+
+function setKey(k: SchemeKey, how: string): void {
   key = k;
   pool.broadcast({ type: "key", key: k } satisfies WorkerRequest);
   const s = $("key-status");
   s.className = "status ok";
   s.innerHTML = "";
-  s.append(
-    `${how}: ${k.mode} key, k = ${k.blockSize}, ${k.channels} channels${k.scramble ? ", block scrambling" : ""}, fingerprint `,
-  );
+  const scheme = document.createElement("strong");
+  scheme.id = "key-scheme";
+  scheme.dataset.scheme = schemeOf(k);
+  scheme.textContent = keyDescription(k);
+  s.append(`${how}: scheme `, scheme, `, k = ${k.blockSize}, ${k.channels} channels, fingerprint `);
   const code = document.createElement("code");
   code.id = "key-fingerprint";
   code.textContent = shortFingerprint(k);
   s.append(code);
   $<HTMLButtonElement>("key-download").disabled = false;
   $<HTMLInputElement>("key-k").value = String(k.blockSize);
-  $<HTMLSelectElement>("key-mode").value = k.mode;
+  $<HTMLSelectElement>("key-scheme-select").value = schemeOf(k);
+  if (isHillKey(k)) $<HTMLSelectElement>("key-mode").value = k.mode;
+  updateModeSelect();
   updateDataButton();
   checkKeyAgainstModel();
 }
 
 /** The key a worker made or parsed, or its error. */
-function keyOf(r: WorkerReply): CipherKey {
+function keyOf(r: WorkerReply): SchemeKey {
   if (r.type === "error") throw new Error(r.message);
   if (r.type !== "newkey") throw new Error(`worker answered ${r.type}`);
   return r.key;
@@ -53,13 +74,31 @@ function keyError(msg: string): void {
   s.textContent = msg;
 }
 
+// The scheme choices are the registry's (SCHEMES), in its order; the study's Hill cipher first and selected.
+$<HTMLSelectElement>("key-scheme-select").replaceChildren(
+  ...SCHEMES.map((sc) => {
+    const o = document.createElement("option");
+    o.value = sc.name;
+    o.textContent = `${sc.name}: ${sc.title}`;
+    return o;
+  }),
+);
+
+/** The Hill kinds apply to the Hill schemes only. */
+function updateModeSelect(): void {
+  const scheme = $<HTMLSelectElement>("key-scheme-select").value;
+  $<HTMLSelectElement>("key-mode").disabled = scheme !== "hill" && scheme !== "hill-scramble";
+}
+$("key-scheme-select").addEventListener("change", updateModeSelect);
+
 $("key-generate").addEventListener("click", async () => {
   const k = Number($<HTMLInputElement>("key-k").value);
   const mode = $<HTMLSelectElement>("key-mode").value as KeyMode;
+  const scheme = $<HTMLSelectElement>("key-scheme-select").value as SchemeName;
   if (!Number.isInteger(k) || k < 1 || k > 32) return keyError("Block size k must be a whole number from 1 to 32.");
   $("key-status").textContent = "Generating…";
   try {
-    setKey(keyOf(await pool.run({ type: "keygen", mode, blockSize: k })), "New key");
+    setKey(keyOf(await pool.run({ type: "keygen", scheme, mode, blockSize: k })), "New key");
   } catch (e) {
     keyError((e as Error).message);
   }
@@ -91,7 +130,7 @@ function download(blob: Blob, name: string): void {
 
 $("key-download").addEventListener("click", () => {
   if (!key) return;
-  download(new Blob([keyToJson(key)], { type: "application/json" }), `ercnn-key-${shortFingerprint(key)}.json`);
+  download(new Blob([schemeKeyToJson(key)], { type: "application/json" }), `ercnn-key-${shortFingerprint(key)}.json`);
 });
 
 // ---------- dataset export ----------

@@ -1,10 +1,12 @@
 /**
  * The page's Web Worker: decodes images (createImageBitmap + OffscreenCanvas), brings them to the model's input
- * (preprocess.ts), encrypts them with the key the page handed over (src/cipher, WebAssembly SIMD when available),
+ * (preprocess.ts), encrypts them with the key the page handed over, in that key's scheme (src/cipher/schemes, as
+ * `ercnn encrypt` does through src/data/store-cipher.ts; WebAssembly SIMD for the Hill cipher when available),
  * and writes dataset exports as a tar Blob built chunk by chunk (Blob parts live in the browser's blob store, which
  * spills to disk, not in this worker's heap). Nothing here touches the network.
  */
-import { type CipherKey, generateKey, isNpy, type KeyMode, keyFromJson, keyFromNpy } from "../src/cipher/index.ts";
+import { isNpy, type KeyMode, keyFromNpy } from "../src/cipher/index.ts";
+import { generateSchemeKey, type SchemeKey, type SchemeName, schemeKeyFromJson } from "../src/cipher/schemes/index.ts";
 import { writeNpy } from "../src/core/npy.ts";
 import { encryptStoreValues } from "../src/data/store-cipher.ts";
 import { type DecodeOptions, preprocess, type RgbImage, rgbaToRgb, toChwUnit } from "./preprocess.ts";
@@ -45,13 +47,16 @@ export interface ChunkRequest {
   skipBad: boolean;
 }
 
-/** Key generation and key-file parsing (condition numbers of k²×k² matrices: seconds at k = 16, off the page). */
+/**
+ * Key generation and key-file parsing for any scheme (condition numbers of k²×k² matrices: seconds at k = 16, off
+ * the page). `mode` applies to the Hill schemes only.
+ */
 export type KeyRequest =
-  | { type: "keygen"; id: number; mode: KeyMode; blockSize: number }
+  | { type: "keygen"; id: number; scheme: SchemeName; mode: KeyMode; blockSize: number }
   | { type: "keyfile"; id: number; bytes: Uint8Array; name: string; npyMode: KeyMode };
 
 export type WorkerRequest =
-  | { type: "key"; key: CipherKey | null }
+  | { type: "key"; key: SchemeKey | null }
   | KeyRequest
   | EncryptRequest
   | ProbeRequest
@@ -70,7 +75,7 @@ export interface EncryptedImage {
 export type WorkerReply =
   | { type: "encrypted"; id: number; images: EncryptedImage[]; errors: { name: string; reason: string }[] }
   | { type: "shape"; id: number; shape: [number, number, number] }
-  | { type: "newkey"; id: number; key: CipherKey }
+  | { type: "newkey"; id: number; key: SchemeKey }
   | {
       type: "chunk";
       id: number;
@@ -84,7 +89,7 @@ export type WorkerReply =
     }
   | { type: "error"; id: number; message: string };
 
-let key: CipherKey | null = null;
+let key: SchemeKey | null = null;
 
 export async function decodeFile(file: Blob, name: string): Promise<RgbImage> {
   let bmp: ImageBitmap;
@@ -229,12 +234,20 @@ async function onChunk(r: ChunkRequest): Promise<WorkerReply> {
 }
 
 async function onKey(m: KeyRequest): Promise<WorkerReply> {
-  // generateKey without a seed draws from crypto.getRandomValues (the system CSPRNG), as `ercnn keygen` does.
-  if (m.type === "keygen")
-    return { type: "newkey", id: m.id, key: await generateKey({ mode: m.mode, blockSize: m.blockSize }) };
+  // Without a seed, keys are drawn from crypto.getRandomValues (the system CSPRNG), as `ercnn keygen` does.
+  if (m.type === "keygen") {
+    const hill = m.scheme === "hill" || m.scheme === "hill-scramble";
+    const key = await generateSchemeKey({
+      scheme: m.scheme,
+      blockSize: m.blockSize,
+      ...(hill ? { mode: m.mode } : {}),
+    });
+    return { type: "newkey", id: m.id, key };
+  }
+  // A .npy key is the study's Hill key; a JSON key file may be of any scheme (a file without "scheme" is Hill).
   const key = isNpy(m.bytes)
     ? await keyFromNpy(m.bytes, m.name, { mode: m.npyMode })
-    : await keyFromJson(new TextDecoder().decode(m.bytes), m.name);
+    : await schemeKeyFromJson(new TextDecoder().decode(m.bytes), m.name);
   return { type: "newkey", id: m.id, key };
 }
 

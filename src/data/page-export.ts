@@ -2,7 +2,8 @@
  * Archives written by the client page (web/, "Encrypt a dataset"): the study's layout in a plain tar
  * (`{i}.npy` H×W×3 float32 store values, `train_label.txt`/`test_label.txt` lines `{i}.npy {label}`) plus
  * `ercnn-export.json`, which names the classes and the identity of the key (fingerprint, mode, block size, and
- * `scrambled: true` when the key scrambles block positions; never its values or seed). `ercnn encrypt EXPORT.tar -o STORE` imports it as an encrypted store; the provider who runs that has no key,
+ * `scrambled: true` when the key scrambles block positions, or `scheme` and `mode` both the scheme's name for a seeded
+ * scheme's key (src/cipher/schemes); never its values or seed). `ercnn encrypt EXPORT.tar -o STORE` imports it as an encrypted store; the provider who runs that has no key,
  * so the store's key identity comes from the manifest (`declaredKey`), and a `--key` given anyway must match it.
  */
 import { basename } from "node:path";
@@ -14,6 +15,8 @@ import {
   SCRAMBLE_SCHEME,
   type ScrambleSpec,
 } from "../cipher/index.ts";
+import type { SchemeKey } from "../cipher/schemes/index.ts";
+import { SEEDED_SCHEMES, type SeededKey, type SeededSchemeName } from "../cipher/schemes/seeded-key.ts";
 import { archiveRoot, isArchive, readTarMembers, unpackArchive } from "./archive.ts";
 import { DataError } from "./errors.ts";
 import { classListProblem } from "./names.ts";
@@ -29,7 +32,16 @@ export interface PageExportManifest {
   layout: "study";
   split: "train" | "test";
   /** `scrambled` is written (true) only for a key with block scrambling; older pages never write it. */
-  key: { fingerprint: string; mode: KeyMode; blockSize: number; channels: number; scrambled?: boolean };
+  key: {
+    fingerprint: string;
+    /** The Hill key's mode, or the seeded scheme's name (then equal to `scheme`). */
+    mode: KeyMode | SeededSchemeName;
+    /** Present for a seeded scheme's key only; absent means a Hill key. */
+    scheme?: SeededSchemeName;
+    blockSize: number;
+    channels: number;
+    scrambled?: boolean;
+  };
   classes: string[];
   shape: [number, number, number];
   decode: { resize?: number; crop?: number };
@@ -58,7 +70,13 @@ export function parsePageManifest(bytes: Uint8Array, file: string): PageExportMa
   const k = m.key as PageExportManifest["key"] | undefined;
   if (!k || typeof k.fingerprint !== "string" || !/^[0-9a-f]{64}$/.test(k.fingerprint))
     throw bad(file, "field key.fingerprint must be 64 lowercase hex digits");
-  if (!KEY_MODES.includes(k.mode)) throw bad(file, `field key.mode must be one of ${KEY_MODES.join(", ")}`);
+  if (k.scheme !== undefined) {
+    if (!SEEDED_SCHEMES.includes(k.scheme))
+      throw bad(file, `field key.scheme must be one of ${SEEDED_SCHEMES.join(", ")} (absent for a Hill key)`);
+    if (k.mode !== k.scheme) throw bad(file, `field key.mode must be "${k.scheme}" for a ${k.scheme} key`);
+    if (k.scrambled !== undefined) throw bad(file, `field key.scrambled is for Hill keys, not a ${k.scheme} key`);
+  } else if (!KEY_MODES.includes(k.mode as KeyMode))
+    throw bad(file, `field key.mode must be one of ${KEY_MODES.join(", ")}`);
   if (!posInt(k.blockSize) || k.channels !== 3) throw bad(file, "fields key.blockSize/key.channels are invalid");
   if (k.scrambled !== undefined && typeof k.scrambled !== "boolean")
     throw bad(file, `field key.scrambled must be true or false, not ${JSON.stringify(k.scrambled)}`);
@@ -114,13 +132,25 @@ export async function readPageExport(file: string, manifest: PageExportManifest)
  * `seed` is unknown too: reading it throws, and it is not enumerable either. The study-layout import never encrypts,
  * it only records the key's identity.
  */
-export function declaredKey(m: PageExportManifest, file: string): CipherKey {
+export function declaredKey(m: PageExportManifest, file: string): SchemeKey {
   const unknown = (what: string) => () => {
     throw new KeyError(`${file}: only the key's fingerprint is known (the page export carries no ${what})`);
   };
+  if (m.key.scheme) {
+    const seeded = {
+      version: 1,
+      scheme: m.key.scheme,
+      blockSize: m.key.blockSize,
+      channels: m.key.channels,
+      createdAt: m.createdAt,
+      fingerprint: m.key.fingerprint,
+    } as SeededKey;
+    Object.defineProperty(seeded, "seed", { enumerable: false, get: unknown("key seed") });
+    return seeded;
+  }
   const key = {
     version: 1,
-    mode: m.key.mode,
+    mode: m.key.mode as KeyMode,
     blockSize: m.key.blockSize,
     channels: m.key.channels,
     createdAt: m.createdAt,
@@ -141,13 +171,19 @@ export function declaredKey(m: PageExportManifest, file: string): CipherKey {
  * manifest that says `scrambled` for a key without scrambling is refused; one that omits it for a scrambling key is an
  * export from a page before the flag, and the store takes `scrambled` from the given key.
  */
-export function checkExportKey(m: PageExportManifest, key: CipherKey, file: string): void {
+export function checkExportKey(m: PageExportManifest, key: SchemeKey, file: string): void {
+  const given = "scheme" in key ? key.scheme : "a Hill cipher";
+  if (given !== (m.key.scheme ?? "a Hill cipher"))
+    throw new DataError(
+      `${file} was encrypted with ${m.key.scheme ?? "a Hill cipher"}; the given key ${key.fingerprint.slice(0, 16)} is ${given}`,
+      "KEY_MISMATCH",
+    );
   if (key.fingerprint !== m.key.fingerprint)
     throw new DataError(
       `${file} was encrypted with key ${m.key.fingerprint.slice(0, 16)}, not with the given key ${key.fingerprint.slice(0, 16)}`,
       "KEY_MISMATCH",
     );
-  if (m.key.scrambled && !key.scramble)
+  if (m.key.scrambled && !("scramble" in key && key.scramble))
     throw new DataError(
       `${file}: ${PAGE_EXPORT_MANIFEST} says key.scrambled, but the given key ${key.fingerprint.slice(0, 16)} has no block scrambling`,
       "BAD_EXPORT",

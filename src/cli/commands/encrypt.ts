@@ -101,14 +101,7 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
     throw new DataError("give --key <file> (or --plain for an unencrypted store)", "NO_KEY");
   if (o.key && o.plain) throw new DataError("--key and --plain exclude each other", "BAD_ARGS");
   const key: SchemeKey | null = o.key ? await loadSchemeKey(o.key) : page ? declaredKey(page, input!) : null;
-  if (page && key) {
-    if (!isHillKey(key))
-      throw new DataError(
-        `${input} is a page export of Hill ciphertexts; the key ${o.key} is a ${key.scheme} key`,
-        "KEY_MISMATCH",
-      );
-    checkExportKey(page, key, input!);
-  }
+  if (page && key) checkExportKey(page, key, input!);
   let { source, info, blockSize } = page
     ? {
         source: await readPageExport(input!, page),
