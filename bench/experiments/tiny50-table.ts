@@ -1,0 +1,81 @@
+// The table of bench/experiments/tiny50-record.sh: one row per variant whose run finished, with its plain control,
+// the adaptation output's PSNR and the wall minutes of pretraining and training.
+// Usage: node --import tsx bench/experiments/tiny50-table.ts <OUT of tiny50-record.sh>
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+interface Run {
+  acc: number | null;
+  psnr: number | null;
+  minutes: number | null;
+  rounds: number;
+}
+
+/** A finished run directory's test accuracy, PSNR, wall minutes and rounds (null: not run). */
+export function readRun(dir: string): Run | null {
+  if (!existsSync(join(dir, "final.json"))) return null;
+  const f = JSON.parse(readFileSync(join(dir, "final.json"), "utf8"));
+  const cfg = existsSync(join(dir, "config.json")) ? JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) : {};
+  return {
+    acc: typeof f.testAcc === "number" ? f.testAcc : null,
+    psnr: typeof f.psnr === "number" ? f.psnr : null,
+    minutes: wallMinutes(dir),
+    rounds: cfg.rounds ?? 1,
+  };
+}
+
+function wallMinutes(dir: string): number | null {
+  const p = join(dir, "wall-seconds");
+  return existsSync(p) ? Number(readFileSync(p, "utf8")) / 60 : null;
+}
+
+const pct = (v: number | null | undefined) => (v == null ? "–" : `${(100 * v).toFixed(2)}%`);
+const mins = (v: number | null | undefined) => (v == null ? "–" : v.toFixed(1));
+
+/** The markdown table for the record directory `out`. */
+export function recordTable(out: string): string {
+  const pre = wallMinutes(join(out, "pretrain"));
+  const plain = readRun(join(out, "plain"));
+  const plainScratch = readRun(join(out, "plain-scratch"));
+  const multi = existsSync(join(out, "k8"))
+    ? readdirSync(join(out, "k8"))
+        .filter((n) => /^rounds\d+$/.test(n))
+        .sort()
+    : [];
+  const rows: [string, string, string, Run | null, number | null][] = [
+    ["approach one (pretrained, attack estimate fixed)", "8", "k8/record", plain, pre],
+    ["no pretraining", "8", "k8/scratch", plainScratch, null],
+    ["approach one, k = 16", "16", "k16/record", plain, pre],
+    ...multi.map((n): [string, string, string, Run | null, number | null] => [
+      `multi-round (${n.slice(6)} rounds, adaptation trained)`,
+      "8",
+      `k8/${n}`,
+      plain,
+      pre,
+    ]),
+  ];
+  const lines = [
+    "| variant | k | test accuracy | plain control | adaptation PSNR | pretraining minutes | training minutes |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const [name, k, dir, control, preMin] of rows) {
+    const r = readRun(join(out, dir));
+    if (!r) continue;
+    const psnr = r.psnr == null ? "–" : `${r.psnr.toFixed(2)} dB`;
+    lines.push(
+      `| ${name} | ${k} | ${pct(r.acc)} | ${pct(control?.acc)} | ${psnr} | ${mins(preMin)} | ${mins(r.minutes)} |`,
+    );
+  }
+  if (lines.length === 2 && plain)
+    lines.push(`| plain control only | – | – | ${pct(plain.acc)} | – | ${mins(pre)} | – |`);
+  return lines.join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const out = process.argv[2];
+  if (!out) {
+    process.stderr.write("usage: tiny50-table.ts <record directory>\n");
+    process.exit(2);
+  }
+  process.stdout.write(`\n${recordTable(out)}\n`);
+}
