@@ -3,12 +3,17 @@
 // cross-entropy, backward, Nesterov SGD). ercnn runs NCHW (its only memory format); PyTorch is timed in NCHW and in
 // channels_last and its faster one is the reference. Rounds alternate the sides (PyTorch first in even rounds) so
 // drift on a shared machine hits both; the best round of each counts. Prints ercnn img/s ÷ PyTorch img/s.
+// With --trainer STORE it also times ercnn's own training loop on that store (airbench-trainer-side.ts: the loader,
+// the frozen adaptation, flip + translate, the recipe's optimizer, schedule and Lookahead) at the same batch, in the
+// same rounds, and prints trainer ÷ bare net: the cost of everything around the net.
 // Usage: node --import tsx bench/airbench-throughput.ts [--steps 4] [--warmup 1] [--batch 256] [--threads 2] [--rounds 1]
 //        [--backbone airbench94|airbench95] [--profile] (--profile: time ercnn's forward, backward and step apart)
+//        [--trainer STORE [--recipe airbench94] [--workers 2]] [--no-torch]
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { AIRBENCH94, AIRBENCH95, Airbench } from "../src/models/index.ts";
+import { AIRBENCH94, AIRBENCH94_MUON, AIRBENCH95, Airbench } from "../src/models/index.ts";
 import { F, manualSeed, optim, randint, randn, setNumThreads, type Tensor, tidy } from "../src/torch/index.ts";
+import { TrainerSide } from "./airbench-trainer-side.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -19,13 +24,17 @@ const { values: a } = parseArgs({
     backbone: { type: "string", default: "airbench94" },
     rounds: { type: "string", default: "1" },
     profile: { type: "boolean", default: false },
+    trainer: { type: "string" },
+    recipe: { type: "string", default: "airbench94" },
+    workers: { type: "string", default: "2" },
+    "no-torch": { type: "boolean", default: false },
   },
 });
 const steps = Number(a.steps);
 const warmup = Number(a.warmup);
 const batch = Number(a.batch);
 const threads = Number(a.threads);
-const cfg = a.backbone === "airbench95" ? AIRBENCH95 : AIRBENCH94;
+const cfg = a.backbone === "airbench95" ? AIRBENCH95 : a.backbone === "airbench94_muon" ? AIRBENCH94_MUON : AIRBENCH94;
 
 /** ercnn's images per second, and (with --profile) the seconds per step spent in forward, backward and step. */
 function ours(): { ips: number; split: Record<string, number> } {
@@ -77,30 +86,58 @@ function pytorch(): { contiguous: number; channels_last: number } {
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
 
+const trainer = a.trainer
+  ? await TrainerSide.open({
+      store: a.trainer,
+      recipe: a.recipe!,
+      batch,
+      steps,
+      threads,
+      workers: Number(a.workers),
+    })
+  : null;
 let mine = { ips: 0, split: {} as Record<string, number> };
+let loop = { ips: 0, split: {} as Record<string, number> };
 const ref = { contiguous: 0, channels_last: 0 };
 for (let r = 0; r < Number(a.rounds); r++) {
-  const sides = [() => ours(), () => pytorch()];
-  if (r % 2 === 1) sides.reverse();
-  for (const side of sides) {
-    const got = side();
-    if ("ips" in got) {
+  const sides: Array<() => Promise<void>> = [
+    async () => {
+      const got = ours();
       if (got.ips > mine.ips) mine = got;
-    } else {
+    },
+  ];
+  if (trainer)
+    sides.push(async () => {
+      const got = await trainer.time();
+      if (got.ips > loop.ips) loop = got;
+    });
+  if (!a["no-torch"])
+    sides.push(async () => {
+      const got = pytorch();
       ref.contiguous = Math.max(ref.contiguous, got.contiguous);
       ref.channels_last = Math.max(ref.channels_last, got.channels_last);
-    }
-  }
+    });
+  if (r % 2 === 1) sides.reverse();
+  for (const side of sides) await side();
 }
+await trainer?.close();
 const best = Math.max(ref.contiguous, ref.channels_last);
 const fmt = ref.channels_last >= ref.contiguous ? "channels_last" : "NCHW";
 console.log(
   `${a.backbone}, batch ${batch}, ${threads} threads, ${steps} timed steps after ${warmup} warm-up, best of ${a.rounds} round(s)`,
 );
 console.log(`ercnn (NCHW)            ${mine.ips.toFixed(1)} img/s`);
-console.log(`PyTorch NCHW            ${ref.contiguous.toFixed(1)} img/s`);
-console.log(`PyTorch channels_last   ${ref.channels_last.toFixed(1)} img/s`);
-console.log(`ratio ercnn / PyTorch (${fmt}): ${(mine.ips / best).toFixed(3)}×`);
+if (trainer) {
+  console.log(`ercnn trainer loop      ${loop.ips.toFixed(1)} img/s (${a.recipe}, ${a.workers} loader workers)`);
+  console.log(`  loader wait per step  ${loop.split.loaderWait.toFixed(3)} s`);
+}
+if (!a["no-torch"]) {
+  console.log(`PyTorch NCHW            ${ref.contiguous.toFixed(1)} img/s`);
+  console.log(`PyTorch channels_last   ${ref.channels_last.toFixed(1)} img/s`);
+  console.log(`ratio ercnn / PyTorch (${fmt}): ${(mine.ips / best).toFixed(3)}×`);
+  if (trainer) console.log(`ratio trainer / PyTorch (${fmt}): ${(loop.ips / best).toFixed(3)}×`);
+}
+if (trainer) console.log(`ratio trainer / bare net: ${(loop.ips / mine.ips).toFixed(3)}×`);
 if (a.profile) {
   const s = mine.split;
   console.log(

@@ -11,7 +11,7 @@
 // (see adaptation.ts). `adaptOutput(x)` is that output: the "decrypted" image an eavesdropper would view
 // (un-normalise it for display). `resize` (ImageNet nets on small inputs) is applied after the adaptation, so the
 // adaptation always works on the cipher's block grid.
-import { F, nn, type Tensor } from "../torch/index.ts";
+import { cat, F, nn, type Tensor, tidy } from "../torch/index.ts";
 import { type AdaptAugment, flipCrop, meanOfHalves, type TestTimeAugment, withMirror } from "./adapt-augment.ts";
 import type { Adaptation, AdaptKind } from "./adaptation.ts";
 import { coinFlips, flipTranslate, sixViewMean, sixViews } from "./airbench-augment.ts";
@@ -42,6 +42,13 @@ export class ERModel extends nn.Module {
   tta: TestTimeAugment = "none";
   /** Per-sample mirror bits of the next training batch for "flip-translate" (the trainer's alternating flip). */
   mirrorBits: boolean[] | null = null;
+  /**
+   * In eval mode the backbone sees at most this many images at once: a six-view pass over a 1,024-image batch would
+   * otherwise push 6,144 images through each layer, whose activations (1.6 GB for airbench's first group) run
+   * slower per image than small pieces that stay near the cache. Eval mode has no batch statistics, so the pieces
+   * give the same logits.
+   */
+  evalChunk = 256;
 
   constructor(
     adapt: Adaptation,
@@ -98,12 +105,24 @@ export class ERModel extends nn.Module {
       b = F.interpolate(a, [r, r]);
       if (a !== x) a.dispose();
     }
-    const y = this.backbone.forward(b);
+    const y = this.backboneForward(b);
     if (b !== x) b.dispose();
     if (!mirror && !six) return y;
     const m = six ? sixViewMean(y) : meanOfHalves(y);
     y.dispose();
     return m;
+  }
+
+  /** The backbone on `b`: whole in training mode, in pieces of at most evalChunk images in eval mode. */
+  private backboneForward(b: Tensor): Tensor {
+    const n = b.shape[0];
+    const chunk = Math.max(1, Math.floor(this.evalChunk));
+    if (this.training || n <= chunk) return this.backbone.forward(b);
+    return tidy(() => {
+      const parts: Tensor[] = [];
+      for (let s = 0; s < n; s += chunk) parts.push(this.backbone.forward(b.narrow(0, s, Math.min(chunk, n - s))));
+      return cat(parts, 0);
+    });
   }
 
   /**

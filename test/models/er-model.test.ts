@@ -136,6 +136,33 @@ describe("ER model", () => {
     m.dispose();
   });
 
+  test("eval mode runs the backbone in pieces of evalChunk images with the same logits (six-view TTA included)", () => {
+    manualSeed(3);
+    const m = buildModel({ backbone: "airbench94", blockSize: 4, classes: 10 });
+    m.eval();
+    m.tta = "six-view";
+    const x = randn([5, 3, 32, 32]);
+    const sizes: number[] = [];
+    const forward = m.backbone.forward.bind(m.backbone);
+    m.backbone.forward = (t) => {
+      sizes.push(t.shape[0]);
+      return forward(t);
+    };
+    const whole = tidy(() => noGrad(() => m.forward(x)));
+    assert.deepEqual(sizes, [30]);
+    m.evalChunk = 4; // 30 backbone inputs in 8 pieces, the last one short
+    const pieces = tidy(() => noGrad(() => m.forward(x)));
+    assert.deepEqual(sizes.slice(1), [4, 4, 4, 4, 4, 4, 4, 2]);
+    assert.deepEqual(pieces.shape, [5, 10]);
+    assert.ok(relErr(pieces, whole) < 1e-5, `pieces differ from the whole batch: ${relErr(pieces, whole)}`);
+    // and each image's logits are those of the image alone
+    const alone = tidy(() => noGrad(() => m.forward(x.narrow(0, 3, 1))));
+    const row = pieces.narrow(0, 3, 1);
+    assert.ok(relErr(row, alone) < 1e-5);
+    for (const t of [x, whole, pieces, alone, row]) t.dispose();
+    m.dispose();
+  });
+
   test("key-folded ER model on ciphertext = the backbone on plaintext (loader normalisation included)", async () => {
     const key = await generateKey({ blockSize: 4, seed: "er" });
     const m = buildModel({ backbone: "resnet20", blockSize: 4, classes: 10, keyFolded: key });
