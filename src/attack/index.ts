@@ -37,4 +37,13 @@ export {
   statisticalAttack,
 } from "./statistical-attack.ts";
 export * from "./store.ts";
+export {
+  type DeadLeavesFit,
+  fitDeadLeaves,
+  openReference,
+  SYNTHETIC_IMAGES,
+  SYNTHETIC_REFERENCE,
+  type SyntheticReference,
+  syntheticLines,
+} from "./synthetic-reference.ts";
 export { attackLinalg, TORCH_MIN_N, torchLinalg } from "./torch-linalg.ts";

@@ -9,6 +9,7 @@
 
 import type { ImageDims } from "../cipher/index.ts";
 import { DataError, type Store } from "../data/index.ts";
+import { SyntheticImages } from "../data/synthetic-images.ts";
 import { attackDefaults } from "./defaults.ts";
 import { EnergyMoments } from "./energy-moments.ts";
 import { BlockMoments } from "./moments.ts";
@@ -17,8 +18,27 @@ import {
   type StatisticalAttackResult,
   statisticalAttack,
 } from "./statistical-attack.ts";
+import {
+  type DeadLeavesFit,
+  fitDeadLeaves,
+  isSyntheticReference,
+  SYNTHETIC_IMAGES,
+  type SyntheticReference,
+} from "./synthetic-reference.ts";
 import { attackLinalg } from "./torch-linalg.ts";
 import { addBlockMoments, addEnergyMoments } from "./torch-moments.ts";
+
+/**
+ * What the statistics passes read: a store, or any source of plain images batched like one (SyntheticImages).
+ * `dir` names it in errors.
+ */
+export interface ImageSource {
+  readonly dir: string;
+  readonly shape: [number, number, number];
+  readonly count: number;
+  readonly meta: { readonly key?: unknown };
+  images(o?: { limit?: number }): Iterable<{ x: Float32Array; n: number }>;
+}
 
 export interface StorePassOptions {
   limit?: number;
@@ -28,7 +48,7 @@ export interface StorePassOptions {
 }
 
 /** Block statistics of up to `limit` images of a store, read shard by shard (onProgress gets images done). */
-export function storeBlockMoments(store: Store, blockSize: number, opts: StorePassOptions = {}): BlockMoments {
+export function storeBlockMoments(store: ImageSource, blockSize: number, opts: StorePassOptions = {}): BlockMoments {
   checkTiles(store, blockSize);
   const acc = new BlockMoments(blockSize, store.shape[0]);
   storePass(store, opts, (x, dims) => addBlockMoments(acc, x, dims));
@@ -40,7 +60,7 @@ export function storeBlockMoments(store: Store, blockSize: number, opts: StorePa
  * batch), and their sum: the halves give the attack's noise floor (reliability.ts), the sum its reference.
  */
 export function storeBlockMomentsHalves(
-  store: Store,
+  store: ImageSource,
   blockSize: number,
   opts: StorePassOptions = {},
 ): { all: BlockMoments; halves: [BlockMoments, BlockMoments] } {
@@ -59,13 +79,17 @@ export function storeBlockMomentsHalves(
 }
 
 /** The energy-weighted covariances of the same images, a second pass after `first` (storeBlockMoments). */
-export function storeEnergyMoments(store: Store, first: BlockMoments, opts: StorePassOptions = {}): EnergyMoments {
+export function storeEnergyMoments(
+  store: ImageSource,
+  first: BlockMoments,
+  opts: StorePassOptions = {},
+): EnergyMoments {
   const acc = new EnergyMoments(first);
   storePass(store, opts, (x, dims) => addEnergyMoments(acc, x, dims));
   return acc;
 }
 
-function checkTiles(store: Store, blockSize: number): void {
+function checkTiles(store: ImageSource, blockSize: number): void {
   const [, h, w] = store.shape;
   if (h % blockSize || w % blockSize)
     throw new DataError(
@@ -75,7 +99,11 @@ function checkTiles(store: Store, blockSize: number): void {
 }
 
 /** Hands up to `limit` images of a store to `add`, batch by batch (transformed first when asked). */
-function storePass(store: Store, opts: StorePassOptions, add: (x: Float32Array, dims: ImageDims) => unknown): void {
+function storePass(
+  store: ImageSource,
+  opts: StorePassOptions,
+  add: (x: Float32Array, dims: ImageDims) => unknown,
+): void {
   const [c, h, w] = store.shape;
   const total = Math.min(store.count, opts.limit ?? Number.POSITIVE_INFINITY);
   let done = 0;
@@ -110,10 +138,12 @@ export interface AttackStoreResult extends StatisticalAttackResult {
   images: { cipher: number; reference: number };
   /** Whether the energy-weighted relations were matched too. */
   energy: boolean;
+  /** With a synthetic reference: its model, and the fit's distances where it was fitted (null otherwise). */
+  synthetic: { model: SyntheticImages["model"]; fit: DeadLeavesFit | null } | null;
 }
 
-/** Refuses a pair of stores the attack cannot run on, naming the store and the problem. */
-function checkStores(encrypted: Store, reference: Store): number {
+/** Refuses an encrypted store the attack cannot run on, naming it and the problem; its block size. */
+function checkEncrypted(encrypted: Store): number {
   const key = encrypted.meta.key;
   if (!key) throw new DataError(`store ${encrypted.dir} is not encrypted: nothing to attack`, "NOT_ENCRYPTED");
   if (key.mode === "mod256")
@@ -121,6 +151,11 @@ function checkStores(encrypted: Store, reference: Store): number {
       `store ${encrypted.dir}: a mod256 key is linear only modulo 256; the statistical attack needs a real key`,
       "BAD_KEY_MODE",
     );
+  return key.blockSize;
+}
+
+/** Refuses a reference the attack cannot compare with the encrypted store, naming it and the problem. */
+function checkReference(encrypted: Store, reference: ImageSource): void {
   if (reference.meta.key)
     throw new DataError(`reference store ${reference.dir} is encrypted; give a store of plain images`, "NOT_PLAIN");
   if (reference.shape[0] !== encrypted.shape[0])
@@ -128,18 +163,27 @@ function checkStores(encrypted: Store, reference: Store): number {
       `reference store ${reference.dir} has ${reference.shape[0]} channels, ${encrypted.dir} has ${encrypted.shape[0]}`,
       "SHAPE",
     );
-  return key.blockSize;
 }
 
 /**
  * Estimates the key of an encrypted store from its ciphertexts and a plain reference store's statistics, with the
  * defaults of ATTACK_DEFAULTS for its block size and the linear algebra on libtorch.
  */
-export function attackStore(encrypted: Store, reference: Store, opts: AttackStoreOptions = {}): AttackStoreResult {
-  const k = checkStores(encrypted, reference);
+export function attackStore(
+  encrypted: Store,
+  referenceOrSynthetic: ImageSource | SyntheticReference,
+  opts: AttackStoreOptions = {},
+): AttackStoreResult {
+  const synthetic = isSyntheticReference(referenceOrSynthetic);
+  const k = checkEncrypted(encrypted);
+  if (!synthetic) checkReference(encrypted, referenceOrSynthetic);
   const { limit, transform } = opts;
   const progress = (what: string) => (d: number, t: number) => opts.onProgress?.(what, d, t);
   const cm = storeBlockMoments(encrypted, k, { limit, transform, onProgress: progress("ciphertext statistics") });
+  const made = synthetic
+    ? syntheticSource(referenceOrSynthetic, encrypted.shape, cm, progress("synthetic model fit"))
+    : null;
+  const reference = made?.source ?? (referenceOrSynthetic as ImageSource);
   const pm = storeBlockMomentsHalves(reference, k, { limit, onProgress: progress("reference statistics") });
   const useEnergy = opts.energy ?? attackDefaults(k).energy;
   const energy = useEnergy
@@ -168,5 +212,18 @@ export function attackStore(encrypted: Store, reference: Store, opts: AttackStor
     cipher: Math.min(encrypted.count, limit ?? Infinity),
     reference: Math.min(reference.count, limit ?? Infinity),
   };
-  return { ...r, images, energy: useEnergy };
+  const syntheticReport = made ? { model: made.source.model, fit: made.fit } : null;
+  return { ...r, images, energy: useEnergy, synthetic: syntheticReport };
+}
+
+/** The synthetic reference's images: its model as given, or fitted to the ciphertext statistics `cm`. */
+function syntheticSource(
+  ref: SyntheticReference,
+  shape: [number, number, number],
+  cm: BlockMoments,
+  onProgress: (done: number, total: number) => void,
+): { source: SyntheticImages; fit: DeadLeavesFit | null } {
+  const fit = ref.model ? null : fitDeadLeaves(cm, shape, attackLinalg, { onProgress });
+  const model = ref.model ?? fit!.model;
+  return { source: new SyntheticImages(shape, ref.count ?? SYNTHETIC_IMAGES, model, ref.seed ?? 1), fit };
 }

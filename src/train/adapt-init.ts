@@ -1,7 +1,7 @@
 // Step 3 of training: build the ER model and initialise its adaptation network without the key: PyTorch's default,
 // ZCA whitening of the training ciphertexts' blocks, or the ciphertext-only attack's key estimate folded in.
-import { attackStore } from "../attack/index.ts";
-import { type Normalization, normalizeInPlace, Store } from "../data/index.ts";
+import { attackStore, openReference } from "../attack/index.ts";
+import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
 import { BlockStats, createModel, type ERModel, zcaWhitening } from "../models/index.ts";
 import { fromTypedArray, manualSeed, tidy } from "../torch/index.ts";
 import type { TrainConfig } from "./config.ts";
@@ -43,7 +43,7 @@ export function initialiseAdaptation(model: ERModel, cfg: TrainConfig, data: Run
     log(`adaptation: whitening of ${stats.count} cipher blocks (${seconds()} s)`);
   } else if (cfg.adaptInit === "attack") {
     // the same pipeline and defaults as `ercnn attack` (libtorch linear algebra, ATTACK_DEFAULTS for the block size)
-    const est = attackStore(data.store, Store.open(cfg.reference!));
+    const est = attackStore(data.store, openReference(cfg.reference!));
     model.adapt.setFromKey({ blockSize: data.blockSize, channels: data.store.shape[0], values: est.key }, data.norm);
     log(
       `adaptation: ciphertext-only attack estimate against ${cfg.reference} folded in ` +

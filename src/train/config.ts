@@ -102,7 +102,10 @@ export const TRAIN_OPTIONS = {
     "aligned adaptation init, all key-free: PyTorch default, block whitening of the training ciphertexts, or the " +
       "ciphertext-only attack's key estimate (needs --reference)",
   ),
-  reference: path("--reference <store>", "plain store whose image statistics --adapt-init attack compares with"),
+  reference: path(
+    "--reference <store>",
+    "plain store whose image statistics --adapt-init attack compares with, or 'synthetic' (fitted dead-leaves images)",
+  ),
   blockSize: optionalInteger("--block-size <k>", "adaptation block size (default: the store key's)"),
   pretrained: path(
     "--pretrained <file|name>",

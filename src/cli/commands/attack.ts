@@ -7,7 +7,9 @@ import {
   attackDefaultsTable,
   attackStore,
   type ChannelReport,
+  openReference,
   recoverKey,
+  syntheticLines,
 } from "../../attack/index.ts";
 import {
   attackSignedPermutationStore,
@@ -182,7 +184,7 @@ async function signedPermutationRun(
 /** The ciphertext-only attack (attackStore, the pipeline every caller shares). */
 function ciphertextOnlyEstimate(store: Store, o: AttackOptions): Estimate {
   const progress = progressReporter(o.quiet, createProgress);
-  const r = attackStore(store, Store.open(o.reference!), {
+  const r = attackStore(store, openReference(o.reference!), {
     ...attackTuning(o),
     limit: o.limit,
     onProgress: progress.update,
@@ -191,6 +193,7 @@ function ciphertextOnlyEstimate(store: Store, o: AttackOptions): Estimate {
   const lines = [
     `ciphertext-only attack on ${o.store} (k=${r.blockSize}) in {seconds} s; statistics mismatch per channel: ` +
       r.loss.map((v) => v.toExponential(2)).join(", "),
+    ...syntheticLines(r.synthetic),
     ...channelLines(r.channelReports),
     r.reliable
       ? "estimate: reliable in every channel"
@@ -290,7 +293,11 @@ export function attackCommand(): Command {
         "images in the clear)",
     )
     .argument("<store>", "encrypted store (ercnn encrypt output)")
-    .option("--reference <store>", "store of PLAIN images with natural-image statistics (other classes/photos)")
+    .option(
+      "--reference <store>",
+      "store of PLAIN images with natural-image statistics (other classes/photos), or 'synthetic': seeded " +
+        "dead-leaves images fitted to the ciphertexts (no outside data)",
+    )
     .option(
       "--known-plaintext <store>",
       "plain store of the SAME images in the same order (ercnn encrypt SRC --plain): known pairs → the key",
