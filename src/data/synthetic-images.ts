@@ -146,7 +146,7 @@ export function gaussianKernel(sigma: number): Float64Array {
 }
 
 /** Separable convolution of each H×W plane of `x` with `kernel`, keeping the central (H−2ρ)×(W−2ρ) (valid part). */
-function blurValid(x: Float32Array, c: number, h: number, w: number, kernel: Float64Array): Float32Array {
+export function blurValid(x: Float32Array, c: number, h: number, w: number, kernel: Float64Array): Float32Array {
   const rho = (kernel.length - 1) / 2;
   const [oh, ow] = [h - 2 * rho, w - 2 * rho];
   const rows = new Float64Array(h * ow);
