@@ -13,14 +13,15 @@
 # 3. The plain control: the same pipeline on the plaintexts (no adaptation).
 # Variants (VARIANTS, space-separated; default all four): record, plain, scratch (the ER model and its plain control
 # from scratch: no pretraining, the whitening conv fitted from the adaptation's outputs), k16 (a fresh k = 16 key).
-# ROUNDS=R > 1 adds one multi-round run at the record's budget: R rounds of ⌈14/R⌉ epochs, each round a fresh
+# ROUNDS=R > 1 adds one multi-round run at the record's budget: R rounds of ⌈E/R⌉ epochs (E: the ER epochs), each round a fresh
 # pretrained backbone, the adaptation starting from the attack's estimate and TRAINED (carried across rounds, as the
 # study's multi-round training; kept fixed it could not change between rounds).
 # SMOKE=1: a few hundred images per store and 1 epoch everywhere (proves the pipeline, not the numbers).
+# PRE_EPOCHS, ER_EPOCHS: override the recipes' epochs (5 and 12), e.g. to fit a measured img/s into 60 minutes.
 # Wall minutes are whole `ercnn` calls (the attack, loading and the six-view test included). Keep the machine
 # otherwise idle and note the load printed at the end next to the numbers.
 #
-# Usage: [SMOKE=1] [ROUNDS=3] [VARIANTS="record plain scratch k16"] bash bench/experiments/tiny50-record.sh [OUT]
+# Usage: [SMOKE=1] [ROUNDS=3] [VARIANTS="record plain scratch k16"] [PRE_EPOCHS=5] [ER_EPOCHS=12] bash bench/experiments/tiny50-record.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/tiny50-record}
@@ -30,10 +31,12 @@ VARIANTS=${VARIANTS:-record plain scratch k16}
 ercnn="node bin/ercnn.js"
 mkdir -p "$OUT"
 
-ER_EPOCHS=14 # the tiny50 recipe's
 lim=() pre_lim=() test_lim=() pre_run=() er_run=()
+[ -n "${PRE_EPOCHS:-}" ] && pre_run=(--epochs "$PRE_EPOCHS")
+[ -n "${ER_EPOCHS:-}" ] && er_run=(--epochs "$ER_EPOCHS")
+ER_EPOCHS=${ER_EPOCHS:-12} # the tiny50 recipe's
 if [ "$SMOKE" = 1 ]; then
-  # stratified subsets: 6 images per class to train, 2 per class to test (the attack needs some hundreds of blocks)
+  # seeded subsets: about 6 images per class to train, 2 to test, 6 per pretraining class
   pre_lim=(--limit 900) lim=(--limit 300) test_lim=(--limit 100)
   pre_run=(--epochs 1 --warmup-epochs 0.5 -b 128) er_run=(--epochs 1 --warmup-epochs 0.5 -b 64)
   ER_EPOCHS=1

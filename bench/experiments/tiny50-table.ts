@@ -68,6 +68,12 @@ export function recordTable(out: string): string {
   }
   if (lines.length === 2 && plain)
     lines.push(`| plain control only | – | – | ${pct(plain.acc)} | – | ${mins(pre)} | – |`);
+  const controls = [
+    ["pretrained", plain],
+    ["from scratch", plainScratch],
+  ] as const;
+  const said = controls.filter(([, r]) => r).map(([how, r]) => `${how} ${mins(r?.minutes)}`);
+  if (said.length) lines.push("", `plain control training minutes: ${said.join(", ")}`);
   return lines.join("\n");
 }
 

@@ -191,7 +191,8 @@ describe("the record script's table", () => {
     run("plain", { testAcc: 0.6588 }, 2400);
     run("k8/rounds3", { testAcc: 0.5, psnr: 30 }, 2760, 3);
     const rows = recordTable(out).split("\n");
-    assert.equal(rows.length, 4, rows.join("\n"));
+    assert.equal(rows.length, 6, rows.join("\n"));
+    assert.equal(rows[5], "plain control training minutes: pretrained 40.0");
     assert.equal(
       rows[2],
       "| approach one (pretrained, attack estimate fixed) | 8 | 65.12% | 65.88% | 35.12 dB | 55.0 | 45.0 |",
