@@ -1,0 +1,97 @@
+/**
+ * The provider of the scheme comparison (schemes.ts) as data: which network each scheme is trained with, why, and the
+ * one fixed budget every run gets. Two networks:
+ *  - "aligned": the aligned (per-block linear) adaptation network in front of the dataset's record recipe
+ *    (airbench94 on CIFAR-10). Exact for schemes that apply the same linear (or affine: x ↦ 1 − x is affine) map to
+ *    every aligned block; for the nonlinear block-aligned schemes (le, ffx) it is the same provider, which learns
+ *    what a linear map of each block can.
+ *  - "vit-block": vit_block_tiny, whose patches are the cipher blocks; it absorbs a per-block linear key and any fixed
+ *    permutation of block positions (src/models/vit.ts), so it is the invariant network for block scrambling.
+ *    EtC's per-block rotations/flips, negative–positive bits and colour orders differ from block to block: no
+ *    network of ercnn is invariant to them, and vit_block_tiny absorbs only EtC's scrambling.
+ * Each network also trains on the plain images at the same budget (the plain control).
+ */
+import type { SchemeName } from "../../src/cipher/schemes/index.ts";
+
+export type Network = "aligned" | "vit-block";
+
+export interface Provider {
+  network: Network;
+  /** Why this network, and what it can and cannot absorb of the scheme. */
+  why: string;
+}
+
+export const PROVIDERS: Readonly<Record<SchemeName, Provider>> = {
+  hill: { network: "aligned", why: "one linear map per aligned block: the adaptation absorbs it exactly" },
+  "hill-scramble": {
+    network: "vit-block",
+    why: "blocks moved: vit_block_tiny absorbs the linear block key and the fixed block permutation",
+  },
+  "pixel-shuffle-np": {
+    network: "aligned",
+    why: "one signed permutation + offset per aligned block (affine): the adaptation absorbs it exactly",
+  },
+  le: {
+    network: "aligned",
+    why: "block-aligned but nonlinear in the pixel value: the linear adaptation cannot invert it",
+  },
+  etc: {
+    network: "vit-block",
+    why: "vit_block_tiny absorbs the scrambling only; per-block rotations/NP/colour orders differ block to block",
+  },
+  ffx: { network: "aligned", why: "block-aligned but nonlinear (a keyed byte bijection per block position)" },
+};
+
+/** The fixed budget of every training run (encrypted and plain alike). */
+export interface Budget {
+  /** Training images (the first `train` of the preset's seeded subset). */
+  train: number;
+  /** Test images (accuracy is measured on these). */
+  test: number;
+  epochs: number;
+  batchSize: number;
+}
+
+/** The dataset-specific part: preset, block size, and the `ercnn train` flags of each network. */
+export interface DatasetPlan {
+  preset: "cifar10" | "tiny50";
+  blockSize: number;
+  budget: Budget;
+  /** `ercnn train` flags for a network, or null where the network does not exist for this dataset yet. */
+  trainFlags(network: Network, b: Budget): string[] | null;
+}
+
+/** airbench94's warm-up (2.3 of its 10 epochs), scaled to the budget's epochs. */
+const airbenchWarmup = (b: Budget) => ["--warmup-epochs", String(+(0.23 * b.epochs).toFixed(3))];
+const common = (b: Budget) => ["--epochs", String(b.epochs), "--batch-size", String(b.batchSize), "--seed", "1"];
+
+export const DATASETS: Readonly<Record<string, DatasetPlan>> = {
+  cifar10: {
+    preset: "cifar10",
+    blockSize: 4,
+    // About 2.5 min per run at ~140 img/s (airbench94 on 2 idle cores): 8 runs + 2 Hill attacks ≈ 30 min.
+    budget: { train: 5000, test: 1000, epochs: 4, batchSize: 256 },
+    trainFlags: (net, b) =>
+      net === "aligned"
+        ? ["--recipe", "airbench94", "--adapt", "aligned", "--val-fraction", "0", ...airbenchWarmup(b), ...common(b)]
+        : [
+            ...["--backbone", "vit_block_tiny", "--adapt", "none", "--optimizer", "adamw", "--lr", "0.001"],
+            ...["--weight-decay", "0.05", "--schedule", "cosine"],
+            ...["--warmup-epochs", String(+(0.125 * b.epochs).toFixed(3))],
+            ...["--label-smoothing", "0.1", "--augment", "none", "--normalize", "store", "--val-fraction", "0"],
+            ...common(b),
+          ],
+  },
+  // The k = 8 column: tiny50 (64×64). Hook: the aligned network takes the tiny50 recipe (train/recipes.ts, built by
+  // the tiny50 issue); set its name here once it trains from scratch on encrypted tiny50 at a small budget.
+  // vit_block_tiny takes 32×32 inputs only, so the scrambling schemes have no provider on tiny50 yet.
+  tiny50: {
+    preset: "tiny50",
+    blockSize: 8,
+    budget: { train: 5000, test: 1000, epochs: 4, batchSize: 256 },
+    trainFlags: (net, b) =>
+      net === "aligned"
+        ? ["--recipe", "tiny50", "--adapt", "aligned", "--val-fraction", "0", ...airbenchWarmup(b), ...common(b)]
+        : null,
+  },
+};

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Schemes side by side (issue 29; docs/schemes.md): for each learnable encryption, a fresh key, the same eavesdropper
+# (the attack that applies: PSNR / SSIM / re-identification, ciphertexts read) and the same provider at one fixed
+# budget (bench/experiments/schemes-providers.ts), plus the plain control of each provider network. Writes
+# OUT/table.md, OUT/plot.svg (accuracy vs the eavesdropper's decryption PSNR) and OUT/results.json.
+#
+#   bash bench/experiments/schemes.sh                        # CIFAR-10, k = 4, the fixed budget (≈ 30 min, 2 idle cores)
+#   bash bench/experiments/schemes.sh --limit 200 --epochs 1 --seed smoke   # smoke size: proves the pipeline
+#   bash bench/experiments/schemes.sh --dataset tiny50       # the k = 8 column (hook: see DATASETS.tiny50)
+# Other flags: --schemes hill,le,...  --out DIR (default runs/schemes-DATASET[-limitN])  --pool N  --measured N
+# Needs the CIFAR-10 binaries where `ercnn encrypt --preset cifar10` finds them.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+exec nice node --import tsx bench/experiments/schemes.ts "$@"

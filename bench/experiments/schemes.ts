@@ -1,0 +1,147 @@
+/**
+ * Schemes side by side (issue 29): for each learnable encryption at one block size, a fresh key, the encrypted
+ * training and test stores, the same eavesdropper (schemes-eavesdropper.ts) and the same provider at one fixed budget
+ * (schemes-providers.ts), plus the plain control of each provider network; writes results.json, table.md and
+ * plot.svg (accuracy against the eavesdropper's decryption PSNR) under --out. Usage: bench/experiments/schemes.sh.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { SCHEME_NAMES, type SchemeName } from "../../src/cipher/schemes/index.ts";
+import { writeFileAtomic } from "../../src/core/atomic.ts";
+import { loadSchemeKey } from "../../src/data/scheme-keyfile.ts";
+import { eavesdrop } from "./schemes-eavesdropper.ts";
+import { type Budget, DATASETS, type DatasetPlan, type Network, PROVIDERS } from "./schemes-providers.ts";
+import { type SchemeRow, schemesPlot, schemesTable } from "./schemes-report.ts";
+
+const { values: a } = parseArgs({
+  options: {
+    dataset: { type: "string", default: "cifar10" },
+    out: { type: "string" },
+    schemes: { type: "string", default: SCHEME_NAMES.join(",") },
+    limit: { type: "string" },
+    epochs: { type: "string" },
+    seed: { type: "string" },
+    pool: { type: "string", default: "1000" },
+    measured: { type: "string", default: "200" },
+  },
+});
+const plan: DatasetPlan | undefined = DATASETS[a.dataset!];
+if (!plan) throw new Error(`--dataset ${a.dataset}: not one of ${Object.keys(DATASETS).join(", ")}`);
+/** A flag's positive whole number, or a clear error naming the flag. */
+function count(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} ${v}: give a positive whole number`);
+  return n;
+}
+const limit = count("limit", a.limit);
+const budget: Budget = {
+  ...plan.budget,
+  train: Math.min(plan.budget.train, limit ?? Number.POSITIVE_INFINITY),
+  test: Math.min(plan.budget.test, limit ?? Number.POSITIVE_INFINITY),
+  epochs: count("epochs", a.epochs) ?? plan.budget.epochs,
+};
+// At smoke size, at least 4 steps per epoch (warm-up and schedules need steps).
+budget.batchSize = Math.min(budget.batchSize, Math.max(16, Math.floor(budget.train / 4)));
+const schemes = a.schemes!.split(",") as SchemeName[];
+for (const s of schemes) if (!SCHEME_NAMES.includes(s)) throw new Error(`--schemes: unknown scheme ${s}`);
+const out = a.out ?? join("runs", `schemes-${a.dataset}${limit ? `-limit${limit}` : ""}`);
+mkdirSync(out, { recursive: true });
+// The reference photos of the eavesdropper (plain test images: public photos of the same kind, not the victim's).
+const referenceImages = Math.min(5000, limit ?? 5000);
+
+function ercnn(args: string[], log: string): string {
+  const r = spawnSync(process.execPath, ["bin/ercnn.js", ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+  writeFileSync(log, `$ ercnn ${args.join(" ")}\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`ercnn ${args[0]} failed (exit ${r.status}; ${log}):\n${r.stderr.slice(-2000)}`);
+  return r.stdout;
+}
+
+/** A store of the preset's split, encrypted with `keyFile` or plain; returns the seconds it took. */
+function store(dir: string, split: "train" | "test", n: number, keyFile: string | null): number {
+  const t0 = performance.now();
+  rmSync(dir, { recursive: true, force: true });
+  const keyArgs = keyFile ? ["-k", keyFile] : ["--plain"];
+  ercnn(
+    ["encrypt", "--preset", plan!.preset, "--split", split, "--limit", String(n), ...keyArgs, "-o", dir],
+    `${dir}.log`,
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+/** One provider run at the fixed budget; its test accuracy and wall time from final.json. */
+function train(name: string, network: Network, trainStore: string, testStore: string) {
+  const flags = plan!.trainFlags(network, budget);
+  if (!flags) return { testAcc: null, trainSeconds: null, note: `no ${network} provider for ${a.dataset} yet` };
+  const run = join(out, "runs", name);
+  mkdirSync(join(out, "runs"), { recursive: true });
+  rmSync(run, { recursive: true, force: true });
+  ercnn(["train", trainStore, "--test", testStore, "-o", run, ...flags], `${run}.log`);
+  const f = JSON.parse(readFileSync(join(run, "final.json"), "utf8"));
+  return { testAcc: f.testAcc as number, trainSeconds: f.wallSeconds as number };
+}
+
+async function schemeRow(scheme: SchemeName, reference: string): Promise<SchemeRow> {
+  const dir = join(out, scheme);
+  mkdirSync(dir, { recursive: true });
+  const keyFile = join(dir, "key.json");
+  // A fresh key from the system CSPRNG (or from --seed, for reproducible smoke runs only).
+  const seedArgs = a.seed ? ["--seed", `${a.seed}-${scheme}`] : [];
+  ercnn(
+    ["keygen", "--scheme", scheme, "-b", String(plan!.blockSize), "-f", "-o", keyFile, ...seedArgs],
+    `${dir}/keygen.log`,
+  );
+  const key = await loadSchemeKey(keyFile);
+  const encryptSeconds = store(join(dir, "train"), "train", budget.train, keyFile);
+  store(join(dir, "test"), "test", budget.test, keyFile);
+  const eaves = eavesdrop({
+    scheme,
+    store: join(dir, "train"),
+    keyFile,
+    key,
+    reference,
+    pool: Math.min(count("pool", a.pool)!, budget.train),
+    measured: Math.min(count("measured", a.measured)!, budget.train),
+    auditJson: join(dir, "audit.json"),
+  });
+  const network = PROVIDERS[scheme].network;
+  const t = train(scheme, network, join(dir, "train"), join(dir, "test"));
+  return { scheme, network, fingerprint: key.fingerprint.slice(0, 16), eaves, encryptSeconds, ...t };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const plainTrain = join(out, "plain", "train");
+  const plainTest = join(out, "plain", "test");
+  const reference = join(out, "plain", "reference");
+  mkdirSync(join(out, "plain"), { recursive: true });
+  if (!existsSync(join(plainTrain, "meta.json"))) store(plainTrain, "train", budget.train, null);
+  if (!existsSync(join(plainTest, "meta.json"))) store(plainTest, "test", budget.test, null);
+  if (!existsSync(join(reference, "meta.json"))) store(reference, "test", referenceImages, null);
+  const rows: SchemeRow[] = [];
+  for (const s of schemes) {
+    process.stdout.write(`${s}: key, stores, eavesdropper, provider (${PROVIDERS[s].network})…\n`);
+    rows.push(await schemeRow(s, reference));
+  }
+  const plainAcc: Record<string, number | null> = {};
+  for (const net of new Set(rows.map((r) => r.network as Network))) {
+    process.stdout.write(`plain control (${net})…\n`);
+    const t = train(`plain-${net}`, net, plainTrain, plainTest);
+    plainAcc[net] = t.testAcc;
+    rows.push({ scheme: "(plain)", network: net, fingerprint: null, eaves: null, encryptSeconds: null, ...t });
+  }
+  const title = `${a.dataset}, k = ${plan!.blockSize}: ${budget.train} training images × ${budget.epochs} epoch${budget.epochs === 1 ? "" : "s"}`;
+  const results = { dataset: a.dataset, blockSize: plan!.blockSize, budget, referenceImages, rows, plainAcc };
+  await writeFileAtomic(join(out, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const table = schemesTable(rows, plainAcc);
+  const why = schemes.map((s) => `- \`${s}\` → ${PROVIDERS[s].network}: ${PROVIDERS[s].why}`).join("\n");
+  await writeFileAtomic(join(out, "table.md"), `## ${title}\n\n${table}\n\nProviders:\n${why}\n`);
+  await writeFileAtomic(join(out, "plot.svg"), await schemesPlot(rows, plainAcc, title));
+  process.stdout.write(
+    `${table}\n\nwrote ${out}/table.md, plot.svg, results.json in ${((performance.now() - t0) / 60000).toFixed(1)} min\n`,
+  );
+}
+
+await main();
