@@ -61,7 +61,7 @@ test("each headline number is the rounding of the measurement in its RESULTS.md 
   // k = 4: the range runs from the worst fresh key to the demo's store.
   const k4 = section("Ciphertext-only attack");
   const lo = dB(row(k4, "5,000 CIFAR-10 training images, 3 fresh keys")[3])[0];
-  const hi = dB(row(k4, "the demo's 10,000 CIFAR-10 training images")[3])[0];
+  const hi = dB(row(k4, "the demo's 8,000 CIFAR-10 training images")[3])[0];
   assert.equal(numbers.attackK4, `${Math.floor(lo)}–${Math.round(hi)} dB`);
 
   const big = section("The attack at larger blocks");
