@@ -109,8 +109,10 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
         blockSize: page.key.blockSize,
       }
     : await resolveSource(input, o);
-  if (key && blockSize && key.blockSize !== blockSize)
-    throw new DataError(`preset uses block size k=${blockSize} but the key has k=${key.blockSize}`, "BLOCK_SIZE");
+  // a preset's block size is only its default (the cipher itself refuses blocks that do not tile the images, e.g.
+  // tiny50 at k = 16 is the study's approach-one key size); an exported page's is the key it was made with
+  if (key && blockSize && key.blockSize !== blockSize && page)
+    throw new DataError(`the page uses block size k=${blockSize} but the key has k=${key.blockSize}`, "BLOCK_SIZE");
   if (o.classes)
     source = selectClasses(
       source,
