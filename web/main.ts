@@ -10,6 +10,7 @@ import {
   SCHEMES,
   type SchemeKey,
   type SchemeName,
+  type SchemeStructure,
   schemeByName,
   schemeKeyToJson,
   schemeOf,
@@ -37,6 +38,19 @@ function keyDescription(k: SchemeKey): string {
   return isHillKey(k) ? `${scheme} (${title}), ${k.mode} key` : `${scheme} (${title}) key`;
 }
 
+/** What ercnn's own attacks do to a scheme of this structure (docs/schemes.md, "What is known to leak"). */
+const LEAKS: Record<SchemeStructure, string> = {
+  linear:
+    "ercnn's statistical attack recovers images encrypted with this cipher from ciphertexts and ordinary photos " +
+    "(see below; run ercnn audit on your own images).",
+  "signed-permutation":
+    "ercnn's signed-permutation solver recovers the whole key from about 20 ciphertexts: do not use it for privacy.",
+  "per-block-signed-permutation":
+    "No attack of ercnn applies to this scheme; that is not a proof of safety (attacks on block scrambling are " +
+    "published; docs/schemes.md).",
+  nonlinear: "No attack of ercnn applies to this scheme; that is not a proof of safety (docs/schemes.md).",
+};
+
 function setKey(k: SchemeKey, how: string): void {
   key = k;
   pool.broadcast({ type: "key", key: k } satisfies WorkerRequest);
@@ -52,6 +66,9 @@ function setKey(k: SchemeKey, how: string): void {
   code.id = "key-fingerprint";
   code.textContent = shortFingerprint(k);
   s.append(code);
+  const note = $("key-scheme-note");
+  note.textContent = LEAKS[schemeByName(schemeOf(k)).structure];
+  note.hidden = false;
   $<HTMLButtonElement>("key-download").disabled = false;
   $<HTMLInputElement>("key-k").value = String(k.blockSize);
   $<HTMLSelectElement>("key-scheme-select").value = schemeOf(k);
