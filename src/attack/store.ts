@@ -19,11 +19,14 @@ import {
   statisticalAttack,
 } from "./statistical-attack.ts";
 import {
+  cipherRangeScales,
   type DeadLeavesFit,
   fitDeadLeaves,
   isSyntheticReference,
+  RANGE_IMAGES,
   SYNTHETIC_IMAGES,
   type SyntheticReference,
+  scaleEstimate,
 } from "./synthetic-reference.ts";
 import { attackLinalg } from "./torch-linalg.ts";
 import { addBlockMoments, addEnergyMoments } from "./torch-moments.ts";
@@ -138,8 +141,11 @@ export interface AttackStoreResult extends StatisticalAttackResult {
   images: { cipher: number; reference: number };
   /** Whether the energy-weighted relations were matched too. */
   energy: boolean;
-  /** With a synthetic reference: its model, and the fit's distances where it was fitted (null otherwise). */
-  synthetic: { model: SyntheticImages["model"]; fit: DeadLeavesFit | null } | null;
+  /**
+   * With a synthetic reference: its model, the fit's distances where it was fitted (null otherwise), and the
+   * per-channel scales that placed the decryptions in [0, 1] (synthetic-reference.ts, rangeScales).
+   */
+  synthetic: { model: SyntheticImages["model"]; fit: DeadLeavesFit | null; scales: number[] } | null;
 }
 
 /** Refuses an encrypted store the attack cannot run on, naming it and the problem; its block size. */
@@ -212,8 +218,23 @@ export function attackStore(
     cipher: Math.min(encrypted.count, limit ?? Infinity),
     reference: Math.min(reference.count, limit ?? Infinity),
   };
-  const syntheticReport = made ? { model: made.source.model, fit: made.fit } : null;
-  return { ...r, images, energy: useEnergy, synthetic: syntheticReport };
+  if (!made) return { ...r, images, energy: useEnergy, synthetic: null };
+  const scales = storeRangeScales(encrypted, r.inverse, k, transform);
+  const report = { model: made.source.model, fit: made.fit, scales };
+  return { ...r, ...scaleEstimate(r, scales), images, energy: useEnergy, synthetic: report };
+}
+
+/** cipherRangeScales on up to RANGE_IMAGES ciphertexts spread over the store (transformed as the attack saw them). */
+function storeRangeScales(
+  encrypted: Store,
+  inverse: Float64Array,
+  k: number,
+  transform: StorePassOptions["transform"],
+): number[] {
+  const n = Math.min(RANGE_IMAGES, encrypted.count);
+  const positions = Array.from({ length: n }, (_, i) => Math.floor((i * encrypted.count) / n));
+  const x = encrypted.readPositions(positions);
+  return cipherRangeScales(transform ? transform(x, n) : x, n, encrypted.shape, inverse, k);
 }
 
 /** The synthetic reference's images: its model as given, or fitted to the ciphertext statistics `cm`. */

@@ -12,6 +12,7 @@
 import { transposeSquare as transpose } from "../core/linalg.ts";
 import { Store } from "../data/index.ts";
 import { DEAD_LEAVES_DEFAULT, type DeadLeavesModel, SyntheticImages } from "../data/synthetic-images.ts";
+import { applyBlockwise64 } from "./known-plaintext.ts";
 import type { Linalg } from "./linalg.ts";
 import { BlockMoments, NEIGHBOUR_OFFSETS } from "./moments.ts";
 import { whitenedProblem } from "./objective.ts";
@@ -147,7 +148,9 @@ export function openReference(spec: string): Store | SyntheticReference {
 }
 
 /** The lines reporting a synthetic reference's model and fit (nothing for a store of photos). */
-export function syntheticLines(s: { model: DeadLeavesModel; fit: DeadLeavesFit | null } | null): string[] {
+export function syntheticLines(
+  s: { model: DeadLeavesModel; fit: DeadLeavesFit | null; scales: number[] } | null,
+): string[] {
   if (!s) return [];
   const params = Object.entries(s.model)
     .map(([k, v]) => `${k} ${v}`)
@@ -156,5 +159,59 @@ export function syntheticLines(s: { model: DeadLeavesModel; fit: DeadLeavesFit |
     ? `fitted to the ciphertexts' key-invariant spectra (distance ${s.fit.distance.toExponential(2)}, ` +
       `default ${s.fit.defaultDistance.toExponential(2)})`
     : "as given";
-  return [`reference: synthetic dead-leaves images, ${fit}: ${params}`];
+  const scales = s.scales.map((v) => v.toFixed(3)).join(", ");
+  return [
+    `reference: synthetic dead-leaves images, ${fit}: ${params}`,
+    `  decryptions scaled into [0, 1] per channel by ${scales} (their ${100 * RANGE_QUANTILE}th percentile at 1)`,
+  ];
+}
+
+/**
+ * The share of a channel's decrypted pixels that may lie above the plaintext domain's top (1): photos clip their
+ * highlights, so at least this share of their pixels sits at full white.
+ */
+export const RANGE_QUANTILE = 0.99;
+/** Ciphertexts decrypted to place the range (spread over the store). */
+export const RANGE_IMAGES = 2000;
+
+/**
+ * Per-channel scales that put the RANGE_QUANTILE quantile of the estimate's decryptions at 1. The synthetic model
+ * fixes the decryptions' contrast (their covariance is the model's), which nothing key-invariant reveals; the plaintext
+ * domain [0, 1] does: multiplying the estimated K⁻¹ of channel ch by scale[ch] (and K by its inverse) fills it.
+ * `decrypted` holds C×H×W images (n of them).
+ */
+export function rangeScales(decrypted: Float64Array, n: number, c: number, plane: number): number[] {
+  return Array.from({ length: c }, (_, ch) => {
+    const v = new Float64Array(n * plane);
+    for (let i = 0; i < n; i++) v.set(decrypted.subarray((i * c + ch) * plane, (i * c + ch + 1) * plane), i * plane);
+    v.sort();
+    const q = v[Math.min(v.length - 1, Math.floor(RANGE_QUANTILE * v.length))];
+    if (!(q > 0)) throw new Error(`synthetic reference: channel ${ch}'s decryptions have no positive range (${q})`);
+    return 1 / q;
+  });
+}
+
+/** The key estimate with each channel's K⁻¹ multiplied by scale[ch] (and K divided by it). */
+export function scaleEstimate(
+  est: { key: Float64Array; inverse: Float64Array },
+  scales: readonly number[],
+): { key: Float64Array; inverse: Float64Array } {
+  const per = est.key.length / scales.length;
+  return {
+    key: est.key.map((v, i) => v / scales[Math.floor(i / per)]),
+    inverse: est.inverse.map((v, i) => v * scales[Math.floor(i / per)]),
+  };
+}
+
+/** rangeScales of the decryptions of up to RANGE_IMAGES ciphertexts of `cipher` (C×H×W, k×k blocks) by `inverse`. */
+export function cipherRangeScales(
+  cipher: Float32Array,
+  n: number,
+  shape: [number, number, number],
+  inverse: Float64Array,
+  blockSize: number,
+): number[] {
+  const [c, h, w] = shape;
+  const decrypted = applyBlockwise64(cipher, { n, c, h, w, layout: "CHW" }, inverse, blockSize);
+  return rangeScales(decrypted, n, c, h * w);
 }

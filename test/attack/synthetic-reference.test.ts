@@ -4,8 +4,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BlockMoments, fitDeadLeaves, psnr, statisticalAttack } from "../../src/attack/index.ts";
 import { jsLinalg } from "../../src/attack/linalg.ts";
-import { cipherInvariants } from "../../src/attack/synthetic-reference.ts";
-import { encrypt, generateKey } from "../../src/cipher/index.ts";
+import {
+  cipherInvariants,
+  cipherRangeScales,
+  RANGE_QUANTILE,
+  rangeScales,
+  scaleEstimate,
+} from "../../src/attack/synthetic-reference.ts";
+import { encrypt, generateKey, inverseKey } from "../../src/cipher/index.ts";
 import { DEAD_LEAVES_DEFAULT, SyntheticImages } from "../../src/data/synthetic-images.ts";
 
 const images = (model: typeof DEAD_LEAVES_DEFAULT, n: number, size: number, seed: number) =>
@@ -47,9 +53,51 @@ describe("synthetic reference", () => {
       Math.min(1, Math.max(0, v)),
     );
     const attackPsnr = psnr(guess, secret);
-    const mean = secret.reduce((a, v) => a + v, 0) / secret.length;
+    const mean = secret.reduce((a: number, v: number) => a + v, 0) / secret.length;
     const chance = psnr(new Float32Array(secret.length).fill(mean), secret);
     assert.ok(attackPsnr > 25, `attack PSNR ${attackPsnr.toFixed(2)} dB (chance ${chance.toFixed(2)} dB)`);
     assert.ok(attackPsnr > chance + 12, `attack ${attackPsnr.toFixed(2)} dB, chance ${chance.toFixed(2)} dB`);
+  });
+
+  test("range scales: the 99th percentile of each channel lands at 1 (hand-worked), and undo a contrast error", async () => {
+    // 2 images, 2 channels, 100 pixels: channel 0 holds 0.02·(0…199), channel 1 0.5 + 0.01·(0…199); the 99th
+    // percentile is the 199th value of 200 (index 198), not the largest
+    const [n, c, plane] = [2, 2, 100];
+    const d = new Float64Array(n * c * plane);
+    for (let i = 0; i < n; i++)
+      for (let p = 0; p < plane; p++) {
+        d[(i * c + 0) * plane + p] = 0.02 * (i * plane + p);
+        d[(i * c + 1) * plane + p] = 0.5 + 0.01 * (i * plane + p);
+      }
+    assert.equal(RANGE_QUANTILE, 0.99);
+    const s = rangeScales(d, n, c, plane);
+    assert.ok(Math.abs(s[0] - 1 / (0.02 * 198)) < 1e-12 && Math.abs(s[1] - 1 / 2.48) < 1e-12, `${s}`);
+    // ciphertexts decrypted by 1.25 × the true K⁻¹ get the scale that cancels the 1.25 exactly
+    const [m, size, k] = [40, 16, 2];
+    const dims = { n: m, c: 3, h: size, w: size, layout: "CHW" as const };
+    const plain = images(DEAD_LEAVES_DEFAULT, m, size, 9);
+    const key = await generateKey({ blockSize: k, seed: "range" });
+    const cipher = encrypt(plain, dims, key);
+    const trueInverse = inverseKey(key);
+    const right = cipherRangeScales(cipher, m, [3, size, size], trueInverse, k);
+    const wrong = cipherRangeScales(
+      cipher,
+      m,
+      [3, size, size],
+      trueInverse.map((v) => 1.25 * v),
+      k,
+    );
+    for (let ch = 0; ch < 3; ch++) assert.ok(Math.abs(wrong[ch] * 1.25 - right[ch]) < 1e-9);
+    // the scaled estimate stays a key and its inverse
+    const scaled = scaleEstimate({ key: key.values, inverse: trueInverse }, [0.5, 2, 4]);
+    const n2 = k * k;
+    for (let ch = 0; ch < 3; ch++)
+      for (let i = 0; i < n2; i++)
+        for (let j = 0; j < n2; j++) {
+          let t = 0;
+          for (let q = 0; q < n2; q++)
+            t += scaled.key[ch * n2 * n2 + i * n2 + q] * scaled.inverse[ch * n2 * n2 + q * n2 + j];
+          assert.ok(Math.abs(t - (i === j ? 1 : 0)) < 1e-9);
+        }
   });
 });
