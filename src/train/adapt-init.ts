@@ -1,6 +1,6 @@
 // Step 3 of training: build the ER model and initialise its adaptation network without the key: PyTorch's default,
 // ZCA whitening of the training ciphertexts' blocks, or the ciphertext-only attack's key estimate folded in.
-import { attackStore, openReference } from "../attack/index.ts";
+import { attackStore, openReference, syntheticLines } from "../attack/index.ts";
 import { type Normalization, normalizeInPlace, type Store } from "../data/index.ts";
 import { BlockStats, createModel, type ERModel, zcaWhitening } from "../models/index.ts";
 import { fromTypedArray, manualSeed, tidy } from "../torch/index.ts";
@@ -50,6 +50,7 @@ export function initialiseAdaptation(model: ERModel, cfg: TrainConfig, data: Run
         `(${seconds()} s; statistics mismatch ${est.loss.map((v) => v.toExponential(1)).join(", ")}; ` +
         `${est.reliable ? "reliable" : "UNRELIABLE"})`,
     );
+    for (const line of syntheticLines(est.synthetic)) log(`adaptation: ${line.trim()}`);
   }
 }
 
