@@ -1,8 +1,8 @@
 // The tiny50 recipes (train/recipes.ts) and the net they name: the tables resolve and every value stays overridable,
 // the values fit together (warm-up inside the round, per-1024 units hand-worked), the ER model they build takes a
 // 64×64 k = 8 batch to one logit per class with airbench's parameter names, the 64→32 downscale is an exact 2×2
-// average (float64 reference), a 150-class pretrained backbone loads under a 50-class head, and the record script's
-// table reads run directories.
+// average (float64 reference), a 150-class pretrained backbone loads under a 50-class head, the tiny50 preset
+// encrypts with a k = 16 key (the k16 variant), and the record script's table reads run directories.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +10,11 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { Command } from "commander";
 import { recordTable } from "../../bench/experiments/tiny50-table.ts";
+import { generateKey } from "../../src/cipher/index.ts";
+import { runEncrypt } from "../../src/cli/commands/encrypt.ts";
 import { addTrainOptions, configFromFlags } from "../../src/cli/commands/train.ts";
+import { findDataFile, PRESETS, Store } from "../../src/data/index.ts";
+import { saveKey } from "../../src/data/keyfile.ts";
 import { buildModel, createModel } from "../../src/models/index.ts";
 import { fromTypedArray, noGrad, saveSafetensors, type Tensor } from "../../src/torch/index.ts";
 import { resolveConfig } from "../../src/train/index.ts";
@@ -172,6 +176,27 @@ describe("the tiny50 net", () => {
     } finally {
       pre.dispose();
       er.dispose();
+    }
+  });
+});
+
+describe("the k = 16 variant's stores", () => {
+  const archive = findDataFile(PRESETS.tiny50.archive);
+  test("the tiny50 preset encrypts with a k = 16 key; k = 24 does not tile 64 px", { skip: !archive }, async () => {
+    for (const k of [16, 24]) {
+      const keyFile = join(tmp, `key${k}.json`);
+      await saveKey(keyFile, await generateKey({ blockSize: k, seed: `t50-${k}` }));
+      const out = join(tmp, `enc${k}`);
+      const run = runEncrypt(undefined, { preset: "tiny50", split: "test", key: keyFile, limit: 4, out, json: true });
+      if (k === 24) {
+        await assert.rejects(run, /not divisible by block size 24/);
+        continue;
+      }
+      await run;
+      const s = Store.open(out);
+      assert.equal(s.count, 4);
+      assert.deepEqual(s.shape, [3, 64, 64]);
+      assert.equal((s.meta.key as { blockSize: number }).blockSize, 16);
     }
   });
 });
