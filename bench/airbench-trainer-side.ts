@@ -1,7 +1,8 @@
 // The trainer's side of bench/airbench-throughput.ts: ercnn's own epoch loop (trainEpoch over a real Loader of a
 // store, the ER model with its frozen aligned adaptation, the recipe's optimizer groups, schedule, Lookahead and
 // alternating flip + translate) on the same airbench net and batch as the bare step, timed from the end of the first
-// step (the warm-up) to the end of the last. Split: seconds per step waiting for the loader (the batch worker threads,
+// step (the warm-up) to the end of the last, in wall time and in CPU time (this process's threads, the loader's
+// workers included). Split: seconds per step waiting for the loader (the batch worker threads,
 // the typed-array → tensor copy) against forward/backward/step.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,7 +63,7 @@ export class TrainerSide {
   }
 
   /** Images per second of the trainer's loop, and the seconds per step spent waiting for the loader. */
-  async time(): Promise<{ ips: number; split: Record<string, number> }> {
+  async time(): Promise<{ ips: number; cpu: number; split: Record<string, number> }> {
     setNumThreads(this.o.threads);
     manualSeed(this.epoch);
     const { cfg, data, model } = this;
@@ -74,6 +75,8 @@ export class TrainerSide {
     const stamps: number[] = [];
     let wait = 0;
     let lastEnd = 0;
+    let cpu0: NodeJS.CpuUsage | null = null;
+    let cpu = 0;
     await trainEpoch(model, data.trainLoader, {
       optimizer,
       scheduler,
@@ -88,6 +91,10 @@ export class TrainerSide {
         hooks.afterStep();
         lastEnd = performance.now();
         stamps.push(lastEnd);
+        if (cpu0) {
+          const c = process.cpuUsage(cpu0);
+          cpu = (c.user + c.system) / 1e6;
+        } else cpu0 = process.cpuUsage();
       },
     });
     hooks.afterEpoch(1);
@@ -95,7 +102,11 @@ export class TrainerSide {
     optimizer.dispose();
     const timed = stamps.length - 1;
     const seconds = (stamps[timed] - stamps[0]) / 1000;
-    return { ips: (timed * this.o.batch) / seconds, split: { loaderWait: wait / 1000 / timed } };
+    return {
+      ips: (timed * this.o.batch) / seconds,
+      cpu: cpu / (timed * this.o.batch),
+      split: { loaderWait: wait / 1000 / timed },
+    };
   }
 
   async close(): Promise<void> {

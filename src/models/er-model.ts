@@ -48,7 +48,7 @@ export class ERModel extends nn.Module {
    * slower per image than small pieces that stay near the cache. Eval mode has no batch statistics, so the pieces
    * give the same logits.
    */
-  evalChunk = 256;
+  evalChunk = 128;
 
   constructor(
     adapt: Adaptation,
