@@ -28,7 +28,10 @@ describe("ATTACK_DEFAULTS", () => {
   });
 
   test("help text merges equal neighbours and names every range", () => {
-    assert.equal(attackDefaultsHelp("restarts"), "12 for k ≤ 4, 8 for k = 5–8, 4 for k = 9–15, 2 for k ≥ 16");
+    assert.equal(
+      attackDefaultsHelp("restarts"),
+      "12 for k ≤ 4, 8 for k = 5–7, 32 for k = 8, 4 for k = 9–15, 2 for k ≥ 16",
+    );
     assert.equal(attackDefaultsHelp("energy"), "off for k ≤ 7, on for k ≥ 8");
   });
 

@@ -126,7 +126,7 @@ test("attack help renders ATTACK_DEFAULTS: no default is retyped", () => {
   const help = r.stdout.replace(/\s+/g, " ");
   assert.match(
     help,
-    /--restarts <n> random starts per channel \(default 12 for k ≤ 4, 8 for k = 5–8, 4 for k = 9–15, 2 for k ≥ 16\)/,
+    /--restarts <n> random starts per channel \(default 12 for k ≤ 4, 8 for k = 5–7, 32 for k = 8, 4 for k = 9–15, 2 for k ≥ 16\)/,
   );
   assert.match(
     help,
@@ -134,7 +134,7 @@ test("attack help renders ATTACK_DEFAULTS: no default is retyped", () => {
   );
   assert.match(help, /Attack defaults by block size k:/);
   assert.equal(
-    cli("audit", "--help").stdout.replace(/\s+/g, " ").includes("default 12 for k ≤ 4, 8 for k = 5–8"),
+    cli("audit", "--help").stdout.replace(/\s+/g, " ").includes("default 12 for k ≤ 4, 8 for k = 5–7, 32 for k = 8"),
     true,
   );
 });
