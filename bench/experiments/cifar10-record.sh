@@ -11,6 +11,8 @@
 # Keep the machine otherwise idle while it runs and note the load (`uptime`) next to the numbers.
 #
 # Usage: bash bench/experiments/cifar10-record.sh [OUT=runs/cifar10-record] [RUNS=2] [RECIPE=airbench94] [PLAIN=1]
+# Environment: REF=synthetic for the key-free record (cifar10-keyfree.sh), REF=<store> for other public photos;
+#              LIMIT=N for a smoke run on N training images (its numbers are not the record's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/cifar10-record}
@@ -20,11 +22,15 @@ PLAIN=${4:-1}
 ercnn="node bin/ercnn.js"
 mkdir -p "$OUT"
 common=(--recipe "$RECIPE" --val-fraction 0 --normalize store -q)
+[ -n "${LIMIT:-}" ] && common+=(--limit "$LIMIT")
+LABEL=$([ "${REF:-}" = synthetic ] && echo "encrypted, key-free" || echo "encrypted")
 
-# Public photos for the attack's reference statistics (shared by every run; no key involved).
-REF="$OUT/tiny150-ref32"
-[ -f "$REF/meta.json" ] || $ercnn encrypt --preset tiny50 --part pretrain --split train --plain --resize 32 \
-  --limit 30000 -o "$REF"
+# Public photos for the attack's reference statistics (shared by every run; no key involved), unless REF is given.
+if [ -z "${REF:-}" ]; then
+  REF="$OUT/tiny150-ref32"
+  [ -f "$REF/meta.json" ] || $ercnn encrypt --preset tiny50 --part pretrain --split train --plain --resize 32 \
+    --limit 30000 -o "$REF"
+fi
 
 row() { # run-name dir seconds
   node -e '
@@ -49,7 +55,7 @@ for i in $(seq 1 "$RUNS"); do
       --reference "$REF" --freeze adapt --eval-key "$R/key.json" -o "$R/train"
     echo $(( $(date +%s) - start )) > "$R/train/wall-seconds"
   fi
-  table+=("$(row "encrypted, run $i" "$R/train" "$(cat "$R/train/wall-seconds")")")
+  table+=("$(row "$LABEL, run $i" "$R/train" "$(cat "$R/train/wall-seconds")")")
 done
 
 if [ "$PLAIN" = 1 ]; then
