@@ -64,6 +64,12 @@ export interface DatasetPlan {
 /** airbench94's warm-up (2.3 of its 10 epochs), scaled to the budget's epochs. */
 const airbenchWarmup = (b: Budget) => ["--warmup-epochs", String(+(0.23 * b.epochs).toFixed(3))];
 const common = (b: Budget) => ["--epochs", String(b.epochs), "--batch-size", String(b.batchSize), "--seed", "1"];
+/** The aligned network's flags: the adaptation in front of a recipe, at the budget. */
+const aligned = (recipe: string, b: Budget) => [
+  ...["--recipe", recipe, "--adapt", "aligned", "--val-fraction", "0"],
+  ...airbenchWarmup(b),
+  ...common(b),
+];
 
 export const DATASETS: Readonly<Record<string, DatasetPlan>> = {
   cifar10: {
@@ -75,7 +81,7 @@ export const DATASETS: Readonly<Record<string, DatasetPlan>> = {
     budget: { train: 5000, test: 1000, epochs: 3, batchSize: 256 },
     trainFlags: (net, b) =>
       net === "aligned"
-        ? ["--recipe", "airbench94", "--adapt", "aligned", "--val-fraction", "0", ...airbenchWarmup(b), ...common(b)]
+        ? aligned("airbench94", b)
         : [
             ...["--backbone", "vit_block_tiny", "--adapt", "none", "--optimizer", "adamw", "--lr", "0.001"],
             ...["--weight-decay", "0.05", "--schedule", "cosine"],
@@ -91,9 +97,6 @@ export const DATASETS: Readonly<Record<string, DatasetPlan>> = {
     preset: "tiny50",
     blockSize: 8,
     budget: { train: 5000, test: 1000, epochs: 3, batchSize: 256 },
-    trainFlags: (net, b) =>
-      net === "aligned"
-        ? ["--recipe", "tiny50", "--adapt", "aligned", "--val-fraction", "0", ...airbenchWarmup(b), ...common(b)]
-        : null,
+    trainFlags: (net, b) => (net === "aligned" ? aligned("tiny50", b) : null),
   },
 };
