@@ -96,8 +96,11 @@ export async function schemesPlot(rows: SchemeRow[], plainAcc: Record<string, nu
             field: "psnr",
             type: "quantitative",
             title: "eavesdropper's decryption PSNR (dB, higher = more leaked)",
+            // room right of the 100 dB cap for the point's label
+            scale: { domain: [0, 120] },
           },
-          y: { field: "acc", type: "quantitative", title: "test accuracy (%)", scale: { zero: false } },
+          // accuracy from 0: a scheme's cost reads as a length, not as a zoomed-in gap
+          y: { field: "acc", type: "quantitative", title: "test accuracy (%)", scale: { zero: true } },
           color: { field: "network", type: "nominal", title: "provider network" },
           shape: { field: "eavesdropper", type: "nominal", title: "eavesdropper", legend: { labelLimit: 360 } },
         },
