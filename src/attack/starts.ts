@@ -4,6 +4,7 @@
  * plaintext to ciphertext in eigenvalue order or by their signatures over all relations (`refine`), signs (and with
  * `refine`, neighbour swaps) chosen greedily, then descended.
  */
+import { standardNormal } from "../core/gaussian.ts";
 import { linearAssignment, transposeSquare as transpose } from "../core/linalg.ts";
 import { jointDiagonalise } from "./joint-diagonalise.ts";
 import type { Linalg } from "./linalg.ts";
@@ -34,7 +35,7 @@ export function searchStarts(
   for (let s = 0; s < restarts; s++) {
     // start: eigenvectors of a random symmetric combination S = Σ a_r sym(L(r)), matched in eigenvalue order
     // (with `refine`, by their signatures over all relations)
-    const a = p.Lp.map(() => gaussian(rng));
+    const a = p.Lp.map(() => standardNormal(rng));
     const bp = inBasis(p.Lp, p.mp, sortedEigen(symCombination(p.Lp, a, n), n, la), n, la);
     const bc = inBasis(p.Lc, p.mc, sortedEigen(symCombination(p.Lc, a, n), n, la), n, la);
     out.push(descender(p, pairedStart(bp, bc, pairBases(bp, bc, n, refine), n, la)));
@@ -67,7 +68,7 @@ function jointStarts(
   const plain: Basis[] = [];
   const cipher: Basis[] = [];
   for (let s = 0; s < count; s++) {
-    const a = p.Lp.map(() => gaussian(rng));
+    const a = p.Lp.map(() => standardNormal(rng));
     plain.push(inBasis(p.Lp, p.mp, jointDiagonalise(Sp, sortedEigen(symCombination(p.Lp, a, n), n, la), n), n, la));
     cipher.push(inBasis(p.Lc, p.mc, jointDiagonalise(Sc, sortedEigen(symCombination(p.Lc, a, n), n, la), n), n, la));
   }
@@ -229,8 +230,4 @@ function symCombination(L: Float64Array[], a: number[], n: number): Float64Array
     for (let i = 0; i < n; i++)
       for (let j = 0; j < n; j++) S[i * n + j] += (a[r] * (L[r][i * n + j] + L[r][j * n + i])) / 2;
   return S;
-}
-
-function gaussian(rng: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
 }

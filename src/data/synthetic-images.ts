@@ -8,6 +8,7 @@
  *
  * Image i of a seed is the same whatever the batching or limit (each image has its own stream).
  */
+import { gaussianWindow, standardNormal } from "../core/gaussian.ts";
 import { mulberry32 } from "../core/rng.ts";
 
 /** The model's parameters (pixels are the output image's). */
@@ -86,11 +87,6 @@ function radiusSampler(m: DeadLeavesModel, h: number, w: number): (u: number, v:
   };
 }
 
-/** A standard normal from a uniform stream (Box–Muller on (0, 1]). */
-function normal(rand: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-}
-
 /**
  * Renders the leaves of one canvas front to back (each leaf paints only what the leaves in front left uncovered)
  * into `out` (C×H×W), until every pixel is covered.
@@ -112,7 +108,7 @@ function renderLeaves(
     const cx = -r + rand() * (w + 2 * r);
     const cy = -r + rand() * (h + 2 * r);
     const grey = rand();
-    for (let ch = 0; ch < c; ch++) colour[ch] = grey + m.colourSpread * normal(rand);
+    for (let ch = 0; ch < c; ch++) colour[ch] = grey + m.colourSpread * standardNormal(rand);
     const rect = rand() < m.rectangles;
     const s = rect ? Math.exp(1.4 * rand() - 0.7) : 1;
     // rows the leaf spans, and per row its half-width: a disc's chord or a rectangle's fixed half side
@@ -137,12 +133,7 @@ function renderLeaves(
 
 /** The normalised Gaussian kernel of σ (radius ⌈3σ⌉). */
 export function gaussianKernel(sigma: number): Float64Array {
-  const radius = Math.ceil(3 * sigma);
-  const k = Float64Array.from({ length: 2 * radius + 1 }, (_, i) =>
-    Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)),
-  );
-  const sum = k.reduce((a, b) => a + b, 0);
-  return k.map((v) => v / sum);
+  return gaussianWindow(2 * Math.ceil(3 * sigma) + 1, sigma);
 }
 
 /** Separable convolution of each H×W plane of `x` with `kernel`, keeping the central (H−2ρ)×(W−2ρ) (valid part). */
@@ -191,7 +182,7 @@ export function deadLeavesImage(
   renderLeaves(canvas, c, H, W, m, radius, rand);
   const img = rho > 0 ? blurValid(canvas, c, H, W, gaussianKernel(m.blur)) : canvas;
   for (let i = 0; i < c * h * w; i++) {
-    const v = img[i] + (m.noise > 0 ? m.noise * normal(rand) : 0);
+    const v = img[i] + (m.noise > 0 ? m.noise * standardNormal(rand) : 0);
     out[i] = Math.min(1, Math.max(0, v));
   }
 }

@@ -18,6 +18,7 @@
  */
 
 import { psnr } from "../attack/known-plaintext.ts";
+import { gaussianWindow } from "../core/gaussian.ts";
 
 export interface ChwDims {
   c: number;
@@ -64,20 +65,7 @@ export function mse(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** PSNR in dB: 10·log10(peak² / MSE), +Infinity for identical inputs: the cipher's (one definition). */
 export { psnr } from "../attack/known-plaintext.ts";
-
-/** Normalised 1-D Gaussian taps of odd length `size`, σ = sigma. */
-export function gaussianWindow(size: number, sigma = 1.5): Float64Array {
-  const r = (size - 1) / 2;
-  const g = new Float64Array(size);
-  let s = 0;
-  for (let i = 0; i < size; i++) {
-    const x = i - r;
-    g[i] = Math.exp(-(x * x) / (2 * sigma * sigma));
-    s += g[i];
-  }
-  for (let i = 0; i < size; i++) g[i] /= s;
-  return g;
-}
+export { gaussianWindow };
 
 /** The window size SSIM uses for an h×w image: 11, or the largest odd size ≤ min(h, w) for smaller images. */
 export function ssimWindowSize(h: number, w: number): number {
