@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Tensor", TensorWrap::Init(env));
   InitOps(env, exports);
   InitRuntime(env, exports);
+  InitAllocator(env, exports);
   InitDistributed(env, exports);
   InitDevice(env, exports);
   return exports;

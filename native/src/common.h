@@ -71,6 +71,7 @@ auto guard(Napi::Env env, F&& fn) -> decltype(fn()) {
 }
 
 void InstallAllocator();
+void InitAllocator(Napi::Env env, Napi::Object exports);
 void InitOps(Napi::Env env, Napi::Object exports);
 void InitRuntime(Napi::Env env, Napi::Object exports);
 

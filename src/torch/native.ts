@@ -73,6 +73,21 @@ export interface NativeAddon {
   distributed: NativeDistributed;
   /** Variable::set_data: dst takes src's data (device moves that keep parameter identity). */
   setData(dst: NativeTensor, src: NativeTensor): void;
+  /** The CPU allocator's cache of large blocks (native/src/allocator.cc). */
+  allocatorStats(): CpuAllocatorStats;
+  allocatorEmptyCache(): void;
+}
+
+export interface CpuAllocatorStats {
+  /** ercnn's allocator is in use (false under ERCNN_DEFAULT_ALLOCATOR: c10's). */
+  installed: boolean;
+  /** Most bytes of freed large blocks kept for reuse (ERCNN_ALLOCATOR_CACHE_MB; 0: no cache). */
+  capBytes: number;
+  /** Bytes kept now. */
+  heldBytes: number;
+  /** Large-block requests served from the cache, and those that went to malloc(). */
+  hits: number;
+  misses: number;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
