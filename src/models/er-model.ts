@@ -11,7 +11,16 @@
 // (see adaptation.ts). `adaptOutput(x)` is that output: the "decrypted" image an eavesdropper would view
 // (un-normalise it for display). `resize` (ImageNet nets on small inputs) is applied after the adaptation, so the
 // adaptation always works on the cipher's block grid.
-import { cat, F, nn, type Tensor, tidy } from "../torch/index.ts";
+import {
+  cat,
+  F,
+  type MemoryFormat,
+  moduleToMemoryFormat,
+  nn,
+  type Tensor,
+  tidy,
+  toMemoryFormat,
+} from "../torch/index.ts";
 import { type AdaptAugment, flipCrop, meanOfHalves, type TestTimeAugment, withMirror } from "./adapt-augment.ts";
 import type { Adaptation, AdaptKind } from "./adaptation.ts";
 import { coinFlips, flipTranslate, sixViewMean, sixViews } from "./airbench-augment.ts";
@@ -49,6 +58,12 @@ export class ERModel extends nn.Module {
    * give the same logits.
    */
   evalChunk = 128;
+  /**
+   * The backbone's memory layout, a run setting (not part of the weights): "channels_last" re-lays the backbone's
+   * 4-D weights (in place, at the next forward, so device moves and fresh backbones follow) and its input as NHWC,
+   * the layout oneDNN's CPU convolutions run without reordering; the logits are the same.
+   */
+  backboneFormat: MemoryFormat = "contiguous";
 
   constructor(
     adapt: Adaptation,
@@ -117,10 +132,13 @@ export class ERModel extends nn.Module {
   private backboneForward(b: Tensor): Tensor {
     const n = b.shape[0];
     const chunk = Math.max(1, Math.floor(this.evalChunk));
-    if (this.training || n <= chunk) return this.backbone.forward(b);
+    const format = this.backboneFormat;
+    if (format !== "contiguous") moduleToMemoryFormat(this.backbone, format);
+    const run = (x: Tensor) => this.backbone.forward(format === "contiguous" ? x : toMemoryFormat(x, format));
+    if (this.training || n <= chunk) return format === "contiguous" ? run(b) : tidy(() => run(b));
     return tidy(() => {
       const parts: Tensor[] = [];
-      for (let s = 0; s < n; s += chunk) parts.push(this.backbone.forward(b.narrow(0, s, Math.min(chunk, n - s))));
+      for (let s = 0; s < n; s += chunk) parts.push(run(b.narrow(0, s, Math.min(chunk, n - s))));
       return cat(parts, 0);
     });
   }

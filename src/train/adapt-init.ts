@@ -23,6 +23,7 @@ export async function buildModel(cfg: TrainConfig, data: RunData): Promise<ERMod
   });
   model.adaptAugment = cfg.adaptAugment;
   model.tta = cfg.tta;
+  model.backboneFormat = cfg.memoryFormat;
   return model;
 }
 

@@ -187,6 +187,12 @@ export const TRAIN_OPTIONS = {
     "--whiten-bias-epochs <n>",
     "the backbone's whitening bias trains only in the first n epochs of a round (default: throughout)",
   ),
+  memoryFormat: choice(
+    "--memory-format <name>",
+    ["contiguous", "channels_last"],
+    "contiguous",
+    "the backbone's memory layout: contiguous (NCHW) or channels_last (NHWC, oneDNN's native CPU convolution layout)",
+  ),
   // run
   seed: integer("--seed <n>", 0, "seed for splits, shuffling and initialisation", ANY_INTEGER),
   threads: optionalInteger("--threads <n>", "libtorch threads (default: libtorch's choice)"),
