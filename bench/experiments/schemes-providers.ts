@@ -57,6 +57,11 @@ export interface DatasetPlan {
   preset: "cifar10" | "tiny50";
   blockSize: number;
   budget: Budget;
+  /**
+   * The eavesdropper's reference photos: `ercnn encrypt --plain` flags selecting public photos of the same kind that
+   * are not the victim's (CIFAR-10's test split; for tiny50 the 150 other Tiny-ImageNet classes, as its record).
+   */
+  reference: string[];
   /** `ercnn train` flags for a network, or null where the network does not exist for this dataset yet. */
   trainFlags(network: Network, b: Budget): string[] | null;
 }
@@ -71,32 +76,31 @@ const aligned = (recipe: string, b: Budget) => [
   ...common(b),
 ];
 
+/** vit_block_tiny's flags: AdamW with a cosine schedule, no augmentation (moves would break the block grid). */
+const vitBlock = (b: Budget) => [
+  ...["--backbone", "vit_block_tiny", "--adapt", "none", "--optimizer", "adamw", "--lr", "0.001"],
+  ...["--weight-decay", "0.05", "--schedule", "cosine"],
+  ...["--warmup-epochs", String(+(0.125 * b.epochs).toFixed(3))],
+  ...["--label-smoothing", "0.1", "--augment", "none", "--normalize", "store", "--val-fraction", "0"],
+  ...common(b),
+];
+
 export const DATASETS: Readonly<Record<string, DatasetPlan>> = {
   cifar10: {
     preset: "cifar10",
     blockSize: 4,
-    // Estimated, not yet timed idle: the airbench94 record (500,000 images in 79.9 min, ~104 img/s with its
-    // evaluations) gives ~2.5 min per aligned run of 15,000 images; 5 aligned runs, 3 faster vit_block_tiny runs,
-    // 2 Hill audits (~1 min each) and 10 stores come to about 20-25 min.
+    // 22.7 min on the idle 2-core machine: 5 aligned runs, 3 vit_block_tiny runs, 2 Hill audits and 13 stores.
     budget: { train: 5000, test: 1000, epochs: 3, batchSize: 256 },
-    trainFlags: (net, b) =>
-      net === "aligned"
-        ? aligned("airbench94", b)
-        : [
-            ...["--backbone", "vit_block_tiny", "--adapt", "none", "--optimizer", "adamw", "--lr", "0.001"],
-            ...["--weight-decay", "0.05", "--schedule", "cosine"],
-            ...["--warmup-epochs", String(+(0.125 * b.epochs).toFixed(3))],
-            ...["--label-smoothing", "0.1", "--augment", "none", "--normalize", "store", "--val-fraction", "0"],
-            ...common(b),
-          ],
+    reference: ["--split", "test"],
+    trainFlags: (net, b) => (net === "aligned" ? aligned("airbench94", b) : vitBlock(b)),
   },
-  // The k = 8 column: tiny50 (64×64). Hook: the aligned network takes the tiny50 recipe (train/recipes.ts, built by
-  // the tiny50 issue); set its name here once it trains from scratch on encrypted tiny50 at a small budget.
-  // vit_block_tiny takes 32×32 inputs only, so the scrambling schemes have no provider on tiny50 yet.
+  // The k = 8 column: tiny50 (64×64). The aligned network takes the tiny50 recipe (airbench94 behind a 64→32 px
+  // downscale); vit_block_tiny sees the same 8×8 grid of blocks as on CIFAR-10 (64×64 at k = 8).
   tiny50: {
     preset: "tiny50",
     blockSize: 8,
     budget: { train: 5000, test: 1000, epochs: 3, batchSize: 256 },
-    trainFlags: (net, b) => (net === "aligned" ? aligned("tiny50", b) : null),
+    reference: ["--part", "pretrain", "--split", "train"],
+    trainFlags: (net, b) => (net === "aligned" ? aligned("tiny50", b) : vitBlock(b)),
   },
 };

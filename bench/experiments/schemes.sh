@@ -4,11 +4,12 @@
 # budget (bench/experiments/schemes-providers.ts), plus the plain control of each provider network. Writes
 # OUT/table.md, OUT/plot.svg (accuracy vs the eavesdropper's decryption PSNR) and OUT/results.json.
 #
-#   bash bench/experiments/schemes.sh                        # CIFAR-10, k = 4, the fixed budget (≈ 30 min, 2 idle cores)
+#   bash bench/experiments/schemes.sh                        # CIFAR-10, k = 4, the fixed budget (22.7 min, 2 idle cores)
 #   bash bench/experiments/schemes.sh --limit 200 --epochs 1 --seed smoke   # smoke size: proves the pipeline
-#   bash bench/experiments/schemes.sh --dataset tiny50       # the k = 8 column (hook: see DATASETS.tiny50)
+#   bash bench/experiments/schemes.sh --dataset tiny50       # the k = 8 column: 64×64, the 150 other classes as the
+#                                                            # eavesdropper's reference photos
 # Other flags: --schemes hill,le,...  --out DIR (default runs/schemes-DATASET[-limitN])  --pool N  --measured N
-# Needs the CIFAR-10 binaries where `ercnn encrypt --preset cifar10` finds them.
+# Needs the data where `ercnn encrypt --preset cifar10` (or tiny50) finds it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exec nice node --import tsx bench/experiments/schemes.ts "$@"

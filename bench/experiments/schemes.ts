@@ -49,7 +49,7 @@ const schemes = a.schemes!.split(",") as SchemeName[];
 for (const s of schemes) if (!SCHEME_NAMES.includes(s)) throw new Error(`--schemes: unknown scheme ${s}`);
 const out = a.out ?? join("runs", `schemes-${a.dataset}${limit ? `-limit${limit}` : ""}`);
 mkdirSync(out, { recursive: true });
-// The reference photos of the eavesdropper (plain test images: public photos of the same kind, not the victim's).
+// The number of reference photos of the eavesdropper (which ones: the plan's `reference`).
 const referenceImages = Math.min(5000, limit ?? 5000);
 
 function ercnn(args: string[], log: string): string {
@@ -59,15 +59,16 @@ function ercnn(args: string[], log: string): string {
   return r.stdout;
 }
 
-/** A store of the preset's split, encrypted with `keyFile` or plain; returns the seconds it took. */
-function store(dir: string, split: "train" | "test", n: number, keyFile: string | null): number {
+/**
+ * A store of the preset's images (`select`: the encrypt flags naming the split, or the reference's), encrypted with
+ * `keyFile` or plain; returns the seconds it took.
+ */
+function store(dir: string, split: "train" | "test" | string[], n: number, keyFile: string | null): number {
   const t0 = performance.now();
   rmSync(dir, { recursive: true, force: true });
   const keyArgs = keyFile ? ["-k", keyFile] : ["--plain"];
-  ercnn(
-    ["encrypt", "--preset", plan!.preset, "--split", split, "--limit", String(n), ...keyArgs, "-o", dir],
-    `${dir}.log`,
-  );
+  const select = typeof split === "string" ? ["--split", split] : split;
+  ercnn(["encrypt", "--preset", plan!.preset, ...select, "--limit", String(n), ...keyArgs, "-o", dir], `${dir}.log`);
   return (performance.now() - t0) / 1000;
 }
 
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   mkdirSync(join(out, "plain"), { recursive: true });
   if (!existsSync(join(plainTrain, "meta.json"))) store(plainTrain, "train", budget.train, null);
   if (!existsSync(join(plainTest, "meta.json"))) store(plainTest, "test", budget.test, null);
-  if (!existsSync(join(reference, "meta.json"))) store(reference, "test", referenceImages, null);
+  if (!existsSync(join(reference, "meta.json"))) store(reference, plan!.reference, referenceImages, null);
   const rows: SchemeRow[] = [];
   for (const s of schemes) {
     process.stdout.write(`${s}: key, stores, eavesdropper, provider (${PROVIDERS[s].network})…\n`);

@@ -204,7 +204,7 @@ const specs: BackboneSpec[] = [
     defaultClasses: 10,
     params: 546_186,
     description:
-      "tiny ViT whose patches are the cipher blocks, learned position embeddings (invariant to the per-block key and to any fixed block permutation); 32×32 inputs only",
+      "tiny ViT whose patches are the cipher blocks, learned position embeddings (invariant to the per-block key and to any fixed block permutation); a grid of 8×8 blocks: 32×32 inputs at k = 4, 64×64 at k = 8",
     create: (o) => vit_block_tiny({ numClasses: o.numClasses, patchSize: o.patchSize }),
   },
 ];

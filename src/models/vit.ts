@@ -1,6 +1,7 @@
 // A small Vision Transformer whose patches are the cipher's blocks (torchvision's VisionTransformer layout and
 // names: conv_proj, class_token, encoder.pos_embedding, encoder.layers.encoder_layer_i.{ln_1, self_attention,
-// ln_2, mlp}, encoder.ln, heads.head; Dosovitskiy et al. 2021), sized for 32×32 CIFAR images.
+// ln_2, mlp}, encoder.ln, heads.head; Dosovitskiy et al. 2021), sized for a grid of 8×8 cipher blocks: 32×32 CIFAR
+// images at k = 4, 64×64 Tiny-ImageNet images at k = 8.
 //
 // Why it is encryption-invariant: the patch embedding conv_proj (a k×k stride-k convolution) is a linear map of each
 // block's C·k² values, so the per-block Hill cipher (linear, the same at every position) is absorbed into it; the
@@ -150,18 +151,18 @@ export class VisionTransformer extends nn.Module implements Backbone {
   }
 }
 
-/** The registry's sizes: hidden width, layers, heads, MLP width (all for 32×32 inputs). */
+/** The registry's sizes: hidden width, layers, heads, MLP width, and the token grid (blocks per side). */
 export const VIT_SIZES = {
-  /** 0.55 M parameters with 10 classes; about ResNet-20's multiply-adds per CIFAR image at k = 4. */
-  vit_block_tiny: { hiddenDim: 128, numLayers: 4, numHeads: 4, mlpDim: 256 },
+  /** 0.55 M parameters with 10 classes at k = 4; about ResNet-20's multiply-adds per CIFAR image at k = 4. */
+  vit_block_tiny: { hiddenDim: 128, numLayers: 4, numHeads: 4, mlpDim: 256, grid: 8 },
 } as const;
 
-/** A tiny ViT with k×k patches (the cipher blocks) for 32×32 inputs (VIT_SIZES.vit_block_tiny). */
+/**
+ * A tiny ViT with k×k patches (the cipher blocks) on a grid of 8×8 blocks (VIT_SIZES.vit_block_tiny): its input is
+ * 8k pixels on a side, 32×32 at k = 4 and 64×64 at k = 8, so every block size sees the same 64 tokens.
+ */
 export function vit_block_tiny(o: { numClasses?: number; patchSize?: number } = {}): VisionTransformer {
-  return new VisionTransformer({
-    numClasses: o.numClasses,
-    patchSize: o.patchSize ?? 4,
-    imageSize: 32,
-    ...VIT_SIZES.vit_block_tiny,
-  });
+  const { grid, ...size } = VIT_SIZES.vit_block_tiny;
+  const patchSize = o.patchSize ?? 4;
+  return new VisionTransformer({ numClasses: o.numClasses, patchSize, imageSize: grid * patchSize, ...size });
 }
