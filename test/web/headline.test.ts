@@ -104,3 +104,20 @@ test("RESULTS.md is at most 4,000 words", () => {
   const words = results.split(/\s+/).filter(Boolean).length;
   assert.ok(words <= 4000, `${words} words`);
 });
+
+test("the page's per-scheme 'What the provider sees' numbers are docs/schemes.md's measurements", () => {
+  const main = readFileSync("web/main.ts", "utf8");
+  // the record's text, its string literals joined
+  const sees = main.slice(main.indexOf("const SEES"), main.indexOf("function showSees")).replace(/"\s*\+\s*"/g, "");
+  const schemes = readFileSync("docs/schemes.md", "utf8");
+  const stated = [...sees.matchAll(/(\d+(?:\.\d+)?) (dB|points)|from ([\d,]+) ciphertexts/g)];
+  assert.ok(stated.length >= 7, `found only ${stated.length} numbers in web/main.ts's SEES`);
+  for (const m of stated) {
+    const figure = (m[3] ?? m[1]).replace(/[.,]/g, (c) => `\\${c}`);
+    assert.match(
+      schemes,
+      new RegExp(`(^|[^\\d.,])${figure}(?![\\d]|[.,]\\d)`),
+      `web/main.ts states '${m[0]}', which docs/schemes.md does not`,
+    );
+  }
+});

@@ -70,6 +70,12 @@ for (const scheme of ["le", "etc", "pixel-shuffle-np", "ffx"] as const) {
     const note = (await page.textContent("#key-scheme-note"))!;
     if (scheme === "pixel-shuffle-np") assert.match(note, /recovers the whole key .* do not use it for privacy/);
     else assert.match(note, /No attack of ercnn applies to this scheme; that is not a proof of safety/);
+    // "What the provider sees" speaks of this scheme, not of the Hill cipher's statistical attack.
+    assert.equal(await page.isVisible("#sees-linear"), false, "the Hill paragraphs are hidden");
+    const sees = (await page.textContent("#sees-scheme"))!;
+    assert.equal(await page.isVisible("#sees-scheme"), true);
+    if (scheme === "pixel-shuffle-np") assert.match(sees, /breaks exactly.*hides nothing/);
+    else assert.match(sees, /resisted these attacks, not that it is safe/);
     await page.setInputFiles("#data-folder", root);
     await page.waitForFunction(() =>
       /6 images in 2 classes/.test(document.querySelector("#data-summary")!.textContent!),
@@ -134,9 +140,17 @@ test("a key generated in the page for a chosen scheme downloads as that scheme's
   assert.equal("scheme" in key && key.scheme, "ffx");
   assert.equal(key.blockSize, 4);
   assert.equal(key.fingerprint.slice(0, 16), shown);
-  // Back to the study's cipher: the kind applies again.
+  assert.equal(await page.isVisible("#sees-linear"), false);
+  assert.match((await page.textContent("#sees-scheme"))!, /keyed bijection/);
+  // Back to the study's cipher: the kind applies again, and its key brings back the statistical attack's paragraphs.
   await page.selectOption("#key-scheme-select", "hill");
   assert.equal(await page.isDisabled("#key-mode"), false);
+  await page.click("#key-generate");
+  await page.waitForFunction((ffx) => document.querySelector("#key-fingerprint")?.textContent !== ffx, shown, {
+    timeout: 10_000,
+  });
+  assert.equal(await page.isVisible("#sees-linear"), true);
+  assert.equal(await page.isVisible("#sees-scheme"), false);
   await page.close();
 });
 
