@@ -24,6 +24,10 @@ export const integer = (v: string): number => toInteger(v, "an integer", () => t
 /** 1, 2, 3, … */
 export const positiveInteger = (v: string): number => toInteger(v, "a positive integer (1, 2, 3, …)", (n) => n >= 1);
 
+/** A JPEG quality on libjpeg's scale: 1, 2, …, 100. */
+export const jpegQuality = (v: string): number =>
+  toInteger(v, "a JPEG quality from 1 to 100 (libjpeg's scale)", (n) => n >= 1 && n <= 100);
+
 /** 0, 1, 2, … */
 export const nonNegativeInteger = (v: string): number =>
   toInteger(v, "a non-negative integer (0, 1, 2, …)", (n) => n >= 0);

@@ -9,6 +9,11 @@ export interface DecodeOptions {
   resize?: number;
   /** Centre-crop to crop×crop after resizing. */
   crop?: number;
+  /**
+   * After resize and crop, re-encode as JPEG at this quality (1–100, 4:2:0 chroma) and decode again, so that
+   * reference photos carry the compression of images that were stored so (the shared CIFAR-10: quality 75, 4:2:0).
+   */
+  jpeg?: number;
 }
 
 /** Output size of an image of h×w after the given options. */

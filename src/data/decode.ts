@@ -103,7 +103,7 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
   const jpeg = bytes[0] === 0xff && bytes[1] === 0xd8;
   const js = jpeg ? jpegSize(bytes) : null;
   if (js && js.w * js.h > MAX_IMAGE_PIXELS) throw tooLarge(name, js.w, js.h);
-  if (turbo && !opts.resize && !opts.crop && js) {
+  if (turbo && !opts.resize && !opts.crop && !opts.jpeg && js) {
     try {
       const r = turbo.decode(bytes);
       return { data: r.data, h: r.height, w: r.width };
@@ -135,6 +135,7 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
         img = img.extract({ left, top, width: c, height: c });
       }
     }
+    if (opts.jpeg) img = sharp(await img.jpeg({ quality: opts.jpeg, chromaSubsampling: "4:2:0" }).toBuffer());
     const { data, info } = await img.toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
     const px = new Uint8Array(data.buffer, data.byteOffset, data.length);
     if (info.channels === 4) {

@@ -6,7 +6,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { Command, InvalidArgumentError } from "commander";
-import { integer, nonNegativeInteger, nonNegativeNumber, number, positiveInteger } from "../../src/cli/parse.ts";
+import {
+  integer,
+  jpegQuality,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  number,
+  positiveInteger,
+} from "../../src/cli/parse.ts";
 
 const refuses = (parse: (v: string) => number, v: string) =>
   assert.throws(() => parse(v), InvalidArgumentError, `'${v}' must be refused`);
@@ -23,6 +30,11 @@ describe("parsers", () => {
     for (const v of ["0", "-3", "2.5", "abc"]) refuses(positiveInteger, v);
     assert.equal(nonNegativeInteger("0"), 0);
     for (const v of ["-1", "-5", "0.5", "x"]) refuses(nonNegativeInteger, v);
+  });
+  test("JPEG quality: 1 to 100", () => {
+    assert.equal(jpegQuality("75"), 75);
+    assert.equal(jpegQuality("1") + jpegQuality("100"), 101);
+    for (const v of ["0", "101", "75.5", "-75", "high"]) refuses(jpegQuality, v);
   });
   test("number: finite decimals and exponents", () => {
     assert.equal(number("0.002"), 0.002);

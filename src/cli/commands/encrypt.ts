@@ -17,7 +17,7 @@ import { loadSchemeKey } from "../../data/scheme-keyfile.ts";
 import { type ImageSource, selectClasses } from "../../data/source.ts";
 import { isStore } from "../../data/store.ts";
 import { isStudyLayout, readStudyLayout } from "../../data/study-layout.ts";
-import { positiveInteger } from "../parse.ts";
+import { jpegQuality, positiveInteger } from "../parse.ts";
 import { createProgress } from "../progress.ts";
 
 export interface EncryptCliOptions {
@@ -30,6 +30,7 @@ export interface EncryptCliOptions {
   classes?: string;
   resize?: number;
   crop?: number;
+  jpegQuality?: number;
   shardSize?: number;
   workers?: number;
   skipBad?: boolean;
@@ -135,7 +136,11 @@ export async function runEncrypt(input: string | undefined, o: EncryptCliOptions
     source,
     out: o.out,
     key,
-    decode: { ...(o.resize ? { resize: o.resize } : {}), ...(o.crop ? { crop: o.crop } : {}) },
+    decode: {
+      ...(o.resize ? { resize: o.resize } : {}),
+      ...(o.crop ? { crop: o.crop } : {}),
+      ...(o.jpegQuality ? { jpeg: o.jpegQuality } : {}),
+    },
     shardSize: o.shardSize,
     workers: o.workers,
     skipBad: o.skipBad,
@@ -242,6 +247,12 @@ export function encryptCommand(): Command {
       positiveInteger,
     )
     .option("--crop <n>", "centre-crop to n×n after resizing, like CenterCrop(n)", positiveInteger)
+    .option(
+      "--jpeg-quality <q>",
+      "after resizing and cropping, re-encode each image as JPEG at quality q (1-100, 4:2:0 chroma): reference photos " +
+        "for the attack that carry the compression of the data (the shared CIFAR-10: 75)",
+      jpegQuality,
+    )
     .option("--shard-size <n>", "images per shard (default 5000, fewer for large images)", positiveInteger)
     .option(
       "-w, --workers <n>",
@@ -261,7 +272,8 @@ export function encryptCommand(): Command {
       "\nExamples:\n  ercnn keygen --preset cifar10 -o key.json\n  ercnn encrypt --preset cifar10 -k key.json -o stores/cifar10-train\n" +
         "  ercnn encrypt --preset cifar10 --split test -k key.json -o stores/cifar10-test\n" +
         "  ercnn encrypt --preset tiny50 --part pretrain --plain -o stores/tiny150-plain\n" +
-        "  ercnn encrypt photos/ --resize 256 --crop 224 -k key8.json -o stores/photos\n",
+        "  ercnn encrypt photos/ --resize 256 --crop 224 -k key8.json -o stores/photos\n" +
+        "  ercnn encrypt --preset tiny50 --part pretrain --plain --resize 32 --jpeg-quality 75 -o stores/ref32-q75\n",
     )
     .action(async (input: string | undefined, o: EncryptCliOptions) => runEncrypt(input, o));
 }
