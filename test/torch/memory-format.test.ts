@@ -17,20 +17,10 @@ import {
   tidy,
   toMemoryFormat,
 } from "../../src/torch/index.ts";
+import { maxRelErr } from "../cipher/helpers.ts";
 
 const stride = aten<number>("aten::stride", "int");
 const strides = (t: Tensor) => t.shape.map((_, d) => stride(t, d));
-
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / s;
-}
 
 describe("memory formats", () => {
   test("channels_last has NHWC strides and the same values; contiguous undoes it", () => {
@@ -73,7 +63,7 @@ describe("memory formats", () => {
       });
     const a = run(nchw);
     const b = run(nhwc);
-    assert.ok(maxRelDiff(b, a) < 1e-4, `logits differ by ${maxRelDiff(b, a)}`);
+    assert.ok(maxRelErr(b, a) < 1e-4, `logits differ by ${maxRelErr(b, a)}`);
     // re-laid in place: the same Tensor objects (the optimizer's), every 4-D weight of the backbone now NHWC
     assert.deepEqual(nhwc.parameters(), params);
     const convs = nhwc.backbone.parameters().filter((p) => p.shape.length === 4);
@@ -86,7 +76,7 @@ describe("memory formats", () => {
     assert.equal(ga.length, gb.length);
     assert.ok(ga.length > 10);
     for (let i = 0; i < ga.length; i++) {
-      const d = maxRelDiff(gb[i].grad!.toFloat32Array(), ga[i].grad!.toFloat32Array());
+      const d = maxRelErr(gb[i].grad!.toFloat32Array(), ga[i].grad!.toFloat32Array());
       assert.ok(d < 1e-3, `gradient ${i} (shape ${ga[i].shape}) differs by ${d}`);
     }
     // and eval mode (pieces of evalChunk) too
@@ -96,7 +86,7 @@ describe("memory formats", () => {
     nhwc.evalChunk = 3;
     const ea = tidy(() => nchw.forward(x).toFloat32Array());
     const eb = tidy(() => nhwc.forward(x).toFloat32Array());
-    assert.ok(maxRelDiff(eb, ea) < 1e-4);
+    assert.ok(maxRelErr(eb, ea) < 1e-4);
     for (const t of [x, y]) t.dispose();
     nchw.dispose();
     nhwc.dispose();
