@@ -60,14 +60,13 @@ function ercnn(args: string[], log: string): string {
 }
 
 /**
- * A store of the preset's images (`select`: the encrypt flags naming the split, or the reference's), encrypted with
- * `keyFile` or plain; returns the seconds it took.
+ * A store of the preset's images (`select`: the encrypt flags choosing them, a split or the plan's reference),
+ * encrypted with `keyFile` or plain; returns the seconds it took.
  */
-function store(dir: string, split: "train" | "test" | string[], n: number, keyFile: string | null): number {
+function store(dir: string, select: string[], n: number, keyFile: string | null): number {
   const t0 = performance.now();
   rmSync(dir, { recursive: true, force: true });
   const keyArgs = keyFile ? ["-k", keyFile] : ["--plain"];
-  const select = typeof split === "string" ? ["--split", split] : split;
   ercnn(["encrypt", "--preset", plan!.preset, ...select, "--limit", String(n), ...keyArgs, "-o", dir], `${dir}.log`);
   return (performance.now() - t0) / 1000;
 }
@@ -95,8 +94,8 @@ async function schemeRow(scheme: SchemeName, reference: string): Promise<SchemeR
     `${dir}/keygen.log`,
   );
   const key = await loadSchemeKey(keyFile);
-  const encryptSeconds = store(join(dir, "train"), "train", budget.train, keyFile);
-  store(join(dir, "test"), "test", budget.test, keyFile);
+  const encryptSeconds = store(join(dir, "train"), ["--split", "train"], budget.train, keyFile);
+  store(join(dir, "test"), ["--split", "test"], budget.test, keyFile);
   const eaves = eavesdrop({
     scheme,
     store: join(dir, "train"),
@@ -118,8 +117,8 @@ async function main(): Promise<void> {
   const plainTest = join(out, "plain", "test");
   const reference = join(out, "plain", "reference");
   mkdirSync(join(out, "plain"), { recursive: true });
-  if (!existsSync(join(plainTrain, "meta.json"))) store(plainTrain, "train", budget.train, null);
-  if (!existsSync(join(plainTest, "meta.json"))) store(plainTest, "test", budget.test, null);
+  if (!existsSync(join(plainTrain, "meta.json"))) store(plainTrain, ["--split", "train"], budget.train, null);
+  if (!existsSync(join(plainTest, "meta.json"))) store(plainTest, ["--split", "test"], budget.test, null);
   if (!existsSync(join(reference, "meta.json"))) store(reference, plan!.reference, referenceImages, null);
   const rows: SchemeRow[] = [];
   for (const s of schemes) {
