@@ -1,0 +1,90 @@
+// The table of bench/experiments/cifar10-minutes.sh: the PyTorch twin of airbench94 on plaintexts (its result JSON)
+// next to ercnn's runs of the same recipe under a cifar10-record.sh directory (run*/train and plain/train), with the
+// minutes of the epochs alone (the twin's clock and the sum of ercnn's epoch times) and of the whole call, and the
+// twin's accuracy after each epoch (one view, clock stopped).
+// Usage: node --import tsx bench/experiments/cifar10-minutes-table.ts <RECORD dir> <twin result JSON>
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+interface Row {
+  name: string;
+  acc: number;
+  /** Minutes of the training epochs alone. */
+  epochMinutes: number;
+  /** Minutes of the whole call (ercnn: attack, epochs, 6-view test; the twin: epochs, whitening fit and TTA). */
+  wholeMinutes: number;
+}
+
+interface Twin {
+  testAcc: number;
+  seconds: number;
+  epochs: number;
+  trainImages: number;
+  curve: { epoch: number; trainSeconds: number; testAcc1View: number }[];
+}
+
+/** One finished ercnn run directory as a row (null: not finished). */
+export function ercnnRow(name: string, dir: string): Row | null {
+  if (!existsSync(join(dir, "final.json"))) return null;
+  const final = JSON.parse(readFileSync(join(dir, "final.json"), "utf8"));
+  const epochs = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+    .filter((m) => m.split === "train");
+  const wall = existsSync(join(dir, "wall-seconds"))
+    ? Number(readFileSync(join(dir, "wall-seconds"), "utf8"))
+    : final.wallSeconds;
+  return {
+    name,
+    acc: final.testAcc,
+    epochMinutes: epochs.reduce((s, m) => s + m.seconds, 0) / 60,
+    wholeMinutes: wall / 60,
+  };
+}
+
+/** The markdown tables: runs side by side with their speed against the twin, then the twin's curve. */
+export function minutesTable(record: string, twin: Twin): string {
+  const runs = existsSync(record)
+    ? readdirSync(record)
+        .filter((n) => /^run\d+$/.test(n))
+        .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
+    : [];
+  const rows: Row[] = [
+    {
+      name: `PyTorch twin, plaintexts (${twin.epochs} epochs, ${twin.trainImages} images)`,
+      acc: twin.testAcc,
+      epochMinutes: (twin.curve.at(-1)?.trainSeconds ?? twin.seconds) / 60,
+      wholeMinutes: twin.seconds / 60,
+    },
+    ...runs.map((r) => ercnnRow(`ercnn, encrypted, run ${r.slice(3)}`, join(record, r, "train"))),
+    ercnnRow("ercnn, plain control", join(record, "plain", "train")),
+  ].filter((r): r is Row => r !== null);
+  const base = rows[0].epochMinutes;
+  const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+  const out = [
+    "| run | test accuracy (6 views) | minutes of training epochs | speed vs the twin (epochs) | minutes, whole call |",
+    "|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${pct(r.acc)} | ${r.epochMinutes.toFixed(1)} | ${(base / r.epochMinutes).toFixed(2)}× | ` +
+        `${r.wholeMinutes.toFixed(1)} |`,
+    ),
+    "",
+    "The twin's test accuracy after each epoch (one view, its clock stopped while it measures):",
+    "",
+    "| epoch | minutes of training | test accuracy (1 view) |",
+    "|---|---|---|",
+    ...twin.curve.map((c) => `| ${c.epoch} | ${(c.trainSeconds / 60).toFixed(1)} | ${pct(c.testAcc1View)} |`),
+  ];
+  return out.join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [record, twinPath] = process.argv.slice(2);
+  if (!record || !twinPath) {
+    console.error("usage: cifar10-minutes-table.ts <RECORD dir> <twin result JSON>");
+    process.exit(2);
+  }
+  console.log(minutesTable(record, JSON.parse(readFileSync(twinPath, "utf8"))));
+}
