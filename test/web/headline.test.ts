@@ -50,10 +50,15 @@ test("README's first screen and RESULTS.md's goals table state every headline nu
 });
 
 test("each headline number is the rounding of the measurement in its RESULTS.md section", () => {
-  const speed = section("Speed record: encrypted CIFAR-10 from scratch on 2 CPU cores");
-  assert.equal(row(speed, "test accuracy")[2].match(/\d+\.\d+%/)![0], numbers.cifar10Accuracy);
-  const wall = row(speed, "training wall time")[2];
-  assert.equal(wall.match(/[\d.]+ min/)![0], numbers.cifar10Time);
+  // The CIFAR-10 record: the mean of the current pipeline's fresh-key runs, and the longest of their wall times.
+  const record = section("Encrypted CIFAR-10 with airbench94")
+    .split("\n")
+    .filter((l) => /^\| encrypted, run \d/.test(l))
+    .map((l) => l.split("|").map((c) => c.trim()));
+  assert.ok(record.length >= 2, "the record is the mean of at least 2 fresh keys");
+  const mean = record.reduce((s, r) => s + num(r[3]), 0) / record.length;
+  assert.equal(numbers.cifar10Accuracy, `${mean.toFixed(2)}%`);
+  assert.equal(numbers.cifar10Time, `${Math.max(...record.map((r) => num(r[4]))).toFixed(1)} min`);
   const parity = section("Encrypted vs plain on CIFAR-10 (k = 4)");
   assert.ok(row(parity, "encrypted, **BlockResNet-S**")[2].includes(numbers.parityEncrypted));
   assert.ok(row(parity, "**plain**, BlockResNet-S")[2].includes(numbers.parityPlain));
