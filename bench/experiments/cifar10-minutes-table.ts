@@ -5,6 +5,7 @@
 // Usage: node --import tsx bench/experiments/cifar10-minutes-table.ts <RECORD dir> <twin result JSON>
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { readRun } from "./tiny50-table.ts";
 
 interface Row {
   name: string;
@@ -23,24 +24,17 @@ interface Twin {
   curve: { epoch: number; trainSeconds: number; testAcc1View: number }[];
 }
 
-/** One finished ercnn run directory as a row (null: not finished). */
+/** One finished ercnn run directory as a row (null: not finished); its final.json and wall time as tiny50-table reads them. */
 export function ercnnRow(name: string, dir: string): Row | null {
-  if (!existsSync(join(dir, "final.json"))) return null;
-  const final = JSON.parse(readFileSync(join(dir, "final.json"), "utf8"));
+  const run = readRun(dir);
+  if (run?.acc == null) return null;
   const epochs = readFileSync(join(dir, "metrics.jsonl"), "utf8")
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l))
     .filter((m) => m.split === "train");
-  const wall = existsSync(join(dir, "wall-seconds"))
-    ? Number(readFileSync(join(dir, "wall-seconds"), "utf8"))
-    : final.wallSeconds;
-  return {
-    name,
-    acc: final.testAcc,
-    epochMinutes: epochs.reduce((s, m) => s + m.seconds, 0) / 60,
-    wholeMinutes: wall / 60,
-  };
+  const wholeMinutes = run.minutes ?? JSON.parse(readFileSync(join(dir, "final.json"), "utf8")).wallSeconds / 60;
+  return { name, acc: run.acc, epochMinutes: epochs.reduce((s, m) => s + m.seconds, 0) / 60, wholeMinutes };
 }
 
 /** The markdown tables: runs side by side with their speed against the twin, then the twin's curve. */
