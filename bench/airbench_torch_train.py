@@ -55,7 +55,11 @@ STD = torch.tensor((0.2470, 0.2435, 0.2616)).view(1, 3, 1, 1)
 def read_split(archive, split, limit):
     """Images (N,3,32,32 float in [0,1]) and labels of ARCHIVE's <root>/<split>/<class>/*.jpg; classes sorted."""
     images, names = [], []
-    with tarfile.open(archive) as tar:
+    try:
+        tar = tarfile.open(archive)
+    except (OSError, tarfile.TarError) as e:
+        sys.exit(f"{archive}: not a readable tar archive ({e})")
+    with tar:
         for m in tar:
             parts = m.name.split("/")
             if not m.isfile() or len(parts) != 4 or parts[1] != split:
