@@ -2,7 +2,7 @@
 // next to ercnn's runs of the same recipe under a cifar10-record.sh directory (run*/train and plain/train), with the
 // minutes of the epochs alone (the twin's clock and the sum of ercnn's epoch times) and of the whole call, and the
 // twin's accuracy after each epoch (one view, clock stopped).
-// Usage: node --import tsx bench/experiments/cifar10-minutes-table.ts <RECORD dir> <twin result JSON>
+// Usage: node --import tsx bench/experiments/cifar10-minutes-table.ts <RECORD dir> <twin result JSON> [KEYFREE dir]
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readRun } from "./tiny50-table.ts";
@@ -37,13 +37,20 @@ export function ercnnRow(name: string, dir: string): Row | null {
   return { name, acc: run.acc, epochMinutes: epochs.reduce((s, m) => s + m.seconds, 0) / 60, wholeMinutes };
 }
 
-/** The markdown tables: runs side by side with their speed against the twin, then the twin's curve. */
-export function minutesTable(record: string, twin: Twin): string {
-  const runs = existsSync(record)
-    ? readdirSync(record)
-        .filter((n) => /^run\d+$/.test(n))
-        .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
-    : [];
+/** The finished `run<N>/train` directories under a cifar10-record.sh output, as rows named `${label}, run N`. */
+function runRows(record: string, label: string): (Row | null)[] {
+  if (!existsSync(record)) return [];
+  return readdirSync(record)
+    .filter((n) => /^run\d+$/.test(n))
+    .sort((a, b) => Number(a.slice(3)) - Number(b.slice(3)))
+    .map((r) => ercnnRow(`${label}, run ${r.slice(3)}`, join(record, r, "train")));
+}
+
+/**
+ * The markdown tables: runs side by side with their speed against the twin, then the twin's curve. `record` is
+ * cifar10-record.sh's output (its encrypted runs and the plain control); `keyfree`, cifar10-keyfree.sh's, if given.
+ */
+export function minutesTable(record: string, twin: Twin, keyfree?: string): string {
   const rows: Row[] = [
     {
       name: `PyTorch twin, plaintexts (${twin.epochs} epochs, ${twin.trainImages} images)`,
@@ -51,8 +58,9 @@ export function minutesTable(record: string, twin: Twin): string {
       epochMinutes: (twin.curve.at(-1)?.trainSeconds ?? twin.seconds) / 60,
       wholeMinutes: twin.seconds / 60,
     },
-    ...runs.map((r) => ercnnRow(`ercnn, encrypted, run ${r.slice(3)}`, join(record, r, "train"))),
+    ...runRows(record, "ercnn, encrypted"),
     ercnnRow("ercnn, plain control", join(record, "plain", "train")),
+    ...(keyfree ? runRows(keyfree, "ercnn, encrypted, key-free") : []),
   ].filter((r): r is Row => r !== null);
   const base = rows[0].epochMinutes;
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
@@ -75,10 +83,10 @@ export function minutesTable(record: string, twin: Twin): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [record, twinPath] = process.argv.slice(2);
+  const [record, twinPath, keyfree] = process.argv.slice(2);
   if (!record || !twinPath) {
-    console.error("usage: cifar10-minutes-table.ts <RECORD dir> <twin result JSON>");
+    console.error("usage: cifar10-minutes-table.ts <RECORD dir> <twin result JSON> [KEYFREE dir]");
     process.exit(2);
   }
-  console.log(minutesTable(record, JSON.parse(readFileSync(twinPath, "utf8"))));
+  console.log(minutesTable(record, JSON.parse(readFileSync(twinPath, "utf8")), keyfree));
 }

@@ -22,5 +22,6 @@ if [ ! -f "$TWIN" ]; then
   /usr/bin/python3 bench/airbench_torch_train.py "$ARCHIVE" "${args[@]}" | tee "$TWIN.log"
   grep '^result ' "$TWIN.log" | sed 's/^result //' >"$TWIN.tmp" && mv "$TWIN.tmp" "$TWIN"
 fi
-node --import tsx bench/experiments/cifar10-minutes-table.ts "$RECORD" "$TWIN"
+KEYFREE=${KEYFREE:-runs/cifar10-keyfree}   # cifar10-keyfree.sh's runs, shown when present
+node --import tsx bench/experiments/cifar10-minutes-table.ts "$RECORD" "$TWIN" "$KEYFREE"
 echo "load at the end: $(uptime)"

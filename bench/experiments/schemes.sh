@@ -9,6 +9,8 @@
 #   bash bench/experiments/schemes.sh --dataset tiny50       # the k = 8 column: 64×64, the 150 other classes as the
 #                                                            # eavesdropper's reference photos
 # Other flags: --schemes hill,le,...  --out DIR (default runs/schemes-DATASET[-limitN])  --pool N  --measured N
+#              --fresh (redo every row; without it a run goes on where an interrupted one stopped: each finished
+#              row is kept in OUT/SCHEME/row.json and reused under the same set-up)
 # Needs the data where `ercnn encrypt --preset cifar10` (or tiny50) finds it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

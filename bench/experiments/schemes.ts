@@ -3,6 +3,9 @@
  * training and test stores, the same eavesdropper (schemes-eavesdropper.ts) and the same provider at one fixed budget
  * (schemes-providers.ts), plus the plain control of each provider network; writes results.json, table.md and
  * plot.svg (accuracy against the eavesdropper's decryption PSNR) under --out. Usage: bench/experiments/schemes.sh.
+ * A finished row is kept beside its run (row.json, with the set-up it was measured under), so an interrupted run
+ * goes on where it stopped: rows measured under the same set-up are reused, any other set-up redoes them; --fresh
+ * redoes every row.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +28,7 @@ const { values: a } = parseArgs({
     seed: { type: "string" },
     pool: { type: "string", default: "1000" },
     measured: { type: "string", default: "200" },
+    fresh: { type: "boolean", default: false },
   },
 });
 const plan: DatasetPlan | undefined = DATASETS[a.dataset!];
@@ -51,6 +55,21 @@ const out = a.out ?? join("runs", `schemes-${a.dataset}${limit ? `-limit${limit}
 mkdirSync(out, { recursive: true });
 // The number of reference photos of the eavesdropper (which ones: the plan's `reference`).
 const referenceImages = Math.min(5000, limit ?? 5000);
+/** What a row's numbers depend on besides its own fresh key: a kept row is reused only under the same set-up. */
+const setup = { dataset: a.dataset, budget, referenceImages, pool: a.pool, measured: a.measured, seed: a.seed ?? null };
+
+/** The row kept at `file` by an earlier, interrupted run under this set-up, or null. */
+function keptRow(file: string): SchemeRow | null {
+  if (a.fresh || !existsSync(file)) return null;
+  const kept = JSON.parse(readFileSync(file, "utf8")) as { setup: unknown; row: SchemeRow };
+  return JSON.stringify(kept.setup) === JSON.stringify(setup) ? kept.row : null;
+}
+
+/** Keeps a finished row beside its run, with the set-up it was measured under. */
+async function keepRow(file: string, row: SchemeRow): Promise<SchemeRow> {
+  await writeFileAtomic(file, `${JSON.stringify({ setup, row }, null, 2)}\n`);
+  return row;
+}
 
 function ercnn(args: string[], log: string): string {
   const r = spawnSync(process.execPath, ["bin/ercnn.js", ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
@@ -122,15 +141,31 @@ async function main(): Promise<void> {
   if (!existsSync(join(reference, "meta.json"))) store(reference, plan!.reference, referenceImages, null);
   const rows: SchemeRow[] = [];
   for (const s of schemes) {
-    process.stdout.write(`${s}: key, stores, eavesdropper, provider (${PROVIDERS[s].network})…\n`);
-    rows.push(await schemeRow(s, reference));
+    const file = join(out, s, "row.json");
+    const kept = keptRow(file);
+    if (kept) process.stdout.write(`${s}: kept from an earlier run under the same set-up (${file})\n`);
+    else process.stdout.write(`${s}: key, stores, eavesdropper, provider (${PROVIDERS[s].network})…\n`);
+    rows.push(kept ?? (await keepRow(file, await schemeRow(s, reference))));
   }
   const plainAcc: Record<string, number | null> = {};
   for (const net of new Set(rows.map((r) => r.network as Network))) {
-    process.stdout.write(`plain control (${net})…\n`);
-    const t = train(`plain-${net}`, net, plainTrain, plainTest);
-    plainAcc[net] = t.testAcc;
-    rows.push({ scheme: "(plain)", network: net, fingerprint: null, eaves: null, encryptSeconds: null, ...t });
+    const file = join(out, "plain", `row-${net}.json`);
+    let row = keptRow(file);
+    if (row) process.stdout.write(`plain control (${net}): kept from an earlier run (${file})\n`);
+    else {
+      process.stdout.write(`plain control (${net})…\n`);
+      const t = train(`plain-${net}`, net, plainTrain, plainTest);
+      row = await keepRow(file, {
+        scheme: "(plain)",
+        network: net,
+        fingerprint: null,
+        eaves: null,
+        encryptSeconds: null,
+        ...t,
+      });
+    }
+    plainAcc[net] = row.testAcc;
+    rows.push(row);
   }
   const title = `${a.dataset}, k = ${plan!.blockSize}: ${budget.train} training images × ${budget.epochs} epoch${budget.epochs === 1 ? "" : "s"}`;
   const results = { dataset: a.dataset, blockSize: plan!.blockSize, budget, referenceImages, rows, plainAcc };
