@@ -58,15 +58,24 @@ const referenceImages = Math.min(5000, limit ?? 5000);
 /** What a row's numbers depend on besides its own fresh key: a kept row is reused only under the same set-up. */
 const setup = { dataset: a.dataset, budget, referenceImages, pool: a.pool, measured: a.measured, seed: a.seed ?? null };
 
-/** The row kept at `file` by an earlier, interrupted run under this set-up, or null. */
-function keptRow(file: string): SchemeRow | null {
-  if (a.fresh || !existsSync(file)) return null;
-  const kept = JSON.parse(readFileSync(file, "utf8")) as { setup: unknown; row: SchemeRow };
-  return JSON.stringify(kept.setup) === JSON.stringify(setup) ? kept.row : null;
-}
-
-/** Keeps a finished row beside its run, with the set-up it was measured under. */
-async function keepRow(file: string, row: SchemeRow): Promise<SchemeRow> {
+/**
+ * A row measured once: the one an earlier, interrupted run kept at `file` under this set-up, else `measure()`'s,
+ * kept there for the next run (a row.json that does not parse is measured again).
+ */
+async function rowOnce(file: string, label: string, measure: () => Promise<SchemeRow>): Promise<SchemeRow> {
+  if (!a.fresh && existsSync(file)) {
+    try {
+      const kept = JSON.parse(readFileSync(file, "utf8")) as { setup: unknown; row: SchemeRow };
+      if (JSON.stringify(kept.setup) === JSON.stringify(setup)) {
+        process.stdout.write(`${label}: kept from an earlier run under the same set-up (${file})\n`);
+        return kept.row;
+      }
+    } catch {
+      process.stdout.write(`${label}: ${file} does not parse; measuring again\n`);
+    }
+  }
+  process.stdout.write(`${label}…\n`);
+  const row = await measure();
   await writeFileAtomic(file, `${JSON.stringify({ setup, row }, null, 2)}\n`);
   return row;
 }
@@ -141,29 +150,19 @@ async function main(): Promise<void> {
   if (!existsSync(join(reference, "meta.json"))) store(reference, plan!.reference, referenceImages, null);
   const rows: SchemeRow[] = [];
   for (const s of schemes) {
-    const file = join(out, s, "row.json");
-    const kept = keptRow(file);
-    if (kept) process.stdout.write(`${s}: kept from an earlier run under the same set-up (${file})\n`);
-    else process.stdout.write(`${s}: key, stores, eavesdropper, provider (${PROVIDERS[s].network})…\n`);
-    rows.push(kept ?? (await keepRow(file, await schemeRow(s, reference))));
+    const label = `${s}: key, stores, eavesdropper, provider (${PROVIDERS[s].network})`;
+    rows.push(await rowOnce(join(out, s, "row.json"), label, () => schemeRow(s, reference)));
   }
   const plainAcc: Record<string, number | null> = {};
   for (const net of new Set(rows.map((r) => r.network as Network))) {
-    const file = join(out, "plain", `row-${net}.json`);
-    let row = keptRow(file);
-    if (row) process.stdout.write(`plain control (${net}): kept from an earlier run (${file})\n`);
-    else {
-      process.stdout.write(`plain control (${net})…\n`);
-      const t = train(`plain-${net}`, net, plainTrain, plainTest);
-      row = await keepRow(file, {
-        scheme: "(plain)",
-        network: net,
-        fingerprint: null,
-        eaves: null,
-        encryptSeconds: null,
-        ...t,
-      });
-    }
+    const row = await rowOnce(join(out, "plain", `row-${net}.json`), `plain control (${net})`, async () => ({
+      scheme: "(plain)",
+      network: net,
+      fingerprint: null,
+      eaves: null,
+      encryptSeconds: null,
+      ...train(`plain-${net}`, net, plainTrain, plainTest),
+    }));
     plainAcc[net] = row.testAcc;
     rows.push(row);
   }
