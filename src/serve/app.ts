@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import { ConnectionTracker } from "./connections.ts";
 import { ServeError } from "./errors.ts";
 import { checkServeOptions, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
+import { lingerOnClose } from "./linger.ts";
 import { ServeMetrics } from "./metrics.ts";
 import type { ModelInfo } from "./model-info.ts";
 import { recordInfer, registerRoutes, SERVER_VERSION } from "./routes.ts";
@@ -72,6 +73,8 @@ export async function createApp(models: ModelInfo[], o: AppOptions): Promise<Ser
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: limits.jsonLimit }, asBytes);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    // Refused before its body was read (over the limit): answer, then drain while the client still sends.
+    if (!req.raw.complete) lingerOnClose(req.raw.socket);
     if (err instanceof ServeError) return reply.code(err.status).headers(err.headers).send({ error: err.message });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, "internal error");
