@@ -15,7 +15,7 @@ export {
   attackDefaultsTable,
 } from "./defaults.ts";
 export { ENERGY_FLOOR, ENERGY_OFFSETS, EnergyMoments } from "./energy-moments.ts";
-export { gridSymmetries, JigsawTooLarge, orientLike, solveBlockJigsaw } from "./jigsaw.ts";
+export { gridSymmetries, JIGSAW, JigsawTooLarge, orientLike, solveBlockJigsaw } from "./jigsaw.ts";
 export {
   applyBlockwise64,
   evaluateRecoveredKey,

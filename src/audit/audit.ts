@@ -20,6 +20,7 @@ import {
   type AttackStoreOptions,
   attackStore,
   type ChannelReport,
+  JIGSAW,
   JigsawTooLarge,
   orientLike,
   solveBlockJigsaw,
@@ -33,7 +34,14 @@ import {
 } from "../cipher/index.ts";
 import { DataError, encryptDataset, isStore, readImageFolder, Store } from "../data/index.ts";
 import { storeLabels } from "../train/labels.ts";
-import { type AttackMeasures, measureAttack, measurePlan, readSample, type StoreSample } from "./measure.ts";
+import {
+  type AttackMeasures,
+  measureAttack,
+  measurePlan,
+  readSample,
+  type StoreSample,
+  spreadPositions,
+} from "./measure.ts";
 import { type LabelledImages, type Recognisability, recognisability } from "./recognisability.ts";
 
 /** Every default of the audit in one place, with units. */
@@ -44,6 +52,8 @@ export const AUDIT_DEFAULTS = {
   pool: 1000,
   /** Images decrypted and measured. */
   measured: 200,
+  /** Ciphertexts whose block statistics the jigsaw reads (a scrambling key), spread over the store. */
+  jigsawImages: JIGSAW.images,
   /** Labelled plain images the recognisability classifier trains on. */
   recogniserImages: 3000,
   /** Rows in the pictures. */
@@ -59,6 +69,7 @@ export interface AuditOptions {
   statsImages?: number;
   pool?: number;
   measured?: number;
+  jigsawImages?: number;
   recogniserImages?: number;
   /** Recognisability classifier epochs (default RECOGNISER.epochs); 0 skips recognisability. */
   recogniserEpochs?: number;
@@ -77,7 +88,7 @@ export interface AuditVerdict {
 
 /** How the eavesdropper's jigsaw did against a scrambling key (measured with the key's true permutation). */
 export interface ScrambleFinding {
-  /** Ciphertexts whose statistics the jigsaw used (the re-identification pool's). */
+  /** Ciphertexts whose statistics the jigsaw used (spread over the store; AUDIT_DEFAULTS.jigsawImages at most). */
   images: number;
   /** Share of the grid assembled into one piece. */
   assembled: number;
@@ -139,7 +150,8 @@ export async function runAudit(o: AuditOptions): Promise<AuditResult> {
     const plan = measurePlan(store.count, o.pool ?? AUDIT_DEFAULTS.pool, o.measured ?? AUDIT_DEFAULTS.measured);
     const step = stepper(o.onProgress);
     const read = step("reading the measured images", () => readSample(store, plan.pool, o.key));
-    const jig = o.key.scramble ? step("jigsaw (block positions)", () => jigsaw(read, o.key)) : null;
+    const jigsawN = o.jigsawImages ?? AUDIT_DEFAULTS.jigsawImages;
+    const jig = o.key.scramble ? step("jigsaw (block positions)", () => jigsaw(store, jigsawN, read, o.key)) : null;
     const sample = jig?.sample ?? read;
     const t1 = performance.now();
     const attack = attackStore(store, reference, {
@@ -189,18 +201,25 @@ function stepper(onProgress: AuditOptions["onProgress"]) {
 }
 
 /**
- * The jigsaw for a scrambling key: its finding, the reassembled sample and the un-scrambling permutation; or, when
- * the grid is too large for it, a finding that says so (the attack then runs on the scrambled ciphertexts as they are).
+ * The jigsaw for a scrambling key, solved from the statistics of `images` ciphertexts spread over the store (more
+ * than the measured sample: at 64×64 / k = 8 the grid needs thousands): its finding, the measured sample reassembled
+ * and the un-scrambling permutation; or, when the grid is too large for it, a finding that says so (the attack then
+ * runs on the scrambled ciphertexts as they are).
  */
 function jigsaw(
+  store: Store,
+  images: number,
   read: StoreSample,
   key: CipherKey,
 ): { finding: ScrambleFinding; sample?: StoreSample; unscramble?: Int32Array } {
+  const positions = spreadPositions(store.count, images);
   try {
-    return reassemble(read, key, key.blockSize);
+    return reassemble(store.readPositions(positions), positions.length, read, key);
   } catch (e) {
     if (!(e instanceof JigsawTooLarge)) throw e;
-    return { finding: { images: read.dims.n, assembled: 0, correct: 0, symmetry: 0, seconds: 0, skipped: e.message } };
+    return {
+      finding: { images: positions.length, assembled: 0, correct: 0, symmetry: 0, seconds: 0, skipped: e.message },
+    };
   }
 }
 
@@ -239,24 +258,26 @@ function recognise(
 }
 
 /**
- * The eavesdropper's jigsaw on the sample's ciphertexts (no key), oriented with the key's true permutation (for
+ * The eavesdropper's jigsaw on `cipher` (`n` ciphertexts, no key), oriented with the key's true permutation (for
  * measurement only: one of the grid's symmetries, which a person picks at a glance), and the sample reassembled.
  */
 function reassemble(
+  cipher: Float32Array,
+  n: number,
   read: StoreSample,
   key: CipherKey,
-  k: number,
 ): { finding: ScrambleFinding; sample: StoreSample; unscramble: Int32Array } {
-  const { n, c, h, w } = read.dims;
+  const { c, h, w } = read.dims;
+  const k = key.blockSize;
   const grid = { gh: h / k, gw: w / k };
-  const solved = solveBlockJigsaw(read.cipher, read.dims, k);
+  const solved = solveBlockJigsaw(cipher, { n, c, h, w }, k);
   const truth = blockPermutation(key.scramble as NonNullable<CipherKey["scramble"]>, grid.gh, grid.gw);
   const oriented = orientLike(solved.permutation, truth, grid);
   const unscramble = inversePermutation(oriented.permutation);
-  const cipher = permuteBlocks(
+  const reassembled = permuteBlocks(
     read.cipher,
     new Float32Array(read.cipher.length),
-    { n, c, h, w, k, layout: "CHW" },
+    { n: read.dims.n, c, h, w, k, layout: "CHW" },
     unscramble,
   );
   return {
@@ -267,7 +288,7 @@ function reassemble(
       symmetry: oriented.symmetry,
       seconds: solved.seconds,
     },
-    sample: { ...read, cipher },
+    sample: { ...read, cipher: reassembled },
     unscramble,
   };
 }

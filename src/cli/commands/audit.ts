@@ -6,7 +6,7 @@ import {
   signedPermutationAgreement,
   storeScheme,
 } from "../../attack/scheme-attacks.ts";
-import { runAudit } from "../../audit/audit.ts";
+import { AUDIT_DEFAULTS, runAudit } from "../../audit/audit.ts";
 import { verdictText, writeAuditPage } from "../../audit/report.ts";
 import { isHillKey, type SchemeKey } from "../../cipher/schemes/index.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
@@ -24,6 +24,7 @@ export interface AuditCliOptions extends AttackSearchFlags {
   statsImages?: number;
   pool?: number;
   measured?: number;
+  jigsawImages?: number;
   recogniserImages?: number;
   recogniserEpochs?: number;
   quiet?: boolean;
@@ -41,6 +42,7 @@ export async function auditCli(storeDir: string, o: AuditCliOptions): Promise<st
     statsImages: o.statsImages,
     pool: o.pool,
     measured: o.measured,
+    jigsawImages: o.jigsawImages,
     recogniserImages: o.recogniserImages,
     recogniserEpochs: o.recogniserEpochs,
     attack: attackTuning(o),
@@ -106,6 +108,11 @@ export function auditCommand(): Command {
     .option("--stats-images <n>", "images of each store the attack's statistics use (default 20000)", positiveInteger)
     .option("--pool <n>", "plaintexts in the re-identification pool (default 1000)", positiveInteger)
     .option("--measured <n>", "images decrypted and measured (default 200)", positiveInteger)
+    .option(
+      "--jigsaw-images <n>",
+      `a scrambling key: ciphertexts whose block statistics the jigsaw reads (default ${AUDIT_DEFAULTS.jigsawImages})`,
+      positiveInteger,
+    )
     .option(
       "--recogniser-images <n>",
       "training images of the recognisability classifier (default 3000)",
