@@ -10,6 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { attackSignedPermutationStore, SCHEME_ATTACKS } from "../../src/attack/scheme-attacks.ts";
+import { AUDIT_DEFAULTS } from "../../src/audit/audit.ts";
 import { measurePlan } from "../../src/audit/measure.ts";
 import type { SchemeKey, SchemeName } from "../../src/cipher/schemes/index.ts";
 import { applySignedPermutation } from "../../src/cipher/schemes/index.ts";
@@ -36,7 +37,19 @@ export interface Eavesdropping {
   noAttack: Recovery;
   /** Re-identification by guessing (1 / pool). */
   chance: number;
+  /** A scrambling key: the jigsaw's share of block positions put right, from how many ciphertexts (the audit's). */
+  jigsaw?: { correct: number; images: number } | null;
 }
+
+/**
+ * How many ciphertexts each attack reads (at most; the store may hold fewer): the audit's statistics and jigsaw, and
+ * the signed-permutation solver at the statistics' budget. A kept eavesdropper row is reused only under the same.
+ */
+export const EAVESDROPPER_BUDGET = {
+  statsImages: AUDIT_DEFAULTS.statsImages,
+  jigsawImages: AUDIT_DEFAULTS.jigsawImages,
+  solverImages: AUDIT_DEFAULTS.statsImages,
+} as const;
 
 export interface EavesdropOptions {
   scheme: SchemeName;
@@ -69,11 +82,16 @@ function measure(
   };
 }
 
-function runAudit(o: EavesdropOptions): Pick<Eavesdropping, "recovered" | "ciphertexts" | "seconds"> {
+function runAudit(o: EavesdropOptions): Pick<Eavesdropping, "recovered" | "ciphertexts" | "seconds" | "jigsaw"> {
   const args = ["bin/ercnn.js", "audit", o.store, "--reference", o.reference, "-k", o.keyFile, "--json", o.auditJson];
   args.push("--recogniser-epochs", "0", "--pool", String(o.pool), "--measured", String(o.measured), "-q");
   const r = spawnSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 26 });
-  let j: { measures: { psnr: number; ssim: number; reid: { rate: number } }; statsImages: { cipher: number } };
+  let j: {
+    measures: { psnr: number; ssim: number; reid: { rate: number } };
+    statsImages: { cipher: number };
+    attackSeconds: number;
+    scramble: { correct: number; images: number } | null;
+  };
   try {
     j = JSON.parse(readFileSync(o.auditJson, "utf8"));
   } catch {
@@ -83,7 +101,8 @@ function runAudit(o: EavesdropOptions): Pick<Eavesdropping, "recovered" | "ciphe
   return {
     recovered: { psnr: m.psnr, ssim: m.ssim, reid: m.reid.rate },
     ciphertexts: j.statsImages.cipher,
-    seconds: (j as unknown as { attackSeconds: number }).attackSeconds,
+    seconds: j.attackSeconds,
+    jigsaw: j.scramble ? { correct: j.scramble.correct, images: j.scramble.images } : null,
   };
 }
 
@@ -109,7 +128,7 @@ export function eavesdrop(o: EavesdropOptions): Eavesdropping {
   if (which === null) return { ...base, attack: null, recovered: null, ciphertexts: null, seconds: null };
   if (which === "statistical") return { ...base, attack: "statistical (ercnn audit)", ...runAudit(o) };
   const t0 = performance.now();
-  const est = attackSignedPermutationStore(store, Store.open(o.reference));
+  const est = attackSignedPermutationStore(store, Store.open(o.reference), { limit: EAVESDROPPER_BUDGET.solverImages });
   const seconds = (performance.now() - t0) / 1000;
   const dec = applySignedPermutation(est, cipher, { n: plan.measured.length, c, h, w, layout: "CHW" }, "decrypt");
   return {

@@ -51,7 +51,12 @@ export function schemesTable(rows: SchemeRow[], plainAcc: Record<string, number 
       "attack s": secs(e?.seconds ?? null),
       "encrypt s": secs(r.encryptSeconds),
       "train s": secs(r.trainSeconds),
-      note: r.note ?? "",
+      note: [
+        e?.jigsaw ? `jigsaw: ${pct(e.jigsaw.correct)} of positions from ${e.jigsaw.images} ciphertexts` : "",
+        r.note ?? "",
+      ]
+        .filter(Boolean)
+        .join("; "),
     };
   });
   return toMarkdown(out);

@@ -5,7 +5,8 @@
  * plot.svg (accuracy against the eavesdropper's decryption PSNR) under --out. Usage: bench/experiments/schemes.sh.
  * A finished row is kept beside its run (row.json, with the set-up it was measured under), so an interrupted run
  * goes on where it stopped: rows measured under the same set-up are reused, any other set-up redoes them; --fresh
- * redoes every row.
+ * redoes every row. The eavesdropper's half of a row (key, stores, attack: eaves.json) is kept the same way under
+ * its own set-up, so a new provider budget retrains on the same key and stores without attacking again.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -14,7 +15,7 @@ import { parseArgs } from "node:util";
 import { SCHEME_NAMES, type SchemeName } from "../../src/cipher/schemes/index.ts";
 import { writeFileAtomic } from "../../src/core/atomic.ts";
 import { loadSchemeKey } from "../../src/data/scheme-keyfile.ts";
-import { eavesdrop } from "./schemes-eavesdropper.ts";
+import { EAVESDROPPER_BUDGET, type Eavesdropping, eavesdrop } from "./schemes-eavesdropper.ts";
 import { type Budget, DATASETS, type DatasetPlan, type Network, PROVIDERS } from "./schemes-providers.ts";
 import { type SchemeRow, schemesPlot, schemesTable } from "./schemes-report.ts";
 
@@ -28,6 +29,7 @@ const { values: a } = parseArgs({
     seed: { type: "string" },
     pool: { type: "string", default: "1000" },
     measured: { type: "string", default: "200" },
+    pretrained: { type: "string" },
     fresh: { type: "boolean", default: false },
   },
 });
@@ -55,29 +57,46 @@ const out = a.out ?? join("runs", `schemes-${a.dataset}${limit ? `-limit${limit}
 mkdirSync(out, { recursive: true });
 // The number of reference photos of the eavesdropper (which ones: the plan's `reference`).
 const referenceImages = Math.min(5000, limit ?? 5000);
-/** What a row's numbers depend on besides its own fresh key: a kept row is reused only under the same set-up. */
-const setup = { dataset: a.dataset, budget, referenceImages, pool: a.pool, measured: a.measured, seed: a.seed ?? null };
+// The aligned network's pretrained backbone (the plan's, or --pretrained), which must exist before anything runs.
+const pretrained = a.pretrained ?? plan.pretrained?.file ?? null;
+if (pretrained && !existsSync(pretrained))
+  throw new Error(
+    `--pretrained ${pretrained} does not exist: ${a.pretrained ? "give a backbone file" : `make it with ${plan.pretrained!.make}`}`,
+  );
+/** What the eavesdropper's half of a row depends on besides its own fresh key (the stores and the attack's budget). */
+const eavesSetup = {
+  dataset: a.dataset,
+  train: budget.train,
+  test: budget.test,
+  referenceImages,
+  pool: a.pool,
+  measured: a.measured,
+  seed: a.seed ?? null,
+  eavesdropper: EAVESDROPPER_BUDGET,
+};
+/** What a whole row depends on: a kept row is reused only under the same set-up. */
+const setup = { ...eavesSetup, budget, pretrained };
 
 /**
- * A row measured once: the one an earlier, interrupted run kept at `file` under this set-up, else `measure()`'s,
- * kept there for the next run (a row.json that does not parse is measured again).
+ * `measure()`'s result measured once: the one an earlier, interrupted run kept at `file` under `under`, else
+ * measured now and kept there for the next run (a file that does not parse is measured again).
  */
-async function rowOnce(file: string, label: string, measure: () => Promise<SchemeRow>): Promise<SchemeRow> {
+async function once<T>(file: string, under: object, label: string, measure: () => Promise<T>): Promise<T> {
   if (!a.fresh && existsSync(file)) {
     try {
-      const kept = JSON.parse(readFileSync(file, "utf8")) as { setup: unknown; row: SchemeRow };
-      if (JSON.stringify(kept.setup) === JSON.stringify(setup)) {
+      const kept = JSON.parse(readFileSync(file, "utf8")) as { setup: unknown; value: T };
+      if (JSON.stringify(kept.setup) === JSON.stringify(under)) {
         process.stdout.write(`${label}: kept from an earlier run under the same set-up (${file})\n`);
-        return kept.row;
+        return kept.value;
       }
     } catch {
       process.stdout.write(`${label}: ${file} does not parse; measuring again\n`);
     }
   }
   process.stdout.write(`${label}…\n`);
-  const row = await measure();
-  await writeFileAtomic(file, `${JSON.stringify({ setup, row }, null, 2)}\n`);
-  return row;
+  const value = await measure();
+  await writeFileAtomic(file, `${JSON.stringify({ setup: under, value }, null, 2)}\n`);
+  return value;
 }
 
 function ercnn(args: string[], log: string): string {
@@ -101,7 +120,7 @@ function store(dir: string, select: string[], n: number, keyFile: string | null)
 
 /** One provider run at the fixed budget; its test accuracy and wall time from final.json. */
 function train(name: string, network: Network, trainStore: string, testStore: string) {
-  const flags = plan!.trainFlags(network, budget);
+  const flags = plan!.trainFlags(network, budget, pretrained);
   if (!flags) return { testAcc: null, trainSeconds: null, note: `no ${network} provider for ${a.dataset} yet` };
   const run = join(out, "runs", name);
   mkdirSync(join(out, "runs"), { recursive: true });
@@ -111,10 +130,19 @@ function train(name: string, network: Network, trainStore: string, testStore: st
   return { testAcc: f.testAcc as number, trainSeconds: f.wallSeconds as number };
 }
 
-async function schemeRow(scheme: SchemeName, reference: string): Promise<SchemeRow> {
-  const dir = join(out, scheme);
-  mkdirSync(dir, { recursive: true });
-  const keyFile = join(dir, "key.json");
+/** The eavesdropper's half of a row: a fresh key, its stores, the attack. */
+interface Eavesdropped {
+  fingerprint: string;
+  eaves: Eavesdropping;
+  encryptSeconds: number;
+}
+
+async function eavesdropScheme(
+  scheme: SchemeName,
+  dir: string,
+  keyFile: string,
+  reference: string,
+): Promise<Eavesdropped> {
   // A fresh key from the system CSPRNG (or from --seed, for reproducible smoke runs only).
   const seedArgs = a.seed ? ["--seed", `${a.seed}-${scheme}`] : [];
   ercnn(
@@ -134,9 +162,23 @@ async function schemeRow(scheme: SchemeName, reference: string): Promise<SchemeR
     measured: Math.min(count("measured", a.measured)!, budget.train),
     auditJson: join(dir, "audit.json"),
   });
+  return { fingerprint: key.fingerprint.slice(0, 16), eaves, encryptSeconds };
+}
+
+async function schemeRow(scheme: SchemeName, reference: string): Promise<SchemeRow> {
+  const dir = join(out, scheme);
+  mkdirSync(dir, { recursive: true });
+  const keyFile = join(dir, "key.json");
+  // A kept eavesdropper row is only as good as the stores beside it.
+  if (!existsSync(join(dir, "train", "meta.json")) || !existsSync(join(dir, "test", "meta.json")))
+    rmSync(join(dir, "eaves.json"), { force: true });
+  const e = await once(join(dir, "eaves.json"), eavesSetup, `${scheme}: key, stores, eavesdropper`, () =>
+    eavesdropScheme(scheme, dir, keyFile, reference),
+  );
   const network = PROVIDERS[scheme].network;
+  process.stdout.write(`${scheme}: provider (${network})…\n`);
   const t = train(scheme, network, join(dir, "train"), join(dir, "test"));
-  return { scheme, network, fingerprint: key.fingerprint.slice(0, 16), eaves, encryptSeconds, ...t };
+  return { scheme, network, ...e, ...t };
 }
 
 async function main(): Promise<void> {
@@ -150,12 +192,11 @@ async function main(): Promise<void> {
   if (!existsSync(join(reference, "meta.json"))) store(reference, plan!.reference, referenceImages, null);
   const rows: SchemeRow[] = [];
   for (const s of schemes) {
-    const label = `${s}: key, stores, eavesdropper, provider (${PROVIDERS[s].network})`;
-    rows.push(await rowOnce(join(out, s, "row.json"), label, () => schemeRow(s, reference)));
+    rows.push(await once(join(out, s, "row.json"), setup, `${s}: the row`, () => schemeRow(s, reference)));
   }
   const plainAcc: Record<string, number | null> = {};
   for (const net of new Set(rows.map((r) => r.network as Network))) {
-    const row = await rowOnce(join(out, "plain", `row-${net}.json`), `plain control (${net})`, async () => ({
+    const row = await once(join(out, "plain", `row-${net}.json`), setup, `plain control (${net})`, async () => ({
       scheme: "(plain)",
       network: net,
       fingerprint: null,
@@ -166,7 +207,8 @@ async function main(): Promise<void> {
     plainAcc[net] = row.testAcc;
     rows.push(row);
   }
-  const title = `${a.dataset}, k = ${plan!.blockSize}: ${budget.train} training images × ${budget.epochs} epoch${budget.epochs === 1 ? "" : "s"}`;
+  const from = pretrained ? " (aligned: pretrained backbone)" : "";
+  const title = `${a.dataset}, k = ${plan!.blockSize}: ${budget.train} training images × ${budget.epochs} epoch${budget.epochs === 1 ? "" : "s"}${from}`;
   const results = { dataset: a.dataset, blockSize: plan!.blockSize, budget, referenceImages, rows, plainAcc };
   await writeFileAtomic(join(out, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   const table = schemesTable(rows, plainAcc);
