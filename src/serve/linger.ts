@@ -6,7 +6,7 @@
  * why. Instead the server half-closes (the answer, then FIN), keeps reading and discarding what still arrives, and
  * destroys the socket when the client closes its side or after `ms`, whichever comes first.
  */
-import type { Socket } from "node:net";
+import { Socket } from "node:net";
 
 /** How long a refused request's connection keeps draining after its answer, ms. */
 export const LINGER_MS = 2000;
@@ -14,6 +14,8 @@ export const LINGER_MS = 2000;
 /** Makes the server's close of `socket` (Node calls `destroySoon` after a `Connection: close` answer) linger. */
 export function lingerOnClose(socket: Socket, ms = LINGER_MS): void {
   socket.destroySoon = function lingeringDestroySoon(this: Socket) {
+    // The client has sent everything already: nothing left to drain, close as Node would.
+    if (this.readableEnded) return Socket.prototype.destroySoon.call(this);
     if (this.writable) this.end();
     const timer = setTimeout(() => this.destroy(), ms);
     timer.unref();
