@@ -78,7 +78,9 @@ async function schemeAudit(storeDir: string, key: SchemeKey, o: AuditCliOptions)
   if (!isStore(o.reference))
     throw new Error(`the ${which} attack needs --reference as a plain store (ercnn encrypt PHOTOS --plain)`);
   const t0 = performance.now();
-  const r = attackSignedPermutationStore(store, Store.open(o.reference), { limit: o.statsImages });
+  const r = attackSignedPermutationStore(store, Store.open(o.reference), {
+    limit: o.statsImages ?? AUDIT_DEFAULTS.statsImages,
+  });
   const right = signedPermutationAgreement(r, key);
   const d = r.perm.length;
   const verdict = right === d ? "BROKEN: the whole key was recovered from ciphertexts alone" : "partly recovered";
