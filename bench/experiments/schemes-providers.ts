@@ -68,10 +68,10 @@ export interface DatasetPlan {
    */
   reference: string[];
   /**
-   * `ercnn train` flags for a network (`pretrained`: the backbone file, for the aligned network), or null where the
-   * network does not exist for this dataset yet.
+   * `ercnn train` flags for a network (`pretrained`: the backbone file, for the aligned network; `k`: the plan's
+   * block size), or null where the network does not exist for this dataset yet.
    */
-  trainFlags(network: Network, b: Budget, pretrained: string | null): string[] | null;
+  trainFlags(network: Network, b: Budget, pretrained: string | null, k: number): string[] | null;
 }
 
 /** airbench94's warm-up (2.3 of its 10 epochs), scaled to the budget's epochs. */
@@ -105,7 +105,7 @@ export const DATASETS: Readonly<Record<string, DatasetPlan>> = {
     budget: { train: 5000, test: 1000, epochs: 3, batchSize: 256 },
     pretrained: null,
     reference: ["--split", "test"],
-    trainFlags: (net, b) => (net === "aligned" ? aligned("airbench94", b) : vitBlock(b, 4)),
+    trainFlags: (net, b, _pretrained, k) => (net === "aligned" ? aligned("airbench94", b) : vitBlock(b, k)),
   },
   // The k = 8 column: tiny50 (64×64). The aligned network takes the tiny50 record's recipe (airbench94 behind a
   // 64→32 px downscale) from its backbone pretrained on the 150 other, plain classes (public photos: the same the
@@ -121,9 +121,9 @@ export const DATASETS: Readonly<Record<string, DatasetPlan>> = {
       make: "VARIANTS=plain bash bench/experiments/tiny50-record.sh runs/tiny50-record (pretraining: 39 min)",
     },
     reference: ["--part", "pretrain", "--split", "train"],
-    trainFlags: (net, b, pretrained) =>
+    trainFlags: (net, b, pretrained, k) =>
       net === "aligned"
         ? [...aligned("tiny50", b), ...(pretrained ? ["--pretrained", pretrained] : [])]
-        : vitBlock(b, 8),
+        : vitBlock(b, k),
   },
 };

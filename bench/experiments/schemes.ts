@@ -120,7 +120,7 @@ function store(dir: string, select: string[], n: number, keyFile: string | null)
 
 /** One provider run at the fixed budget; its test accuracy and wall time from final.json. */
 function train(name: string, network: Network, trainStore: string, testStore: string) {
-  const flags = plan!.trainFlags(network, budget, pretrained);
+  const flags = plan!.trainFlags(network, budget, pretrained, plan!.blockSize);
   if (!flags) return { testAcc: null, trainSeconds: null, note: `no ${network} provider for ${a.dataset} yet` };
   const run = join(out, "runs", name);
   mkdirSync(join(out, "runs"), { recursive: true });
