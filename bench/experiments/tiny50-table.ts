@@ -37,17 +37,19 @@ export function recordTable(out: string): string {
   const pre = wallMinutes(join(out, "pretrain"));
   const plain = readRun(join(out, "plain"));
   const plainScratch = readRun(join(out, "plain-scratch"));
+  // k8/rounds<R> (the recipe's lr) or k8/rounds<R>-adapt-lr-<x> (the adaptation at x times it)
   const multi = existsSync(join(out, "k8"))
     ? readdirSync(join(out, "k8"))
-        .filter((n) => /^rounds\d+$/.test(n))
-        .sort()
+        .map((n) => /^rounds(\d+)(?:-adapt-lr-(.+))?$/.exec(n))
+        .filter((m) => m !== null)
+        .sort((a, b) => a[0].localeCompare(b[0]))
     : [];
   const rows: [string, string, string, Run | null, number | null][] = [
     ["approach one (pretrained, attack estimate fixed)", "8", "k8/record", plain, pre],
     ["no pretraining", "8", "k8/scratch", plainScratch, null],
     ["approach one, k = 16", "16", "k16/record", plain, pre],
-    ...multi.map((n): [string, string, string, Run | null, number | null] => [
-      `multi-round (${n.slice(6)} rounds, adaptation trained)`,
+    ...multi.map(([n, rounds, scale]): [string, string, string, Run | null, number | null] => [
+      `multi-round (${rounds} rounds, adaptation trained${scale && scale !== "1" ? ` at ${scale}× the lr` : ""})`,
       "8",
       `k8/${n}`,
       plain,

@@ -154,6 +154,12 @@ export const TRAIN_OPTIONS = {
     "units of --lr/--weight-decay: the optimizer's, or per 1024 examples decoupled from momentum and lr (recipes.ts)",
   ),
   biasLrScale: number("--bias-lr-scale <x>", 1, "learning-rate multiplier of BatchNorm biases (not of their decay)"),
+  adaptLrScale: number(
+    "--adapt-lr-scale <x>",
+    1,
+    "learning-rate multiplier of the adaptation network (not of its decay): below 1 a trained adaptation that starts " +
+      "from an estimate moves slowly (multi-round; SGD recipes)",
+  ),
   muonLr: number("--muon-lr <lr>", 0.24, "Muon's learning rate (--optimizer muon)"),
   muonMomentum: number("--muon-momentum <m>", 0.6, "Muon's Nesterov momentum (--optimizer muon)", 0, 1),
   lr: number("--lr <lr>", 0.002, "learning rate (the study's)"),
@@ -292,6 +298,11 @@ const RULES: [TrainOptionKey, string, (c: TrainConfig) => boolean][] = [
   ["adaptInit", "must be 'default' with a key-folded adaptation", (c) => c.adaptInit !== "default" && !!c.keyFolded],
   ["reference", "must name a plain store for --adapt-init attack", (c) => c.adaptInit === "attack" && !c.reference],
   ["blockFlip", "needs augment 'cipher-safe'", (c) => c.blockFlip && c.augment !== "cipher-safe"],
+  [
+    "adaptLrScale",
+    "other than 1 needs --optimizer sgd or muon (parameter groups are built for SGD)",
+    (c) => c.adaptLrScale !== 1 && c.optimizer !== "sgd" && c.optimizer !== "muon",
+  ],
   [
     "hyperUnits",
     "per-1024 needs --optimizer sgd or muon (it is stated for SGD momentum)",

@@ -12,21 +12,22 @@ export function sgdUnits(c: TrainConfig): { lr: number; decayPerStep: number } {
   return { lr: (c.lr * c.batchSize) / kilostep, decayPerStep: (c.weightDecay * c.batchSize) / kilostep };
 }
 
-/** Trainable BatchNorm biases of the model, and its trainable 4-D backbone weights (conv filters). */
-function split(model: ERModel): { bnBias: Set<Tensor>; filters: Set<Tensor> } {
+/** Trainable BatchNorm biases of the model, its trainable 4-D backbone weights (conv filters), its adaptation's. */
+function split(model: ERModel): { bnBias: Set<Tensor>; filters: Set<Tensor>; adapt: Set<Tensor> } {
   const bnBias = new Set<Tensor>();
   for (const m of model.modules()) if (m instanceof nn.BatchNorm2d && m.bias?.requiresGrad) bnBias.add(m.bias);
   const filters = new Set(model.backbone.parameters().filter((p) => p.requiresGrad && p.shape.length === 4));
-  return { bnBias, filters };
+  return { bnBias, filters, adapt: new Set(model.adapt.parameters()) };
 }
 
 /**
- * Groups for SGD (or MuonSGD): [Muon filters], BatchNorm biases, the rest. Frozen parameters are left out; a
- * parameter frozen later (the whitening bias) stays in its group, skipped while it has no gradient.
+ * Groups for SGD (or MuonSGD): [Muon filters], BatchNorm biases, [the adaptation at --adapt-lr-scale], the rest.
+ * Frozen parameters are left out; a parameter frozen later (the whitening bias) stays in its group, skipped while it
+ * has no gradient.
  */
 export function sgdGroups(c: TrainConfig, model: ERModel): Array<{ params: Tensor[] } & Record<string, unknown>> {
   const { lr, decayPerStep } = sgdUnits(c);
-  const { bnBias, filters } = split(model);
+  const { bnBias, filters, adapt } = split(model);
   const muon = c.optimizer === "muon";
   const trainable = model.parameters().filter((p) => p.requiresGrad);
   const biasLr = lr * c.biasLrScale;
@@ -42,7 +43,15 @@ export function sgdGroups(c: TrainConfig, model: ERModel): Array<{ params: Tenso
     });
   const biases = trainable.filter((p) => bnBias.has(p));
   if (biases.length) groups.push({ params: biases, lr: biasLr, weightDecay: biasLr > 0 ? decayPerStep / biasLr : 0 });
-  const rest = trainable.filter((p) => !bnBias.has(p) && !(muon && filters.has(p)));
+  const ownAdapt = c.adaptLrScale !== 1;
+  const adaptLr = lr * c.adaptLrScale;
+  if (ownAdapt)
+    groups.push({
+      params: trainable.filter((p) => adapt.has(p)),
+      lr: adaptLr,
+      weightDecay: adaptLr > 0 ? decayPerStep / adaptLr : 0,
+    });
+  const rest = trainable.filter((p) => !bnBias.has(p) && !(muon && filters.has(p)) && !(ownAdapt && adapt.has(p)));
   if (rest.length) groups.push({ params: rest, lr, weightDecay: lr > 0 ? decayPerStep / lr : 0 });
   return groups.filter((g) => g.params.length > 0);
 }
@@ -55,7 +64,7 @@ export function whitenBias(model: ERModel): Tensor | null {
 
 /** Whether the config needs parameter groups (otherwise one group keeps older runs' checkpoints loadable). */
 export function needsGroups(c: TrainConfig): boolean {
-  return c.optimizer === "muon" || c.biasLrScale !== 1 || c.hyperUnits !== "plain";
+  return c.optimizer === "muon" || c.biasLrScale !== 1 || c.adaptLrScale !== 1 || c.hyperUnits !== "plain";
 }
 
 /** SGD or MuonSGD over sgdGroups. */

@@ -170,7 +170,7 @@ async function summarise(cells: SweepCell[], out: string): Promise<SweepRow[]> {
       series: done
         .map(({ cell, history }) => {
           const last = new Map<number, number>();
-          for (const m of history) if (m.split === "val" && m.psnr !== undefined) last.set(m.round, m.psnr);
+          for (const m of history) if (m.split !== "test" && m.psnr !== undefined) last.set(m.round, m.psnr);
           return { name: cell.name, points: [...last].map(([x, y]) => ({ x, y })) };
         })
         .filter((s) => s.points.length > 0),

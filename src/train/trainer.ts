@@ -280,7 +280,8 @@ class Training {
     checkEpoch(model, tr.loss, va?.loss ?? null, label, divergenceHint(cfg));
     const q = this.isWriter ? data.eaves.measure(model) : {};
     const { loss, acc, imgPerSec, seconds } = tr;
-    this.state.history.push({ round, epoch, split: "train", loss, acc, lr, imgPerSec, seconds });
+    // The eavesdropper's measurement goes with the validation row, or with the training row when there is none.
+    this.state.history.push({ round, epoch, split: "train", loss, acc, lr, imgPerSec, seconds, ...(va ? {} : q) });
     if (va) this.state.history.push({ round, epoch, split: "val", loss: va.loss, acc: va.acc, ...q });
     await this.saveEpoch(round, epoch, va?.acc ?? tr.acc);
     this.o.log(epochLine(label, tr, va, q));

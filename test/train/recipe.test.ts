@@ -70,6 +70,31 @@ describe("recipes as data", () => {
       m.dispose();
     }
   });
+
+  test("--adapt-lr-scale: the adaptation in its own group at that fraction of the lr, the same decay per step", () => {
+    const m = buildModel({ backbone: "airbench94", blockSize: 4, classes: 10, adapt: "aligned" });
+    try {
+      const plain = sgdGroups(resolveConfig({ ...paths, recipe: "airbench94" }), m);
+      assert.equal(plain.length, 2, "scale 1: the adaptation trains with the rest");
+      const groups = sgdGroups(resolveConfig({ ...paths, recipe: "airbench94", adaptLrScale: 0.01 }), m) as {
+        params: unknown[];
+        lr: number;
+        weightDecay: number;
+      }[];
+      assert.equal(groups.length, 3);
+      const [, adapt, rest] = groups;
+      assert.deepEqual(new Set(adapt.params), new Set(m.adapt.parameters()), "conv and deconv weights and biases");
+      assert.ok(!rest.params.some((p) => adapt.params.includes(p)));
+      assert.ok(Math.abs(adapt.lr / rest.lr - 0.01) < 1e-12);
+      assert.ok(Math.abs(adapt.lr * adapt.weightDecay - rest.lr * rest.weightDecay) < 1e-15, "same decay per step");
+    } finally {
+      m.dispose();
+    }
+    assert.throws(
+      () => resolveConfig({ ...paths, optimizer: "adam", adaptLrScale: 0.1 }),
+      /adaptLrScale other than 1 needs --optimizer sgd or muon/,
+    );
+  });
 });
 
 describe("recipe trainer options", () => {

@@ -215,9 +215,11 @@ describe("the record script's table", () => {
     run("k8/record", { testAcc: 0.6512, psnr: 35.123 }, 2700);
     run("plain", { testAcc: 0.6588 }, 2400);
     run("k8/rounds3", { testAcc: 0.5, psnr: 30 }, 2760, 3);
+    run("k8/rounds3-adapt-lr-0.01", { testAcc: 0.6, psnr: 40 }, 2880, 3);
+    mkdirSync(join(out, "k8", "rounds3-partial"), { recursive: true }); // an interrupted run's folder: not a row
     const rows = recordTable(out).split("\n");
-    assert.equal(rows.length, 6, rows.join("\n"));
-    assert.equal(rows[5], "plain control training minutes: pretrained 40.0");
+    assert.equal(rows.length, 7, rows.join("\n"));
+    assert.equal(rows[6], "plain control training minutes: pretrained 40.0");
     assert.equal(
       rows[2],
       "| approach one (pretrained, attack estimate fixed) | 8 | 65.12% | 65.88% | 35.12 dB | 55.0 | 45.0 |",
@@ -225,6 +227,10 @@ describe("the record script's table", () => {
     assert.equal(
       rows[3],
       "| multi-round (3 rounds, adaptation trained) | 8 | 50.00% | 65.88% | 30.00 dB | 55.0 | 46.0 |",
+    );
+    assert.equal(
+      rows[4],
+      "| multi-round (3 rounds, adaptation trained at 0.01× the lr) | 8 | 60.00% | 65.88% | 40.00 dB | 55.0 | 48.0 |",
     );
   });
 });

@@ -95,6 +95,19 @@ test("a tiny encrypted run learns well above chance and writes metrics, checkpoi
   await assert.rejects(train({ ...base(), out }, quiet), /already holds a run/);
 });
 
+test("without a validation split the eavesdropper's view is kept with each round's training rows", async () => {
+  const out = join(dir, "run-no-val");
+  await train({ ...base(), out, evalKey: keyPath, epochs: 1, rounds: 2, valFraction: 0 }, quiet);
+  const rows = readMetrics(out);
+  assert.equal(rows.filter((m) => m.split === "val").length, 0);
+  const trainRows = rows.filter((m) => m.split === "train");
+  assert.deepEqual(
+    trainRows.map((m) => m.round),
+    [1, 2],
+  );
+  for (const m of trainRows) assert.ok(Number.isFinite(m.psnr) && Number.isFinite(m.ssim), JSON.stringify(m));
+});
+
 test("resume after an interruption gives the same metrics as an uninterrupted run", async () => {
   const a = join(dir, "run-straight");
   const b = join(dir, "run-resumed");
