@@ -30,7 +30,11 @@ export function sgdGroups(c: TrainConfig, model: ERModel): Array<{ params: Tenso
   const { bnBias, filters, adapt } = split(model);
   const muon = c.optimizer === "muon";
   const trainable = model.parameters().filter((p) => p.requiresGrad);
-  const biasLr = lr * c.biasLrScale;
+  // a group at `scale` × the lr keeps the same decay per step (weight decay is applied as lr × weightDecay)
+  const scaled = (params: Tensor[], scale: number) => {
+    const groupLr = lr * scale;
+    return { params, lr: groupLr, weightDecay: groupLr > 0 ? decayPerStep / groupLr : 0 };
+  };
   const groups: Array<{ params: Tensor[] } & Record<string, unknown>> = [];
   if (muon)
     groups.push({
@@ -41,18 +45,22 @@ export function sgdGroups(c: TrainConfig, model: ERModel): Array<{ params: Tenso
       nesterov: true,
       weightDecay: 0,
     });
-  const biases = trainable.filter((p) => bnBias.has(p));
-  if (biases.length) groups.push({ params: biases, lr: biasLr, weightDecay: biasLr > 0 ? decayPerStep / biasLr : 0 });
+  groups.push(
+    scaled(
+      trainable.filter((p) => bnBias.has(p)),
+      c.biasLrScale,
+    ),
+  );
   const ownAdapt = c.adaptLrScale !== 1;
-  const adaptLr = lr * c.adaptLrScale;
   if (ownAdapt)
-    groups.push({
-      params: trainable.filter((p) => adapt.has(p)),
-      lr: adaptLr,
-      weightDecay: adaptLr > 0 ? decayPerStep / adaptLr : 0,
-    });
+    groups.push(
+      scaled(
+        trainable.filter((p) => adapt.has(p)),
+        c.adaptLrScale,
+      ),
+    );
   const rest = trainable.filter((p) => !bnBias.has(p) && !(muon && filters.has(p)) && !(ownAdapt && adapt.has(p)));
-  if (rest.length) groups.push({ params: rest, lr, weightDecay: lr > 0 ? decayPerStep / lr : 0 });
+  groups.push(scaled(rest, 1));
   return groups.filter((g) => g.params.length > 0);
 }
 
