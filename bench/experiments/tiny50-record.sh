@@ -16,13 +16,14 @@
 # ROUNDS=R > 1 adds one multi-round run at the record's budget: R rounds of ⌈E/R⌉ epochs (E: the ER epochs), each round a fresh
 # pretrained backbone, the adaptation starting from the attack's estimate and TRAINED (carried across rounds, as the
 # study's multi-round training; kept fixed it could not change between rounds). ADAPT_LR_SCALE=x gives the adaptation
-# x times the recipe's learning rate (default 1: the recipe's own, which is large for a map that starts decrypted).
+# x times the recipe's learning rate (default 1: the recipe's own, which is large for a map that starts decrypted);
+# ADAPT_DECAY_SCALE=d times its weight decay per step (0: none, as the study; the decay pulls the estimate toward zero).
 # SMOKE=1: a few hundred images per store and 1 epoch everywhere (proves the pipeline, not the numbers).
 # PRE_EPOCHS, ER_EPOCHS: override the recipes' epochs (5 and 12), e.g. to fit a measured img/s into 60 minutes.
 # Wall minutes are whole `ercnn` calls (the attack, loading and the six-view test included). Keep the machine
 # otherwise idle and note the load printed at the end next to the numbers.
 #
-# Usage: [SMOKE=1] [ROUNDS=3 [ADAPT_LR_SCALE=1]] [VARIANTS="record plain scratch k16"] [PRE_EPOCHS=5] [ER_EPOCHS=12] bash bench/experiments/tiny50-record.sh [OUT]
+# Usage: [SMOKE=1] [ROUNDS=3 [ADAPT_LR_SCALE=1] [ADAPT_DECAY_SCALE=1]] [VARIANTS="record plain scratch k16"] [PRE_EPOCHS=5] [ER_EPOCHS=12] bash bench/experiments/tiny50-record.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/tiny50-record}
@@ -107,9 +108,10 @@ if has k16; then
   er k16 "$OUT/k16/record" --freeze adapt --pretrained "$PRE/backbone.safetensors"
 fi
 if [ "$ROUNDS" -gt 1 ]; then
-  scale=${ADAPT_LR_SCALE:-1}
-  er k8 "$OUT/k8/rounds$ROUNDS${ADAPT_LR_SCALE:+-adapt-lr-$scale}" --pretrained "$PRE/backbone.safetensors" \
-    --rounds "$ROUNDS" --epochs $(((ER_EPOCHS + ROUNDS - 1) / ROUNDS)) --adapt-lr-scale "$scale"
+  scale=${ADAPT_LR_SCALE:-1} decay=${ADAPT_DECAY_SCALE:-1}
+  er k8 "$OUT/k8/rounds$ROUNDS${ADAPT_LR_SCALE:+-adapt-lr-$scale}${ADAPT_DECAY_SCALE:+-decay-$decay}" \
+    --pretrained "$PRE/backbone.safetensors" --rounds "$ROUNDS" --epochs $(((ER_EPOCHS + ROUNDS - 1) / ROUNDS)) \
+    --adapt-lr-scale "$scale" --adapt-decay-scale "$decay"
 fi
 
 # The record run's picture: the trainer's last eavesdropper picture (ciphertext | adaptation output | plaintext).

@@ -9,6 +9,9 @@ interface Run {
   psnr: number | null;
   minutes: number | null;
   rounds: number;
+  /** The adaptation's multipliers of the lr and of the decay per step (config.json; 1 when absent). */
+  adaptLrScale: number;
+  adaptDecayScale: number;
 }
 
 /** A finished run directory's test accuracy, PSNR, wall minutes and rounds (null: not run). */
@@ -21,6 +24,8 @@ export function readRun(dir: string): Run | null {
     psnr: typeof f.psnr === "number" ? f.psnr : null,
     minutes: wallMinutes(dir),
     rounds: cfg.rounds ?? 1,
+    adaptLrScale: cfg.adaptLrScale ?? 1,
+    adaptDecayScale: cfg.adaptDecayScale ?? 1,
   };
 }
 
@@ -32,24 +37,33 @@ function wallMinutes(dir: string): number | null {
 const pct = (v: number | null | undefined) => (v == null ? "–" : `${(100 * v).toFixed(2)}%`);
 const mins = (v: number | null | undefined) => (v == null ? "–" : v.toFixed(1));
 
+/** "multi-round (3 rounds, adaptation trained at 0.01× the lr, no weight decay)" from the run's config. */
+function multiRoundLabel(r: Run | null): string {
+  if (!r) return "multi-round";
+  const how = [
+    r.adaptLrScale !== 1 ? ` at ${r.adaptLrScale}× the lr` : "",
+    r.adaptDecayScale === 0 ? ", no weight decay" : r.adaptDecayScale !== 1 ? `, ${r.adaptDecayScale}× the decay` : "",
+  ].join("");
+  return `multi-round (${r.rounds} rounds, adaptation trained${how})`;
+}
+
 /** The markdown table for the record directory `out`. */
 export function recordTable(out: string): string {
   const pre = wallMinutes(join(out, "pretrain"));
   const plain = readRun(join(out, "plain"));
   const plainScratch = readRun(join(out, "plain-scratch"));
-  // k8/rounds<R> (the recipe's lr) or k8/rounds<R>-adapt-lr-<x> (the adaptation at x times it)
+  // k8/rounds<R>, k8/rounds<R>-adapt-lr-<x>[-decay-<d>]: the label says the adaptation's lr and decay from config.json
   const multi = existsSync(join(out, "k8"))
     ? readdirSync(join(out, "k8"))
-        .map((n) => /^rounds(\d+)(?:-adapt-lr-(.+))?$/.exec(n))
-        .filter((m) => m !== null)
-        .sort((a, b) => a[0].localeCompare(b[0]))
+        .filter((n) => /^rounds\d+(?:-adapt-.+)?$/.test(n))
+        .sort()
     : [];
   const rows: [string, string, string, Run | null, number | null][] = [
     ["approach one (pretrained, attack estimate fixed)", "8", "k8/record", plain, pre],
     ["no pretraining", "8", "k8/scratch", plainScratch, null],
     ["approach one, k = 16", "16", "k16/record", plain, pre],
-    ...multi.map(([n, rounds, scale]): [string, string, string, Run | null, number | null] => [
-      `multi-round (${rounds} rounds, adaptation trained${scale && scale !== "1" ? ` at ${scale}× the lr` : ""})`,
+    ...multi.map((n): [string, string, string, Run | null, number | null] => [
+      multiRoundLabel(readRun(join(out, "k8", n))),
       "8",
       `k8/${n}`,
       plain,

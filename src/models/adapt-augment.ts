@@ -6,7 +6,7 @@
 // random crop with zero padding) is valid there: it is applied to what the backbone sees, per sample, after the
 // adaptation. Random draws come from libtorch's generator, which the trainer seeds per epoch (resumable runs stay
 // exact).
-import { aten, cat, F, rand, type Tensor, tidy } from "../torch/index.ts";
+import { aten, cat, F, rand, stack, type Tensor, tidy } from "../torch/index.ts";
 
 export type AdaptAugment = "none" | "flip-crop" | "flip-translate";
 export const ADAPT_AUGMENTS: readonly AdaptAugment[] = ["none", "flip-crop", "flip-translate"];
@@ -43,13 +43,15 @@ export function flipCrop(x: Tensor, pad = 4): Tensor {
     const padded = pad > 0 ? F.pad(x, [pad, pad, pad, pad]) : x;
     const mirrored = flip(padded, [3]);
     const span = 2 * pad + 1;
-    const parts: Tensor[] = [];
-    for (let i = 0; i < b; i++) {
-      const src = r[3 * i] < 0.5 ? mirrored : padded;
+    // per-sample views through unbind: their gradients meet in one node (airbench-augment.ts says why not narrow)
+    const plain = padded.unbind(0);
+    const flipped = mirrored.unbind(0);
+    const windows = plain.map((p, i) => {
+      const src = r[3 * i] < 0.5 ? flipped[i] : p;
       const dy = Math.min(span - 1, Math.floor(r[3 * i + 1] * span));
       const dx = Math.min(span - 1, Math.floor(r[3 * i + 2] * span));
-      parts.push(src.narrow(0, i, 1).narrow(2, dy, h).narrow(3, dx, w));
-    }
-    return cat(parts, 0);
+      return src.narrow(1, dy, h).narrow(2, dx, w);
+    });
+    return stack(windows, 0);
   });
 }

@@ -110,6 +110,7 @@ const A = {
   narrow: aten("aten::narrow"),
   slice: aten("aten::slice", "Tensor"),
   select: aten("aten::select", "int"),
+  unbind: aten<Tensor[]>("aten::unbind", "int"),
   indexSelect: aten("aten::index_select"),
   index: aten("aten::index", "Tensor"),
   norm: aten("aten::linalg_vector_norm"),
@@ -433,6 +434,13 @@ export class Tensor {
   }
   select(dim: number, index: number): Tensor {
     return A.select(this, dim, index);
+  }
+  /**
+   * The slices along dim as views (PyTorch's unbind). Their gradients meet in one backward node, so slicing every
+   * sample of a batch costs O(batch) there; `narrow(0, i, 1)` per sample would fill a batch-sized zero gradient each.
+   */
+  unbind(dim = 0): Tensor[] {
+    return A.unbind(this, dim);
   }
   indexSelect(dim: number, index: Tensor): Tensor {
     return A.indexSelect(this, dim, index);

@@ -160,6 +160,12 @@ export const TRAIN_OPTIONS = {
     "learning-rate multiplier of the adaptation network (not of its decay): below 1 a trained adaptation that starts " +
       "from an estimate moves slowly (multi-round; SGD recipes)",
   ),
+  adaptDecayScale: number(
+    "--adapt-decay-scale <x>",
+    1,
+    "weight-decay multiplier of the adaptation network (per step): 0 leaves a map that starts from an estimate " +
+      "unpulled toward zero, as the study (no weight decay) (SGD recipes)",
+  ),
   muonLr: number("--muon-lr <lr>", 0.24, "Muon's learning rate (--optimizer muon)"),
   muonMomentum: number("--muon-momentum <m>", 0.6, "Muon's Nesterov momentum (--optimizer muon)", 0, 1),
   lr: number("--lr <lr>", 0.002, "learning rate (the study's)"),
@@ -302,6 +308,11 @@ const RULES: [TrainOptionKey, string, (c: TrainConfig) => boolean][] = [
     "adaptLrScale",
     "other than 1 needs --optimizer sgd or muon (parameter groups are built for SGD)",
     (c) => c.adaptLrScale !== 1 && c.optimizer !== "sgd" && c.optimizer !== "muon",
+  ],
+  [
+    "adaptDecayScale",
+    "other than 1 needs --optimizer sgd or muon (parameter groups are built for SGD)",
+    (c) => c.adaptDecayScale !== 1 && c.optimizer !== "sgd" && c.optimizer !== "muon",
   ],
   [
     "hyperUnits",

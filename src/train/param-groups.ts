@@ -21,7 +21,7 @@ function split(model: ERModel): { bnBias: Set<Tensor>; filters: Set<Tensor>; ada
 }
 
 /**
- * Groups for SGD (or MuonSGD): [Muon filters], BatchNorm biases, [the adaptation at --adapt-lr-scale], the rest.
+ * Groups for SGD (or MuonSGD): [Muon filters], BatchNorm biases, [the adaptation at --adapt-lr-scale, --adapt-decay-scale], the rest.
  * Frozen parameters are left out; a parameter frozen later (the whitening bias) stays in its group, skipped while it
  * has no gradient.
  */
@@ -30,10 +30,10 @@ export function sgdGroups(c: TrainConfig, model: ERModel): Array<{ params: Tenso
   const { bnBias, filters, adapt } = split(model);
   const muon = c.optimizer === "muon";
   const trainable = model.parameters().filter((p) => p.requiresGrad);
-  // a group at `scale` × the lr keeps the same decay per step (weight decay is applied as lr × weightDecay)
-  const scaled = (params: Tensor[], scale: number) => {
+  // a group at `scale` × the lr and `decayScale` × the decay per step (weight decay is applied as lr × weightDecay)
+  const scaled = (params: Tensor[], scale: number, decayScale = 1) => {
     const groupLr = lr * scale;
-    return { params, lr: groupLr, weightDecay: groupLr > 0 ? decayPerStep / groupLr : 0 };
+    return { params, lr: groupLr, weightDecay: groupLr > 0 ? (decayPerStep * decayScale) / groupLr : 0 };
   };
   const groups: Array<{ params: Tensor[] } & Record<string, unknown>> = [];
   if (muon)
@@ -51,12 +51,13 @@ export function sgdGroups(c: TrainConfig, model: ERModel): Array<{ params: Tenso
       c.biasLrScale,
     ),
   );
-  const ownAdapt = c.adaptLrScale !== 1;
+  const ownAdapt = c.adaptLrScale !== 1 || c.adaptDecayScale !== 1;
   if (ownAdapt)
     groups.push(
       scaled(
         trainable.filter((p) => adapt.has(p)),
         c.adaptLrScale,
+        c.adaptDecayScale,
       ),
     );
   const rest = trainable.filter((p) => !bnBias.has(p) && !(muon && filters.has(p)) && !(ownAdapt && adapt.has(p)));
@@ -72,7 +73,7 @@ export function whitenBias(model: ERModel): Tensor | null {
 
 /** Whether the config needs parameter groups (otherwise one group keeps older runs' checkpoints loadable). */
 export function needsGroups(c: TrainConfig): boolean {
-  return c.optimizer === "muon" || c.biasLrScale !== 1 || c.adaptLrScale !== 1 || c.hyperUnits !== "plain";
+  return c.optimizer === "muon" || c.biasLrScale !== 1 || c.adaptLrScale !== 1 || c.adaptDecayScale !== 1 || c.hyperUnits !== "plain";
 }
 
 /** SGD or MuonSGD over sgdGroups. */

@@ -71,7 +71,7 @@ describe("recipes as data", () => {
     }
   });
 
-  test("--adapt-lr-scale: the adaptation in its own group at that fraction of the lr, the same decay per step", () => {
+  test("--adapt-lr-scale, --adapt-decay-scale: the adaptation in its own group at those fractions of lr and decay", () => {
     const m = buildModel({ backbone: "airbench94", blockSize: 4, classes: 10, adapt: "aligned" });
     try {
       const plain = sgdGroups(resolveConfig({ ...paths, recipe: "airbench94" }), m);
@@ -87,12 +87,30 @@ describe("recipes as data", () => {
       assert.ok(!rest.params.some((p) => adapt.params.includes(p)));
       assert.ok(Math.abs(adapt.lr / rest.lr - 0.01) < 1e-12);
       assert.ok(Math.abs(adapt.lr * adapt.weightDecay - rest.lr * rest.weightDecay) < 1e-15, "same decay per step");
+      const [, noDecay, rest0] = sgdGroups(
+        resolveConfig({ ...paths, recipe: "airbench94", adaptLrScale: 0.01, adaptDecayScale: 0 }),
+        m,
+      ) as { params: unknown[]; lr: number; weightDecay: number }[];
+      assert.deepEqual(new Set(noDecay.params), new Set(m.adapt.parameters()));
+      assert.equal(noDecay.weightDecay, 0, "--adapt-decay-scale 0: no decay on the adaptation");
+      assert.ok(rest0.weightDecay > 0, "the rest keeps its decay");
+      const [, half] = sgdGroups(resolveConfig({ ...paths, recipe: "airbench94", adaptDecayScale: 0.5 }), m) as {
+        params: unknown[];
+        lr: number;
+        weightDecay: number;
+      }[];
+      assert.equal(half.lr, rest.lr, "a decay scale alone keeps the lr");
+      assert.ok(Math.abs(half.lr * half.weightDecay - 0.5 * rest.lr * rest.weightDecay) < 1e-15, "half the decay");
     } finally {
       m.dispose();
     }
     assert.throws(
       () => resolveConfig({ ...paths, optimizer: "adam", adaptLrScale: 0.1 }),
       /adaptLrScale other than 1 needs --optimizer sgd or muon/,
+    );
+    assert.throws(
+      () => resolveConfig({ ...paths, optimizer: "adamw", adaptDecayScale: 0 }),
+      /adaptDecayScale other than 1 needs --optimizer sgd or muon/,
     );
   });
 });

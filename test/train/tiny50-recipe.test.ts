@@ -204,22 +204,28 @@ describe("the k = 16 variant's stores", () => {
 describe("the record script's table", () => {
   test("one row per finished variant, its plain control, PSNR and minutes; unfinished variants left out", () => {
     const out = join(tmp, "record");
-    const run = (dir: string, final: object, seconds: number, rounds = 1) => {
+    const run = (dir: string, final: object, seconds: number, config: object = { rounds: 1 }) => {
       mkdirSync(join(out, dir), { recursive: true });
       writeFileSync(join(out, dir, "final.json"), JSON.stringify(final));
-      writeFileSync(join(out, dir, "config.json"), JSON.stringify({ rounds }));
+      writeFileSync(join(out, dir, "config.json"), JSON.stringify(config));
       writeFileSync(join(out, dir, "wall-seconds"), `${seconds}\n`);
     };
     mkdirSync(join(out, "pretrain"), { recursive: true });
     writeFileSync(join(out, "pretrain", "wall-seconds"), "3300\n");
     run("k8/record", { testAcc: 0.6512, psnr: 35.123 }, 2700);
     run("plain", { testAcc: 0.6588 }, 2400);
-    run("k8/rounds3", { testAcc: 0.5, psnr: 30 }, 2760, 3);
-    run("k8/rounds3-adapt-lr-0.01", { testAcc: 0.6, psnr: 40 }, 2880, 3);
+    run("k8/rounds3", { testAcc: 0.5, psnr: 30 }, 2760, { rounds: 3 });
+    run("k8/rounds3-adapt-lr-0.01", { testAcc: 0.6, psnr: 40 }, 2880, { rounds: 3, adaptLrScale: 0.01 });
+    run("k8/rounds3-adapt-lr-0.01-decay-0", { testAcc: 0.62, psnr: 41 }, 2940, {
+      rounds: 3,
+      adaptLrScale: 0.01,
+      adaptDecayScale: 0,
+    });
+    run("k8/rounds3-partial-s16", { testAcc: 0.1, psnr: 13 }, 60, { rounds: 3 }); // a kept partial run: not a row
     mkdirSync(join(out, "k8", "rounds3-partial"), { recursive: true }); // an interrupted run's folder: not a row
     const rows = recordTable(out).split("\n");
-    assert.equal(rows.length, 7, rows.join("\n"));
-    assert.equal(rows[6], "plain control training minutes: pretrained 40.0");
+    assert.equal(rows.length, 8, rows.join("\n"));
+    assert.equal(rows[7], "plain control training minutes: pretrained 40.0");
     assert.equal(
       rows[2],
       "| approach one (pretrained, attack estimate fixed) | 8 | 65.12% | 65.88% | 35.12 dB | 55.0 | 45.0 |",
@@ -231,6 +237,10 @@ describe("the record script's table", () => {
     assert.equal(
       rows[4],
       "| multi-round (3 rounds, adaptation trained at 0.01× the lr) | 8 | 60.00% | 65.88% | 40.00 dB | 55.0 | 48.0 |",
+    );
+    assert.equal(
+      rows[5],
+      "| multi-round (3 rounds, adaptation trained at 0.01× the lr, no weight decay) | 8 | 62.00% | 65.88% | 41.00 dB | 55.0 | 49.0 |",
     );
   });
 });
