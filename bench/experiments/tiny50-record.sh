@@ -17,13 +17,14 @@
 # pretrained backbone, the adaptation starting from the attack's estimate and TRAINED (carried across rounds, as the
 # study's multi-round training; kept fixed it could not change between rounds). ADAPT_LR_SCALE=x gives the adaptation
 # x times the recipe's learning rate (default 1: the recipe's own, which is large for a map that starts decrypted);
-# ADAPT_DECAY_SCALE=d times its weight decay per step (0: none, as the study; the decay pulls the estimate toward zero).
+# ADAPT_DECAY_SCALE=d times its weight decay per step (0: none, as the study; the decay pulls the estimate toward zero);
+# ADAPT_INIT=default starts the adaptation from PyTorch's default init instead (the study's multi-round: no attack).
 # SMOKE=1: a few hundred images per store and 1 epoch everywhere (proves the pipeline, not the numbers).
 # PRE_EPOCHS, ER_EPOCHS: override the recipes' epochs (5 and 12), e.g. to fit a measured img/s into 60 minutes.
 # Wall minutes are whole `ercnn` calls (the attack, loading and the six-view test included). Keep the machine
 # otherwise idle and note the load printed at the end next to the numbers.
 #
-# Usage: [SMOKE=1] [ROUNDS=3 [ADAPT_LR_SCALE=1] [ADAPT_DECAY_SCALE=1]] [VARIANTS="record plain scratch k16"] [PRE_EPOCHS=5] [ER_EPOCHS=12] bash bench/experiments/tiny50-record.sh [OUT]
+# Usage: [SMOKE=1] [ROUNDS=3 [ADAPT_LR_SCALE=1] [ADAPT_DECAY_SCALE=1] [ADAPT_INIT=attack]] [VARIANTS="record plain scratch k16"] [PRE_EPOCHS=5] [ER_EPOCHS=12] bash bench/experiments/tiny50-record.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/tiny50-record}
@@ -83,10 +84,11 @@ keyed() { # name block-size: a fresh key of that size and its train/test stores,
   store "$d/enc-test" --split test --key "$d/key.json" "${test_lim[@]}"
 }
 er() { # name run-dir extra-args...: the ER model on $OUT/<name>'s ciphertexts, the attack's estimate as adaptation
-  local d="$OUT/$1" dir=$2
+  local d="$OUT/$1" dir=$2 init=(--adapt-init attack --reference "$P150")
   shift 2
-  timed "$dir" $ercnn train "$d/enc-train" --test "$d/enc-test" --recipe tiny50 --adapt aligned --adapt-init attack \
-    --reference "$P150" --eval-key "$d/key.json" "${er_run[@]}" -q "$@"
+  [ "${INIT:-attack}" = default ] && init=(--adapt-init default) # PyTorch's default init: nothing decrypts at first
+  timed "$dir" $ercnn train "$d/enc-train" --test "$d/enc-test" --recipe tiny50 --adapt aligned "${init[@]}" \
+    --eval-key "$d/key.json" "${er_run[@]}" -q "$@"
 }
 plain() { # run-dir extra-args...: the same pipeline on the plaintexts
   local dir=$1
@@ -108,8 +110,9 @@ if has k16; then
   er k16 "$OUT/k16/record" --freeze adapt --pretrained "$PRE/backbone.safetensors"
 fi
 if [ "$ROUNDS" -gt 1 ]; then
-  scale=${ADAPT_LR_SCALE:-1} decay=${ADAPT_DECAY_SCALE:-1}
-  er k8 "$OUT/k8/rounds$ROUNDS${ADAPT_LR_SCALE:+-adapt-lr-$scale}${ADAPT_DECAY_SCALE:+-decay-$decay}" \
+  scale=${ADAPT_LR_SCALE:-1} decay=${ADAPT_DECAY_SCALE:-1} init=${ADAPT_INIT:-attack}
+  [ "$init" = attack ] || [ "$init" = default ] || { echo "ADAPT_INIT must be attack or default, not '$init'" >&2; exit 2; }
+  INIT=$init er k8 "$OUT/k8/rounds$ROUNDS${ADAPT_INIT:+-init-$init}${ADAPT_LR_SCALE:+-adapt-lr-$scale}${ADAPT_DECAY_SCALE:+-decay-$decay}" \
     --pretrained "$PRE/backbone.safetensors" --rounds "$ROUNDS" --epochs $(((ER_EPOCHS + ROUNDS - 1) / ROUNDS)) \
     --adapt-lr-scale "$scale" --adapt-decay-scale "$decay"
 fi

@@ -12,6 +12,8 @@ interface Run {
   /** The adaptation's multipliers of the lr and of the decay per step (config.json; 1 when absent). */
   adaptLrScale: number;
   adaptDecayScale: number;
+  /** How the adaptation started (config.json's adaptInit; "attack" when absent). */
+  adaptInit: string;
 }
 
 /** A finished run directory's test accuracy, PSNR, wall minutes and rounds (null: not run). */
@@ -26,6 +28,7 @@ export function readRun(dir: string): Run | null {
     rounds: cfg.rounds ?? 1,
     adaptLrScale: cfg.adaptLrScale ?? 1,
     adaptDecayScale: cfg.adaptDecayScale ?? 1,
+    adaptInit: cfg.adaptInit ?? "attack",
   };
 }
 
@@ -41,6 +44,7 @@ const mins = (v: number | null | undefined) => (v == null ? "–" : v.toFixed(1)
 function multiRoundLabel(r: Run | null): string {
   if (!r) return "multi-round";
   const how = [
+    r.adaptInit === "default" ? " from PyTorch's default init" : "",
     r.adaptLrScale !== 1 ? ` at ${r.adaptLrScale}× the lr` : "",
     r.adaptDecayScale === 0 ? ", no weight decay" : r.adaptDecayScale !== 1 ? `, ${r.adaptDecayScale}× the decay` : "",
   ].join("");
@@ -52,10 +56,10 @@ export function recordTable(out: string): string {
   const pre = wallMinutes(join(out, "pretrain"));
   const plain = readRun(join(out, "plain"));
   const plainScratch = readRun(join(out, "plain-scratch"));
-  // k8/rounds<R>, k8/rounds<R>-adapt-lr-<x>[-decay-<d>]: the label says the adaptation's lr and decay from config.json
+  // k8/rounds<R>[-init-<how>][-adapt-lr-<x>][-decay-<d>]: the label says the adaptation's init, lr and decay (config.json)
   const multi = existsSync(join(out, "k8"))
     ? readdirSync(join(out, "k8"))
-        .filter((n) => /^rounds\d+(?:-adapt-.+)?$/.test(n))
+        .filter((n) => /^rounds\d+(?:-(?:init|adapt|decay)-.+)?$/.test(n))
         .sort()
     : [];
   const rows: [string, string, string, Run | null, number | null][] = [

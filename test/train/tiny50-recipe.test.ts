@@ -221,11 +221,16 @@ describe("the record script's table", () => {
       adaptLrScale: 0.01,
       adaptDecayScale: 0,
     });
+    run("k8/rounds3-init-default-adapt-lr-0.01", { testAcc: 0.55, psnr: 9 }, 2400, {
+      rounds: 3,
+      adaptInit: "default",
+      adaptLrScale: 0.01,
+    });
     run("k8/rounds3-partial-s16", { testAcc: 0.1, psnr: 13 }, 60, { rounds: 3 }); // a kept partial run: not a row
     mkdirSync(join(out, "k8", "rounds3-partial"), { recursive: true }); // an interrupted run's folder: not a row
     const rows = recordTable(out).split("\n");
-    assert.equal(rows.length, 8, rows.join("\n"));
-    assert.equal(rows[7], "plain control training minutes: pretrained 40.0");
+    assert.equal(rows.length, 9, rows.join("\n"));
+    assert.equal(rows[8], "plain control training minutes: pretrained 40.0");
     assert.equal(
       rows[2],
       "| approach one (pretrained, attack estimate fixed) | 8 | 65.12% | 65.88% | 35.12 dB | 55.0 | 45.0 |",
@@ -241,6 +246,10 @@ describe("the record script's table", () => {
     assert.equal(
       rows[5],
       "| multi-round (3 rounds, adaptation trained at 0.01× the lr, no weight decay) | 8 | 62.00% | 65.88% | 41.00 dB | 55.0 | 49.0 |",
+    );
+    assert.equal(
+      rows[6],
+      "| multi-round (3 rounds, adaptation trained from PyTorch's default init at 0.01× the lr) | 8 | 55.00% | 65.88% | 9.00 dB | 55.0 | 40.0 |",
     );
   });
 });
