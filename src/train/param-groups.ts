@@ -73,7 +73,13 @@ export function whitenBias(model: ERModel): Tensor | null {
 
 /** Whether the config needs parameter groups (otherwise one group keeps older runs' checkpoints loadable). */
 export function needsGroups(c: TrainConfig): boolean {
-  return c.optimizer === "muon" || c.biasLrScale !== 1 || c.adaptLrScale !== 1 || c.adaptDecayScale !== 1 || c.hyperUnits !== "plain";
+  return (
+    c.optimizer === "muon" ||
+    c.biasLrScale !== 1 ||
+    c.adaptLrScale !== 1 ||
+    c.adaptDecayScale !== 1 ||
+    c.hyperUnits !== "plain"
+  );
 }
 
 /** SGD or MuonSGD over sgdGroups. */
