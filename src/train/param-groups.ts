@@ -21,7 +21,8 @@ function split(model: ERModel): { bnBias: Set<Tensor>; filters: Set<Tensor>; ada
 }
 
 /**
- * Groups for SGD (or MuonSGD): [Muon filters], BatchNorm biases, [the adaptation at --adapt-lr-scale, --adapt-decay-scale], the rest.
+ * Groups for SGD (or MuonSGD): [Muon filters], BatchNorm biases, [the adaptation at --adapt-lr-scale and
+ * --adapt-decay-scale], the rest.
  * Frozen parameters are left out; a parameter frozen later (the whitening bias) stays in its group, skipped while it
  * has no gradient.
  */
