@@ -42,7 +42,7 @@ const mins = (v: number | null | undefined) => (v == null ? "–" : v.toFixed(1)
 
 /** "multi-round (3 rounds, adaptation trained at 0.01× the lr, no weight decay)" from the run's config. */
 function multiRoundLabel(r: Run | null): string {
-  if (!r) return "multi-round";
+  if (!r) return "multi-round"; // not finished: the row is left out
   const how = [
     r.adaptInit === "default" ? " from PyTorch's default init" : "",
     r.adaptLrScale !== 1 ? ` at ${r.adaptLrScale}× the lr` : "",
@@ -62,24 +62,21 @@ export function recordTable(out: string): string {
         .filter((n) => /^rounds\d+(?:-(?:init|adapt|decay)-.+)?$/.test(n))
         .sort()
     : [];
-  const rows: [string, string, string, Run | null, number | null][] = [
-    ["approach one (pretrained, attack estimate fixed)", "8", "k8/record", plain, pre],
-    ["no pretraining", "8", "k8/scratch", plainScratch, null],
-    ["approach one, k = 16", "16", "k16/record", plain, pre],
-    ...multi.map((n): [string, string, string, Run | null, number | null] => [
-      multiRoundLabel(readRun(join(out, "k8", n))),
-      "8",
-      `k8/${n}`,
-      plain,
-      pre,
-    ]),
+  // each row's run is read once: [label, k, run, plain control, pretraining minutes]
+  const rows: [string, string, Run | null, Run | null, number | null][] = [
+    ["approach one (pretrained, attack estimate fixed)", "8", readRun(join(out, "k8/record")), plain, pre],
+    ["no pretraining", "8", readRun(join(out, "k8/scratch")), plainScratch, null],
+    ["approach one, k = 16", "16", readRun(join(out, "k16/record")), plain, pre],
+    ...multi.map((n): [string, string, Run | null, Run | null, number | null] => {
+      const r = readRun(join(out, "k8", n));
+      return [multiRoundLabel(r), "8", r, plain, pre];
+    }),
   ];
   const lines = [
     "| variant | k | test accuracy | plain control | adaptation PSNR | pretraining minutes | training minutes |",
     "|---|---|---|---|---|---|---|",
   ];
-  for (const [name, k, dir, control, preMin] of rows) {
-    const r = readRun(join(out, dir));
+  for (const [name, k, r, control, preMin] of rows) {
     if (!r) continue;
     const psnr = r.psnr == null ? "–" : `${r.psnr.toFixed(2)} dB`;
     lines.push(

@@ -5,7 +5,8 @@
 // - translate: up to `pad` pixels in each direction, from the image reflect-padded by `pad` (no black borders);
 // - six test views: the image and its mirror, each as is and shifted one pixel up-left and down-right; logits
 //   weighted ½ for the unshifted pair and ¼ for each shifted pair.
-import { aten, cat, fromTypedArray, rand, stack, type Tensor, tidy } from "../torch/index.ts";
+import { aten, cat, fromTypedArray, rand, type Tensor, tidy } from "../torch/index.ts";
+import { stackWindows, windowOffset } from "./adapt-augment.ts";
 
 const flip = aten<Tensor>("aten::flip");
 const reflectionPad = aten<Tensor>("aten::reflection_pad2d");
@@ -40,15 +41,12 @@ export function flipTranslate(x: Tensor, mirror: readonly boolean[], pad = 2): T
     const padded = reflectionPad(flipped, [pad, pad, pad, pad]);
     const r = rand([b, 2]).toArray();
     const span = 2 * pad + 1;
-    // unbind, not narrow(0, i, 1): a trained adaptation's gradient goes back through these windows, and each
-    // narrow's backward fills a zero tensor the size of the whole batch (at airbench's 512: 2.7 s a step, not 0.15)
-    const samples = padded.unbind(0);
-    const windows = samples.map((s, i) => {
-      const dy = Math.min(span - 1, Math.floor(r[2 * i] * span));
-      const dx = Math.min(span - 1, Math.floor(r[2 * i + 1] * span));
-      return s.narrow(1, dy, h).narrow(2, dx, w);
-    });
-    return stack(windows, 0);
+    return stackWindows(
+      padded.unbind(0),
+      (i) => [windowOffset(r[2 * i], span), windowOffset(r[2 * i + 1], span)],
+      h,
+      w,
+    );
   });
 }
 

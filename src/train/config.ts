@@ -289,6 +289,9 @@ export function kindProblem(o: TrainOption<unknown>, v: unknown): string | null 
 }
 
 /** Rules between options: [the field to blame, the problem, when it applies]. */
+/** Parameter groups, per-1024 units and their scales are built for SGD momentum (plain SGD or Muon's SGD part). */
+const sgdFamily = (c: TrainConfig) => c.optimizer === "sgd" || c.optimizer === "muon";
+
 const RULES: [TrainOptionKey, string, (c: TrainConfig) => boolean][] = [
   [
     "warmupEpochs",
@@ -307,17 +310,17 @@ const RULES: [TrainOptionKey, string, (c: TrainConfig) => boolean][] = [
   [
     "adaptLrScale",
     "other than 1 needs --optimizer sgd or muon (parameter groups are built for SGD)",
-    (c) => c.adaptLrScale !== 1 && c.optimizer !== "sgd" && c.optimizer !== "muon",
+    (c) => c.adaptLrScale !== 1 && !sgdFamily(c),
   ],
   [
     "adaptDecayScale",
     "other than 1 needs --optimizer sgd or muon (parameter groups are built for SGD)",
-    (c) => c.adaptDecayScale !== 1 && c.optimizer !== "sgd" && c.optimizer !== "muon",
+    (c) => c.adaptDecayScale !== 1 && !sgdFamily(c),
   ],
   [
     "hyperUnits",
     "per-1024 needs --optimizer sgd or muon (it is stated for SGD momentum)",
-    (c) => c.hyperUnits === "per-1024" && c.optimizer !== "sgd" && c.optimizer !== "muon",
+    (c) => c.hyperUnits === "per-1024" && !sgdFamily(c),
   ],
 ];
 
