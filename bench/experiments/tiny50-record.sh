@@ -31,6 +31,8 @@ OUT=${1:-runs/tiny50-record}
 SMOKE=${SMOKE:-0}
 ROUNDS=${ROUNDS:-1}
 VARIANTS=${VARIANTS:-record plain scratch k16}
+# checked before any work: a typo should not cost a pretraining
+case ${ADAPT_INIT:-attack} in attack | default) ;; *) echo "ADAPT_INIT must be attack or default, not '$ADAPT_INIT'" >&2 && exit 2 ;; esac
 ercnn="node bin/ercnn.js"
 mkdir -p "$OUT"
 
@@ -111,7 +113,6 @@ if has k16; then
 fi
 if [ "$ROUNDS" -gt 1 ]; then
   scale=${ADAPT_LR_SCALE:-1} decay=${ADAPT_DECAY_SCALE:-1} init=${ADAPT_INIT:-attack}
-  [ "$init" = attack ] || [ "$init" = default ] || { echo "ADAPT_INIT must be attack or default, not '$init'" >&2; exit 2; }
   INIT=$init er k8 "$OUT/k8/rounds$ROUNDS${ADAPT_INIT:+-init-$init}${ADAPT_LR_SCALE:+-adapt-lr-$scale}${ADAPT_DECAY_SCALE:+-decay-$decay}" \
     --pretrained "$PRE/backbone.safetensors" --rounds "$ROUNDS" --epochs $(((ER_EPOCHS + ROUNDS - 1) / ROUNDS)) \
     --adapt-lr-scale "$scale" --adapt-decay-scale "$decay"
